@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything eksync's tests need on a fresh machine: Debian packages for the -sys crates and
+# git's daemon, and a pinned moto (local AWS API) in a virtualenv at .venv. Idempotent and quick when
+# everything is already there.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+need_apt=()
+for pkg in pkg-config libssl-dev zlib1g-dev git python3-venv; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+venv="$root/.venv"
+req="$root/scripts/requirements-test.txt"
+stamp="$venv/.requirements.sha"
+want=$(sha256sum "$req" | cut -d' ' -f1)
+if [ ! -x "$venv/bin/moto_server" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: creating $venv with pinned moto"
+  python3 -m venv "$venv" 2>/dev/null || { rm -rf "$venv"; python3 -m venv --without-pip "$venv"; }
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+  echo "$want" > "$stamp"
+fi
+echo "setup: ok (moto: $("$venv/bin/python" -c 'import moto; print(moto.__version__)'))"

@@ -1,0 +1,1 @@
+//! Kubernetes API test server (see README). Placeholder until issue 3 lands.
