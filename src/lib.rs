@@ -1,1 +1,8 @@
-//! eksync: a GitOps reconciler for EKS. The pure core lives in [`core`]; adapters sit at the edge.
+//! eksync: a GitOps reconciler for EKS.
+//!
+//! The pure core ([`core`]) turns a repo's files into a model, a dependency graph and an ordered plan
+//! without any I/O. Adapters ([`adapters`]) sit at the edge: they read files, talk to AWS and
+//! Kubernetes, and translate SDK types into the core's types. Nothing in `core` performs I/O.
+
+pub mod adapters;
+pub mod core;
