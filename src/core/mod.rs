@@ -2,3 +2,7 @@
 //! an ordered plan come out. Adapters feed it and the executor acts on what it returns.
 
 pub mod awsdiff;
+pub mod diag;
+pub mod eksctl;
+pub mod path;
+pub mod yaml;

@@ -1,0 +1,882 @@
+//! The eksctl `ClusterConfig` schema (`apiVersion: eksctl.io/v1alpha5`), with eksctl's field names
+//! and meanings so existing eksctl files load unchanged, and its defaults.
+//!
+//! Decoding is strict: an unknown field is an error naming its path, as in eksctl. Fields eksctl knows
+//! but eksync does not render yet are accepted as raw values and reported as warnings by the loader
+//! (see [`ClusterConfig::unrendered_fields`]), never silently dropped. Semantic checks live in
+//! `validate`; this module only describes shapes and defaults.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+use super::path::FieldPath;
+
+pub const API_VERSION: &str = "eksctl.io/v1alpha5";
+pub const KIND: &str = "ClusterConfig";
+
+/// eksctl's default node group size when none of desired/min/max is given.
+pub const DEFAULT_NODE_COUNT: u32 = 2;
+/// eksctl's default root volume size in GiB.
+pub const DEFAULT_VOLUME_SIZE: u32 = 80;
+pub const DEFAULT_VOLUME_TYPE: &str = "gp3";
+pub const DEFAULT_INSTANCE_TYPE: &str = "m5.large";
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterConfig {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: ClusterMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_network_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam: Option<ClusterIam>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam_identity_mappings: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_providers: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc: Option<ClusterVpc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addons: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addons_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_cluster: Option<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_groups: Vec<NodeGroup>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_node_groups: Vec<ManagedNodeGroup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fargate_profiles: Option<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub availability_zones: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_zones: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_watch: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets_encryption: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub karpenter: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outpost: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zonal_shift_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_network_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_mode_config: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterMeta {
+    pub name: String,
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default, rename = "accountID", skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterIam {
+    #[serde(
+        default,
+        rename = "serviceRoleARN",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub service_role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_role_permissions_boundary: Option<String>,
+    #[serde(
+        default,
+        rename = "fargatePodExecutionRoleARN",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fargate_pod_execution_role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fargate_pod_execution_role_permissions_boundary: Option<String>,
+    #[serde(default, rename = "withOIDC", skip_serializing_if = "Option::is_none")]
+    pub with_oidc: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<IamServiceAccount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_identity_associations: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_resource_controller_policy: Option<bool>,
+}
+
+/// An IRSA service account: eksctl creates a role trusted by the cluster's OIDC provider.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IamServiceAccount {
+    pub metadata: ObjectMeta,
+    #[serde(
+        default,
+        rename = "attachPolicyARNs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub attach_policy_arns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach_policy: Option<Value>,
+    #[serde(
+        default,
+        rename = "attachRoleARN",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attach_role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub well_known_policies: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_only: Option<bool>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ObjectMeta {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterVpc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_pool: Option<String>,
+    /// The control plane security group, when an existing one is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnets: Option<ClusterSubnets>,
+    #[serde(default, rename = "extraCIDRs", skip_serializing_if = "Vec::is_empty")]
+    pub extra_cidrs: Vec<String>,
+    #[serde(
+        default,
+        rename = "extraIPv6CIDRs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub extra_ipv6_cidrs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_node_security_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manage_shared_node_security_group_rules: Option<bool>,
+    #[serde(
+        default,
+        rename = "autoAllocateIPv6",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub auto_allocate_ipv6: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_endpoints: Option<ClusterEndpoints>,
+    #[serde(
+        default,
+        rename = "publicAccessCIDRs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub public_access_cidrs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterEndpoints {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_access: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access: Option<bool>,
+}
+
+/// Existing subnets, keyed by a name of the user's choice (often the availability zone).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterSubnets {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub private: BTreeMap<String, Subnet>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub public: BTreeMap<String, Subnet>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Subnet {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub az: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<String>,
+}
+
+/// A node taint as eksctl writes it in the list form.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Taint {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub effect: String,
+}
+
+/// Unmanaged node groups accept taints as a list or, as older eksctl files do, as a map of
+/// `key: "value:Effect"`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Taints {
+    List(Vec<Taint>),
+    Map(BTreeMap<String, String>),
+}
+
+impl Default for Taints {
+    fn default() -> Self {
+        Taints::List(Vec::new())
+    }
+}
+
+impl Taints {
+    /// The taints in list form; a map entry without `:Effect` gets an empty effect, which
+    /// validation reports.
+    pub fn to_list(&self) -> Vec<Taint> {
+        match self {
+            Taints::List(l) => l.clone(),
+            Taints::Map(m) => m
+                .iter()
+                .map(|(k, v)| {
+                    let (value, effect) = match v.rsplit_once(':') {
+                        Some((val, eff)) => (val.to_string(), eff.to_string()),
+                        None => (v.clone(), String::new()),
+                    };
+                    Taint {
+                        key: k.clone(),
+                        value: (!value.is_empty()).then_some(value),
+                        effect,
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Taints::List(l) => l.is_empty(),
+            Taints::Map(m) => m.is_empty(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeGroupIam {
+    /// An inline policy document attached to the node role by the node group's stack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach_policy: Option<Value>,
+    #[serde(
+        default,
+        rename = "attachPolicyARNs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub attach_policy_arns: Vec<String>,
+    #[serde(
+        default,
+        rename = "instanceProfileARN",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub instance_profile_arn: Option<String>,
+    #[serde(
+        default,
+        rename = "instanceRoleARN",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub instance_role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_role_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_role_permissions_boundary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_addon_policies: Option<AddonPolicies>,
+}
+
+/// eksctl's `iam.withAddonPolicies`: each switches on an inline policy eksctl writes for a
+/// well-known add-on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AddonPolicies {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_builder: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_scaler: Option<bool>,
+    #[serde(
+        default,
+        rename = "externalDNS",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub external_dns: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_manager: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_mesh: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_mesh_preview: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ebs: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fsx: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efs: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_load_balancer_controller: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_ray: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_watch: Option<bool>,
+}
+
+/// Spot and mixed-instances settings of an unmanaged node group.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InstancesDistribution {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance_types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_price: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_demand_base_capacity: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_demand_percentage_above_base_capacity: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_instance_pools: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_allocation_strategy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_rebalance: Option<bool>,
+}
+
+impl InstancesDistribution {
+    /// True when any capacity above the on-demand base is Spot.
+    pub fn uses_spot(&self) -> bool {
+        self.on_demand_percentage_above_base_capacity.unwrap_or(100) < 100
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeGroupSsh {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_security_group_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_ssm: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeGroupSecurityGroups {
+    #[serde(default, rename = "attachIDs", skip_serializing_if = "Vec::is_empty")]
+    pub attach_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_shared: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_local: Option<bool>,
+}
+
+/// An unmanaged (self-managed) node group: an Auto Scaling group in its own stack.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeGroup {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami_family: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub availability_zones: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_capacity: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_encrypted: Option<bool>,
+    #[serde(
+        default,
+        rename = "volumeKmsKeyID",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_kms_key_id: Option<String>,
+    #[serde(
+        default,
+        rename = "volumeIOPS",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_iops: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_throughput: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_volumes: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<NodeGroupSsh>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Taints::is_empty")]
+    pub taints: Taints,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_networking: Option<bool>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam: Option<NodeGroupIam>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_groups: Option<NodeGroupSecurityGroups>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pods_per_node: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asg_suspend_processes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ebs_optimized: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pre_bootstrap_commands: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_bootstrap_command: Option<String>,
+    #[serde(
+        default,
+        rename = "propagateASGTags",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub propagate_asg_tags: Option<bool>,
+    #[serde(
+        default,
+        rename = "disableIMDSv1",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub disable_imdsv1: Option<bool>,
+    #[serde(
+        default,
+        rename = "disablePodIMDS",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub disable_pod_imds: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efa_enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_selector: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bottlerocket: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_detailed_monitoring: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_reservation: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances_distribution: Option<InstancesDistribution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asg_metrics_collection: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_credits: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classic_load_balancer_names: Vec<String>,
+    #[serde(
+        default,
+        rename = "targetGroupARNs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub target_group_arns: Vec<String>,
+    #[serde(
+        default,
+        rename = "clusterDNS",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cluster_dns: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubelet_extra_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_runtime: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_instance_lifetime: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_zones: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outpost_arn: Option<String>,
+}
+
+/// An EKS managed node group (`AWS::EKS::Nodegroup`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManagedNodeGroup {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami_family: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance_types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub availability_zones: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_capacity: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_encrypted: Option<bool>,
+    #[serde(
+        default,
+        rename = "volumeKmsKeyID",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_kms_key_id: Option<String>,
+    #[serde(
+        default,
+        rename = "volumeIOPS",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_iops: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_throughput: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<NodeGroupSsh>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taints: Vec<Taint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_networking: Option<bool>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam: Option<NodeGroupIam>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_groups: Option<NodeGroupSecurityGroups>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pods_per_node: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asg_suspend_processes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ebs_optimized: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pre_bootstrap_commands: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_bootstrap_command: Option<String>,
+    #[serde(
+        default,
+        rename = "propagateASGTags",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub propagate_asg_tags: Option<bool>,
+    #[serde(
+        default,
+        rename = "disableIMDSv1",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub disable_imdsv1: Option<bool>,
+    #[serde(
+        default,
+        rename = "disablePodIMDS",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub disable_pod_imds: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efa_enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_selector: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bottlerocket: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_detailed_monitoring: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_reservation: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_template: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_repair_config: Option<Value>,
+}
+
+/// What every node group kind shares, as the graph and renderer need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeGroupView<'a> {
+    pub name: &'a str,
+    pub managed: bool,
+    pub spot: bool,
+    pub labels: &'a BTreeMap<String, String>,
+    pub taints: Vec<Taint>,
+    pub sizes: Sizes,
+    /// Where this node group sits in its ClusterConfig document.
+    pub path: FieldPath,
+}
+
+/// Desired/min/max after eksctl's defaulting: with nothing set, 2/2/2; a missing min or max takes
+/// the desired value; a missing desired takes min.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
+    pub desired: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
+impl Sizes {
+    pub fn resolve(desired: Option<i64>, min: Option<i64>, max: Option<i64>) -> Sizes {
+        let desired = desired.or(min).unwrap_or(if max == Some(0) {
+            0
+        } else {
+            i64::from(DEFAULT_NODE_COUNT).min(max.unwrap_or(i64::MAX))
+        });
+        Sizes {
+            desired,
+            min: min.unwrap_or(desired),
+            max: max.unwrap_or(desired),
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// Every node group, unmanaged first, in file order.
+    pub fn node_groups(&self) -> Vec<NodeGroupView<'_>> {
+        let mut out = Vec::new();
+        for (i, ng) in self.node_groups.iter().enumerate() {
+            out.push(NodeGroupView {
+                name: &ng.name,
+                managed: false,
+                spot: ng
+                    .instances_distribution
+                    .as_ref()
+                    .is_some_and(InstancesDistribution::uses_spot),
+                labels: &ng.labels,
+                taints: ng.taints.to_list(),
+                sizes: Sizes::resolve(ng.desired_capacity, ng.min_size, ng.max_size),
+                path: FieldPath::keys(&["nodeGroups"]).index(i),
+            });
+        }
+        for (i, ng) in self.managed_node_groups.iter().enumerate() {
+            out.push(NodeGroupView {
+                name: &ng.name,
+                managed: true,
+                spot: ng.spot.unwrap_or(false),
+                labels: &ng.labels,
+                taints: ng.taints.clone(),
+                sizes: Sizes::resolve(ng.desired_capacity, ng.min_size, ng.max_size),
+                path: FieldPath::keys(&["managedNodeGroups"]).index(i),
+            });
+        }
+        out
+    }
+
+    /// Fields eksctl knows that eksync accepts but does not render into stacks yet, with their
+    /// paths, so the loader can warn instead of dropping them silently.
+    pub fn unrendered_fields(&self) -> Vec<FieldPath> {
+        let mut out = Vec::new();
+        let top: [(&str, bool); 15] = [
+            (
+                "kubernetesNetworkConfig",
+                self.kubernetes_network_config.is_some(),
+            ),
+            ("iamIdentityMappings", self.iam_identity_mappings.is_some()),
+            ("identityProviders", self.identity_providers.is_some()),
+            ("accessConfig", self.access_config.is_some()),
+            ("addons", self.addons.is_some()),
+            ("addonsConfig", self.addons_config.is_some()),
+            ("privateCluster", self.private_cluster.is_some()),
+            ("fargateProfiles", self.fargate_profiles.is_some()),
+            ("localZones", self.local_zones.is_some()),
+            ("cloudWatch", self.cloud_watch.is_some()),
+            ("secretsEncryption", self.secrets_encryption.is_some()),
+            ("karpenter", self.karpenter.is_some()),
+            ("outpost", self.outpost.is_some()),
+            ("remoteNetworkConfig", self.remote_network_config.is_some()),
+            ("autoModeConfig", self.auto_mode_config.is_some()),
+        ];
+        for (name, present) in top {
+            if present {
+                out.push(FieldPath::keys(&[name]));
+            }
+        }
+        for (i, ng) in self.node_groups.iter().enumerate() {
+            let base = FieldPath::keys(&["nodeGroups"]).index(i);
+            let fields: [(&str, bool); 10] = [
+                ("additionalVolumes", ng.additional_volumes.is_some()),
+                ("placement", ng.placement.is_some()),
+                ("instanceSelector", ng.instance_selector.is_some()),
+                ("bottlerocket", ng.bottlerocket.is_some()),
+                ("capacityReservation", ng.capacity_reservation.is_some()),
+                ("asgMetricsCollection", ng.asg_metrics_collection.is_some()),
+                ("kubeletExtraConfig", ng.kubelet_extra_config.is_some()),
+                ("localZones", ng.local_zones.is_some()),
+                ("updateConfig", ng.update_config.is_some()),
+                ("outpostARN", ng.outpost_arn.is_some()),
+            ];
+            out.extend(
+                fields
+                    .into_iter()
+                    .filter(|(_, p)| *p)
+                    .map(|(n, _)| base.key(n)),
+            );
+        }
+        for (i, ng) in self.managed_node_groups.iter().enumerate() {
+            let base = FieldPath::keys(&["managedNodeGroups"]).index(i);
+            let fields: [(&str, bool); 6] = [
+                ("placement", ng.placement.is_some()),
+                ("instanceSelector", ng.instance_selector.is_some()),
+                ("bottlerocket", ng.bottlerocket.is_some()),
+                ("capacityReservation", ng.capacity_reservation.is_some()),
+                ("launchTemplate", ng.launch_template.is_some()),
+                ("nodeRepairConfig", ng.node_repair_config.is_some()),
+            ];
+            out.extend(
+                fields
+                    .into_iter()
+                    .filter(|(_, p)| *p)
+                    .map(|(n, _)| base.key(n)),
+            );
+        }
+        out
+    }
+}
+
+/// The CloudFormation stack names eksctl uses.
+pub fn cluster_stack_name(cluster: &str) -> String {
+    format!("eksctl-{cluster}-cluster")
+}
+
+pub fn nodegroup_stack_name(cluster: &str, nodegroup: &str) -> String {
+    format!("eksctl-{cluster}-nodegroup-{nodegroup}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sizes_follow_eksctl_defaults() {
+        let cases = [
+            ((None, None, None), (2, 2, 2)),
+            ((Some(1), None, None), (1, 1, 1)),
+            ((None, Some(0), Some(5)), (0, 0, 5)),
+            ((Some(3), Some(1), Some(5)), (3, 1, 5)),
+            ((None, None, Some(1)), (1, 1, 1)),
+        ];
+        for ((d, mi, ma), (wd, wmi, wma)) in cases {
+            let s = Sizes::resolve(d, mi, ma);
+            assert_eq!(
+                (s.desired, s.min, s.max),
+                (wd, wmi, wma),
+                "{d:?} {mi:?} {ma:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_their_path() {
+        let v = json!({
+            "apiVersion": API_VERSION, "kind": KIND,
+            "metadata": {"name": "c", "region": "eu-west-1"},
+            "nodeGroups": [{"name": "a"}, {"name": "b", "instanceTyp": "m5.large"}]
+        });
+        let err = serde_path_to_error::deserialize::<_, ClusterConfig>(v).unwrap_err();
+        assert_eq!(err.path().to_string(), "nodeGroups[1].instanceTyp");
+        assert!(err
+            .inner()
+            .to_string()
+            .contains("unknown field `instanceTyp`"));
+    }
+
+    #[test]
+    fn taints_accept_list_and_legacy_map_forms() {
+        let list: Taints = serde_json::from_value(
+            json!([{"key": "spot", "value": "true", "effect": "NoSchedule"}]),
+        )
+        .unwrap();
+        let map: Taints = serde_json::from_value(json!({"spot": "true:NoSchedule"})).unwrap();
+        assert_eq!(list.to_list(), map.to_list());
+    }
+
+    #[test]
+    fn spot_is_detected_for_both_node_group_kinds() {
+        let v = json!({
+            "apiVersion": API_VERSION, "kind": KIND,
+            "metadata": {"name": "c", "region": "eu-west-1"},
+            "nodeGroups": [{"name": "s", "instancesDistribution": {
+                "instanceTypes": ["m5.large"], "onDemandPercentageAboveBaseCapacity": 0}}],
+            "managedNodeGroups": [{"name": "m", "spot": true, "instanceTypes": ["m5.large"]}]
+        });
+        let c: ClusterConfig = serde_json::from_value(v).unwrap();
+        let views = c.node_groups();
+        assert!(views.iter().all(|v| v.spot));
+        assert_eq!(views[1].path.to_string(), "managedNodeGroups[0]");
+    }
+}
