@@ -5,4 +5,5 @@ pub mod awsdiff;
 pub mod diag;
 pub mod eksctl;
 pub mod path;
+pub mod render;
 pub mod yaml;

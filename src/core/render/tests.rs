@@ -1,0 +1,772 @@
+//! Snapshot tests of the reference example's three stacks, and table tests of the details.
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::core::eksctl::ClusterConfig;
+
+/// The reference scenario's ClusterConfig (`eks-test-jenkins`).
+const EXAMPLE: &str = r#"
+apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata:
+  name: eks-test-jenkins
+  region: us-west-2
+  version: "1.33"
+vpc:
+  id: vpc-0123456789abcdef0
+  securityGroup: sg-0123456789abcdef0
+  subnets:
+    private:
+      us-west-2a: { id: subnet-0aaaaaaaaaaaaaaa1 }
+      us-west-2b: { id: subnet-0bbbbbbbbbbbbbbb2 }
+      us-west-2c: { id: subnet-0ccccccccccccccc3 }
+nodeGroups:
+  - name: ng-test-jenkins
+    instanceType: t3.large
+    desiredCapacity: 1
+    minSize: 1
+    maxSize: 1
+    privateNetworking: true
+    labels:
+      lifecycle: OnDemand
+    iam:
+      withAddonPolicies:
+        autoScaler: true
+  - name: ng-test-jenkins-spot
+    minSize: 0
+    maxSize: 5
+    desiredCapacity: 0
+    privateNetworking: true
+    labels:
+      lifecycle: Ec2Spot
+      intent: apps
+    taints:
+      - key: spotInstance
+        value: "true"
+        effect: PreferNoSchedule
+    propagateASGTags: true
+    instancesDistribution:
+      instanceTypes: [m5.large, m5a.large, m4.large]
+      onDemandBaseCapacity: 0
+      onDemandPercentageAboveBaseCapacity: 0
+      spotAllocationStrategy: capacity-optimized
+"#;
+
+fn load(text: &str) -> ClusterConfig {
+    let parsed = crate::core::yaml::parse(text);
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    serde_json::from_value(parsed.docs[0].value.clone()).expect("valid ClusterConfig")
+}
+
+fn example() -> Vec<RenderedStack> {
+    render_cluster(&load(EXAMPLE)).expect("the example renders")
+}
+
+/// The example with `patch` merged into `nodeGroups[0]` (or the top level with `top`).
+fn variant(top: Value, ng0: Value) -> ClusterConfig {
+    let parsed = crate::core::yaml::parse(EXAMPLE);
+    let mut v = parsed.docs[0].value.clone();
+    merge(&mut v, top);
+    merge(&mut v["nodeGroups"][0], ng0);
+    serde_json::from_value(v).expect("valid ClusterConfig")
+}
+
+fn merge(into: &mut Value, patch: Value) {
+    match (into, patch) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                if v.is_null() {
+                    a.remove(&k);
+                } else {
+                    merge(a.entry(k).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// What a snapshot pins: the stack's name, tags, parameters and template.
+fn snapshot_view(s: &RenderedStack) -> String {
+    let params: Vec<Value> = s
+        .parameters
+        .iter()
+        .map(|p| json!({"key": p.key, "source": format!("{:?}", p.source)}))
+        .collect();
+    let v = json!({"StackName": s.name, "StackTags": s.tags, "Parameters": params,
+        "Template": s.template});
+    serde_json::to_string_pretty(&v).expect("serializable")
+}
+
+fn props<'a>(s: &'a RenderedStack, id: &str) -> &'a Value {
+    &s.template["Resources"][id]["Properties"]
+}
+
+fn user_data_text(s: &RenderedStack) -> &str {
+    props(s, "NodeGroupLaunchTemplate")["LaunchTemplateData"]["UserData"]["Fn::Base64"]["Fn::Sub"]
+        [0]
+    .as_str()
+    .expect("user data text")
+}
+
+fn asg_tags(s: &RenderedStack) -> Vec<(String, String)> {
+    props(s, "NodeGroup")["Tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .map(|t| {
+            assert_eq!(t["PropagateAtLaunch"], "true");
+            (
+                t["Key"].as_str().unwrap_or_default().to_string(),
+                t["Value"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn example_cluster_stack_snapshot() {
+    let stacks = example();
+    assert_eq!(stacks.len(), 3);
+    assert_eq!(stacks[0].name, "eksctl-eks-test-jenkins-cluster");
+    insta::assert_snapshot!("cluster_stack", snapshot_view(&stacks[0]));
+}
+
+#[test]
+fn example_static_nodegroup_stack_snapshot() {
+    let s = &example()[1];
+    assert_eq!(s.name, "eksctl-eks-test-jenkins-nodegroup-ng-test-jenkins");
+    insta::assert_snapshot!("nodegroup_ng_test_jenkins", snapshot_view(s));
+}
+
+#[test]
+fn example_spot_nodegroup_stack_snapshot() {
+    let s = &example()[2];
+    assert_eq!(
+        s.name,
+        "eksctl-eks-test-jenkins-nodegroup-ng-test-jenkins-spot"
+    );
+    insta::assert_snapshot!("nodegroup_ng_test_jenkins_spot", snapshot_view(s));
+    insta::assert_snapshot!(
+        "nodegroup_ng_test_jenkins_spot_user_data",
+        user_data_text(s)
+    );
+}
+
+#[test]
+fn rendering_is_byte_identical_and_key_order_independent() {
+    let a: Vec<String> = example()
+        .iter()
+        .map(RenderedStack::to_pretty_json)
+        .collect();
+    let b: Vec<String> = example()
+        .iter()
+        .map(RenderedStack::to_pretty_json)
+        .collect();
+    assert_eq!(a, b);
+    // The same config with its mappings written in another order renders the same bytes.
+    let reordered = EXAMPLE.replace(
+        "      lifecycle: Ec2Spot\n      intent: apps\n",
+        "      intent: apps\n      lifecycle: Ec2Spot\n",
+    );
+    assert_ne!(reordered, EXAMPLE);
+    let c: Vec<String> = render_cluster(&load(&reordered))
+        .expect("renders")
+        .iter()
+        .map(RenderedStack::to_pretty_json)
+        .collect();
+    assert_eq!(a, c);
+}
+
+#[test]
+fn stacks_expose_eksctl_logical_ids_outputs_and_tags() {
+    let stacks = example();
+    let (cluster, static_ng, spot) = (&stacks[0], &stacks[1], &stacks[2]);
+    assert_eq!(cluster.kind, StackKind::Cluster);
+    assert_eq!(
+        spot.kind,
+        StackKind::NodeGroup {
+            name: "ng-test-jenkins-spot".into(),
+            managed: false
+        }
+    );
+    assert_eq!(
+        cluster.resource_type("ControlPlane"),
+        Some("AWS::EKS::Cluster")
+    );
+    assert_eq!(cluster.resource_type("ServiceRole"), Some("AWS::IAM::Role"));
+    // The example brings its own control plane security group.
+    assert_eq!(cluster.resource_type("ControlPlaneSecurityGroup"), None);
+    for o in [
+        "ARN",
+        "Endpoint",
+        "CertificateAuthorityData",
+        "ClusterSecurityGroupId",
+        "SecurityGroup",
+        "SharedNodeSecurityGroup",
+        "ServiceRoleARN",
+        "VPC",
+        "SubnetsPrivate",
+    ] {
+        assert!(cluster.has_output(o), "cluster output {o}");
+    }
+    assert!(!cluster.has_output("SubnetsPublic"));
+    for s in [static_ng, spot] {
+        assert_eq!(
+            s.resource_type("NodeGroup"),
+            Some("AWS::AutoScaling::AutoScalingGroup")
+        );
+        assert_eq!(s.resource_type("NodeInstanceRole"), Some("AWS::IAM::Role"));
+        assert_eq!(
+            s.resource_type("NodeInstanceProfile"),
+            Some("AWS::IAM::InstanceProfile")
+        );
+        assert_eq!(
+            s.resource_type("NodeGroupLaunchTemplate"),
+            Some("AWS::EC2::LaunchTemplate")
+        );
+        assert_eq!(s.resource_type("SG"), Some("AWS::EC2::SecurityGroup"));
+        assert!(s.has_output("InstanceRoleARN") && s.has_output("InstanceProfileARN"));
+        assert_eq!(s.tags[tags::NODEGROUP_TYPE], "unmanaged");
+        assert_eq!(s.tags[tags::CLUSTER_NAME], "eks-test-jenkins");
+    }
+    assert_eq!(
+        static_ng.resource_type("PolicyAutoScaling"),
+        Some("AWS::IAM::Policy")
+    );
+    assert_eq!(spot.resource_type("PolicyAutoScaling"), None);
+    assert_eq!(spot.tags[tags::NODEGROUP_NAME], "ng-test-jenkins-spot");
+    assert_eq!(cluster.tags[tags::OLD_CLUSTER_NAME], "eks-test-jenkins");
+    assert!(!cluster.tags.contains_key(tags::NODEGROUP_NAME));
+}
+
+fn collect_imports(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(s)) = m.get("Fn::ImportValue") {
+                out.push(s.clone());
+            }
+            m.values().for_each(|v| collect_imports(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_imports(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_import_names_an_export_of_the_cluster_stack() {
+    let stacks = example();
+    let cluster = &stacks[0];
+    let mut imports = Vec::new();
+    for s in &stacks[1..] {
+        collect_imports(&s.template, &mut imports);
+    }
+    assert!(imports.len() >= 4, "{imports:?}");
+    for i in imports {
+        let (stack, output) = i.split_once("::").expect("<stack>::<output>");
+        assert_eq!(stack, cluster.name);
+        assert_eq!(
+            cluster.template["Outputs"][output]["Export"]["Name"]["Fn::Sub"],
+            format!("${{AWS::StackName}}::{output}"),
+            "{output} is exported"
+        );
+    }
+}
+
+#[test]
+fn spot_groups_get_a_mixed_instances_policy_and_static_groups_a_launch_template() {
+    let stacks = example();
+    let (static_ng, spot) = (&stacks[1], &stacks[2]);
+    let p = props(static_ng, "NodeGroup");
+    assert!(p.get("MixedInstancesPolicy").is_none());
+    assert_eq!(
+        p["LaunchTemplate"]["Version"]["Fn::GetAtt"][1],
+        "LatestVersionNumber"
+    );
+    assert_eq!(
+        (&p["MinSize"], &p["MaxSize"], &p["DesiredCapacity"]),
+        (&json!("1"), &json!("1"), &json!("1"))
+    );
+    let lt = &props(static_ng, "NodeGroupLaunchTemplate")["LaunchTemplateData"];
+    assert_eq!(lt["InstanceType"], "t3.large");
+
+    let p = props(spot, "NodeGroup");
+    assert!(p.get("LaunchTemplate").is_none());
+    let m = &p["MixedInstancesPolicy"];
+    assert_eq!(
+        m["InstancesDistribution"],
+        json!({"OnDemandBaseCapacity": "0", "OnDemandPercentageAboveBaseCapacity": "0",
+            "SpotAllocationStrategy": "capacity-optimized"})
+    );
+    assert_eq!(
+        m["LaunchTemplate"]["Overrides"],
+        json!([{"InstanceType": "m5.large"}, {"InstanceType": "m5a.large"},
+            {"InstanceType": "m4.large"}])
+    );
+    assert_eq!(
+        (&p["MinSize"], &p["MaxSize"], &p["DesiredCapacity"]),
+        (&json!("0"), &json!("5"), &json!("0"))
+    );
+    let lt = &props(spot, "NodeGroupLaunchTemplate")["LaunchTemplateData"];
+    assert_eq!(lt["InstanceType"], "m5.large");
+}
+
+#[test]
+fn labels_and_taints_reach_the_kubelet_and_the_autoscaler_tags() {
+    let stacks = example();
+    let spot = &stacks[2];
+    let text = user_data_text(spot);
+    assert!(
+        text.contains(
+            "\"--node-labels=alpha.eksctl.io/cluster-name=eks-test-jenkins,\
+alpha.eksctl.io/nodegroup-name=ng-test-jenkins-spot,intent=apps,lifecycle=Ec2Spot\""
+        ),
+        "{text}"
+    );
+    assert!(text.contains("\"--register-with-taints=spotInstance=true:PreferNoSchedule\""));
+
+    let tags = asg_tags(spot);
+    let has = |k: &str, v: &str| tags.contains(&(k.to_string(), v.to_string()));
+    assert!(has("k8s.io/cluster-autoscaler/enabled", "true"));
+    assert!(has("k8s.io/cluster-autoscaler/eks-test-jenkins", "owned"));
+    assert!(has(
+        "k8s.io/cluster-autoscaler/node-template/label/lifecycle",
+        "Ec2Spot"
+    ));
+    assert!(has(
+        "k8s.io/cluster-autoscaler/node-template/label/intent",
+        "apps"
+    ));
+    assert!(has(
+        "k8s.io/cluster-autoscaler/node-template/taint/spotInstance",
+        "true:PreferNoSchedule"
+    ));
+    assert!(has("kubernetes.io/cluster/eks-test-jenkins", "owned"));
+    assert!(has("Name", "eks-test-jenkins-ng-test-jenkins-spot-Node"));
+    let mut keys: Vec<&String> = tags.iter().map(|(k, _)| k).collect();
+    let sorted = {
+        let mut s = keys.clone();
+        s.sort();
+        s
+    };
+    assert_eq!(keys, sorted, "ASG tags are sorted by key");
+    keys.dedup();
+    assert_eq!(keys.len(), tags.len());
+
+    // The static group has the autoScaler policy: discovery tags, but no node-template tags.
+    let tags = asg_tags(&stacks[1]);
+    assert!(tags
+        .iter()
+        .any(|(k, _)| k == "k8s.io/cluster-autoscaler/enabled"));
+    assert!(!tags.iter().any(|(k, _)| k.contains("node-template")));
+    assert!(!user_data_text(&stacks[1]).contains("register-with-taints"));
+}
+
+#[test]
+fn discovery_tags_follow_the_autoscaler_policy_or_propagate_asg_tags() {
+    // (autoScaler, propagateASGTags) -> discovery tags, node-template tags
+    let cases = [
+        (json!(true), json!(null), true, false),
+        (json!(false), json!(null), false, false),
+        (json!(false), json!(true), true, true),
+        (json!(null), json!(false), false, false),
+    ];
+    for (auto, propagate, discovery, template) in cases {
+        let cfg = variant(
+            json!({}),
+            json!({"iam": {"withAddonPolicies": {"autoScaler": auto}},
+                "propagateASGTags": propagate}),
+        );
+        let stacks = render_cluster(&cfg).expect("renders");
+        let tags = asg_tags(&stacks[1]);
+        assert_eq!(
+            tags.iter()
+                .any(|(k, _)| k == "k8s.io/cluster-autoscaler/enabled"),
+            discovery,
+            "{auto} {propagate}"
+        );
+        assert_eq!(
+            tags.iter()
+                .any(|(k, _)| k.contains("/node-template/label/lifecycle")),
+            template,
+            "{auto} {propagate}"
+        );
+    }
+}
+
+#[test]
+fn taints_in_both_forms_and_bad_effects() {
+    let cfg = variant(json!({}), json!({"taints": {"dedicated": "ci:NoExecute"}}));
+    let stacks = render_cluster(&cfg).expect("legacy map form renders");
+    assert!(user_data_text(&stacks[1]).contains("--register-with-taints=dedicated=ci:NoExecute"));
+
+    let cases = [
+        (
+            json!([{"key": "a", "effect": "NoSchedulee"}]),
+            "nodeGroups[0].taints[0].effect",
+        ),
+        (json!({"b": "x:Never"}), "nodeGroups[0].taints.b"),
+    ];
+    for (taints, path) in cases {
+        let err = render_cluster(&variant(json!({}), json!({ "taints": taints })))
+            .expect_err("bad effect");
+        match err {
+            RenderError::InvalidTaintEffect { path: p, .. } => assert_eq!(p.to_string(), path),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn managed_groups_render_capacity_type_labels_and_eks_taints() {
+    // (spot, instance type) -> CapacityType, AmiType
+    let cases = [
+        (json!(true), "m5.large", "SPOT", "AL2023_x86_64_STANDARD"),
+        (
+            json!(false),
+            "m6g.large",
+            "ON_DEMAND",
+            "AL2023_ARM_64_STANDARD",
+        ),
+        (
+            json!(null),
+            "g5.xlarge",
+            "ON_DEMAND",
+            "AL2023_x86_64_NVIDIA",
+        ),
+    ];
+    for (spot, itype, capacity, ami) in cases {
+        let cfg = variant(
+            json!({"managedNodeGroups": [{
+                "name": "mng", "spot": spot, "instanceTypes": [itype], "minSize": 0, "maxSize": 3,
+                "labels": {"role": "batch"}, "privateNetworking": true,
+                "taints": [{"key": "batch", "value": "yes", "effect": "NoExecute"},
+                           {"key": "gpu", "effect": "PreferNoSchedule"}]}]}),
+            json!({}),
+        );
+        let stacks = render_cluster(&cfg).expect("renders");
+        assert_eq!(stacks.len(), 4);
+        let m = &stacks[3];
+        assert_eq!(m.name, "eksctl-eks-test-jenkins-nodegroup-mng");
+        assert_eq!(m.tags[tags::NODEGROUP_TYPE], "managed");
+        assert_eq!(
+            m.resource_type("ManagedNodeGroup"),
+            Some("AWS::EKS::Nodegroup")
+        );
+        let p = props(m, "ManagedNodeGroup");
+        assert_eq!(p["CapacityType"], capacity, "{spot}");
+        assert_eq!(p["AmiType"], ami, "{itype}");
+        assert_eq!(p["InstanceTypes"], json!([itype]));
+        assert_eq!(
+            p["ScalingConfig"],
+            json!({"DesiredSize": 0, "MaxSize": 3, "MinSize": 0})
+        );
+        assert_eq!(p["Labels"]["role"], "batch");
+        assert_eq!(
+            p["Taints"],
+            json!([{"Effect": "NO_EXECUTE", "Key": "batch", "Value": "yes"},
+                   {"Effect": "PREFER_NO_SCHEDULE", "Key": "gpu"}])
+        );
+        assert_eq!(
+            p["NodeRole"],
+            json!({"Fn::GetAtt": ["NodeInstanceRole", "Arn"]})
+        );
+        assert_eq!(p["Subnets"].as_array().map(Vec::len), Some(3));
+    }
+}
+
+fn policy_names(v: &Value) -> Vec<String> {
+    v.as_array()
+        .expect("list")
+        .iter()
+        .map(|p| match p {
+            Value::String(s) => s.clone(),
+            other => other["Fn::Sub"]
+                .as_str()
+                .and_then(|s| s.rsplit('/').next())
+                .unwrap_or_default()
+                .to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn attach_policy_arns_replace_the_default_managed_policies() {
+    let custom = "arn:aws:iam::111122223333:policy/Custom";
+    let ecr = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly";
+    // (cluster iam, node iam, managed) -> ManagedPolicyArns
+    let cases: Vec<(Value, Value, bool, Vec<&str>)> = vec![
+        (
+            json!({}),
+            json!({}),
+            false,
+            vec![
+                "AmazonEC2ContainerRegistryReadOnly",
+                "AmazonEKSWorkerNodePolicy",
+                "AmazonEKS_CNI_Policy",
+                "AmazonSSMManagedInstanceCore",
+            ],
+        ),
+        (
+            json!({"withOIDC": true}),
+            json!({}),
+            false,
+            vec![
+                "AmazonEC2ContainerRegistryReadOnly",
+                "AmazonEKSWorkerNodePolicy",
+                "AmazonSSMManagedInstanceCore",
+            ],
+        ),
+        (
+            json!({}),
+            json!({"attachPolicyARNs": [custom]}),
+            false,
+            vec![custom, "AmazonEC2ContainerRegistryReadOnly"],
+        ),
+        (
+            json!({}),
+            json!({"attachPolicyARNs": [custom, ecr]}),
+            false,
+            vec![custom, ecr],
+        ),
+        (
+            json!({}),
+            json!({"attachPolicyARNs": [custom]}),
+            true,
+            vec![custom],
+        ),
+        (
+            json!({}),
+            json!({"withAddonPolicies": {"imageBuilder": true, "cloudWatch": true}}),
+            false,
+            vec![
+                "AmazonEC2ContainerRegistryPowerUser",
+                "AmazonEKSWorkerNodePolicy",
+                "AmazonEKS_CNI_Policy",
+                "AmazonSSMManagedInstanceCore",
+                "CloudWatchAgentServerPolicy",
+            ],
+        ),
+    ];
+    for (cluster_iam, node_iam, managed, want) in cases {
+        let cfg = variant(json!({ "iam": cluster_iam }), json!({}));
+        let iam_cfg: crate::core::eksctl::NodeGroupIam =
+            serde_json::from_value(node_iam.clone()).expect("iam");
+        let got = iam::managed_policy_arns(&cfg, &iam_cfg, managed);
+        assert_eq!(policy_names(&got), want, "{node_iam} managed={managed}");
+    }
+    // Through the renderer: the role carries exactly that list.
+    let stacks = render_cluster(&variant(
+        json!({}),
+        json!({"iam": {"attachPolicyARNs": [custom]}}),
+    ))
+    .expect("renders");
+    assert_eq!(
+        policy_names(&props(&stacks[1], "NodeInstanceRole")["ManagedPolicyArns"]),
+        vec![custom, "AmazonEC2ContainerRegistryReadOnly"]
+    );
+}
+
+#[test]
+fn addon_and_attached_policies_become_inline_policies() {
+    let cfg = variant(
+        json!({}),
+        json!({"iam": {"attachPolicy": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]},
+            "withAddonPolicies": {"autoScaler": true, "externalDNS": true}}}),
+    );
+    let s = &render_cluster(&cfg).expect("renders")[1];
+    for id in [
+        "Policy1",
+        "PolicyAutoScaling",
+        "PolicyExternalDNSChangeSet",
+        "PolicyExternalDNSHostedZones",
+    ] {
+        assert_eq!(s.resource_type(id), Some("AWS::IAM::Policy"), "{id}");
+        assert_eq!(props(s, id)["Roles"], json!([{"Ref": "NodeInstanceRole"}]));
+        assert_eq!(
+            props(s, id)["PolicyName"]["Fn::Sub"],
+            format!("${{AWS::StackName}}-{id}")
+        );
+    }
+    let actions = &props(s, "PolicyAutoScaling")["PolicyDocument"]["Statement"][1]["Action"];
+    assert!(actions
+        .as_array()
+        .expect("list")
+        .contains(&json!("autoscaling:SetDesiredCapacity")));
+    assert_eq!(
+        props(s, "Policy1")["PolicyDocument"]["Statement"][0]["Action"],
+        json!(["s3:GetObject"])
+    );
+}
+
+#[test]
+fn subnets_are_chosen_by_name_id_or_zone() {
+    // (node group patch) -> VPCZoneIdentifier, or the error path
+    let cases: Vec<(Value, Result<Value, &str>)> = vec![
+        (
+            json!({}),
+            Ok(json!([
+                "subnet-0aaaaaaaaaaaaaaa1",
+                "subnet-0bbbbbbbbbbbbbbb2",
+                "subnet-0ccccccccccccccc3"
+            ])),
+        ),
+        (
+            json!({"subnets": ["us-west-2b", "subnet-0ccccccccccccccc3"]}),
+            Ok(json!([
+                "subnet-0bbbbbbbbbbbbbbb2",
+                "subnet-0ccccccccccccccc3"
+            ])),
+        ),
+        (
+            json!({"availabilityZones": ["us-west-2a"]}),
+            Ok(json!(["subnet-0aaaaaaaaaaaaaaa1"])),
+        ),
+        (
+            json!({"subnets": ["nowhere"]}),
+            Err("nodeGroups[0].subnets[0]"),
+        ),
+        (
+            json!({"availabilityZones": ["us-east-1a"]}),
+            Err("nodeGroups[0].availabilityZones[0]"),
+        ),
+        (
+            json!({"privateNetworking": false}),
+            Err("nodeGroups[0].privateNetworking"),
+        ),
+    ];
+    for (patch, want) in cases {
+        let got = render_cluster(&variant(json!({}), patch.clone()));
+        match (got, want) {
+            (Ok(stacks), Ok(ids)) => {
+                assert_eq!(
+                    props(&stacks[1], "NodeGroup")["VPCZoneIdentifier"],
+                    ids,
+                    "{patch}"
+                )
+            }
+            (Err(e), Err(path)) => {
+                let p = match e {
+                    RenderError::UnknownSubnet { path, .. }
+                    | RenderError::NoSubnetInZone { path, .. }
+                    | RenderError::NoSubnets { path, .. } => path,
+                    other => panic!("unexpected {other:?}"),
+                };
+                assert_eq!(p.to_string(), path, "{patch}");
+            }
+            (got, want) => panic!("{patch}: got {got:?}, want {want:?}"),
+        }
+    }
+}
+
+#[test]
+fn what_is_not_rendered_is_refused_with_its_path() {
+    // (top-level patch, node group patch) -> error path
+    let cases = [
+        (json!({"vpc": {"id": null}}), json!({}), "vpc.id"),
+        (json!({"vpc": {"subnets": null}}), json!({}), "vpc.subnets"),
+        (
+            json!({}),
+            json!({"amiFamily": "Bottlerocket"}),
+            "nodeGroups[0].amiFamily",
+        ),
+        (
+            json!({}),
+            json!({"ssh": {"allow": true}}),
+            "nodeGroups[0].ssh.allow",
+        ),
+        (
+            json!({}),
+            json!({"iam": {"withAddonPolicies": {"ebs": true}}}),
+            "nodeGroups[0].iam.withAddonPolicies.ebs",
+        ),
+        (
+            json!({}),
+            json!({"instancesDistribution": {"instanceTypes": []}}),
+            "nodeGroups[0].instancesDistribution.instanceTypes",
+        ),
+    ];
+    for (top, ng, path) in cases {
+        let err = render_cluster(&variant(top.clone(), ng.clone())).expect_err("refused");
+        let p = match &err {
+            RenderError::VpcCreationNotSupported { path }
+            | RenderError::UnsupportedAmiFamily { path, .. }
+            | RenderError::NotRendered { path, .. }
+            | RenderError::NoInstanceTypes { path } => path.to_string(),
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(p, path, "{top} {ng}: {err}");
+    }
+}
+
+#[test]
+fn user_text_in_user_data_is_protected_from_fn_sub() {
+    let cfg = variant(
+        json!({}),
+        json!({"preBootstrapCommands": ["echo ${HOME} > /tmp/x"], "maxPodsPerNode": 29}),
+    );
+    let stacks = render_cluster(&cfg).expect("renders");
+    let text = user_data_text(&stacks[1]);
+    assert!(text.contains("echo ${!HOME} > /tmp/x"), "{text}");
+    assert!(text.contains("maxPods: 29"));
+    assert!(text.contains("apiServerEndpoint: \"${ClusterEndpoint}\""));
+    // The only substitutions left are the ones the template provides.
+    let vars = &props(&stacks[1], "NodeGroupLaunchTemplate")["LaunchTemplateData"]["UserData"]
+        ["Fn::Base64"]["Fn::Sub"][1];
+    assert_eq!(
+        vars["ClusterEndpoint"]["Fn::ImportValue"],
+        "eksctl-eks-test-jenkins-cluster::Endpoint"
+    );
+    let params: Vec<&str> = stacks[1]
+        .parameters
+        .iter()
+        .map(|p| p.key.as_str())
+        .collect();
+    assert_eq!(
+        params,
+        ["ClusterCertificateAuthorityData", "ClusterServiceCIDR"]
+    );
+}
+
+#[test]
+fn a_configured_service_cidr_needs_no_parameter() {
+    let cfg = variant(
+        json!({"kubernetesNetworkConfig": {"serviceIPv4CIDR": "172.20.0.0/16"}}),
+        json!({}),
+    );
+    let stacks = render_cluster(&cfg).expect("renders");
+    assert!(user_data_text(&stacks[1]).contains("cidr: \"172.20.0.0/16\""));
+    assert_eq!(stacks[1].parameters.len(), 1);
+    assert_eq!(
+        stacks[1].parameters[0].source,
+        ParameterSource::StackOutput {
+            stack: "eksctl-eks-test-jenkins-cluster".into(),
+            output: "CertificateAuthorityData".into()
+        }
+    );
+    assert_eq!(
+        props(&stacks[0], "ControlPlane")["KubernetesNetworkConfig"]["ServiceIpv4Cidr"],
+        "172.20.0.0/16"
+    );
+}
+
+#[test]
+fn instance_architecture_and_gpu_detection() {
+    let cases = [
+        ("m5.large", false, false),
+        ("m6g.large", true, false),
+        ("c7gn.xlarge", true, false),
+        ("t4g.small", true, false),
+        ("x2gd.medium", true, false),
+        ("g4dn.xlarge", false, true),
+        ("g5g.xlarge", true, true),
+        ("p3.2xlarge", false, true),
+        ("m7i-flex.large", false, false),
+    ];
+    for (t, arm, gpu) in cases {
+        assert_eq!(nodegroup::is_arm(t), arm, "{t}");
+        assert_eq!(nodegroup::is_gpu(t), gpu, "{t}");
+    }
+}
