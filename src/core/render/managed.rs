@@ -9,16 +9,14 @@
 use serde_json::{json, Value};
 
 use super::iam;
-use super::nodegroup::{
-    check_ami_family, check_taints, eks_taint_effect, is_arm, is_gpu, node_labels, subnets,
-};
+use super::nodegroup::{check_ami_family, check_taints, eks_taint_effect, node_labels};
+use super::placement::{is_arm, is_gpu, metadata_options, root_volume, subnets};
 use super::{
     import_cluster, outputs as out, ref_, shared_stack_tags, sub, tag_list, tags, RenderError,
     RenderedStack, StackKind, Template,
 };
 use crate::core::eksctl::{
     nodegroup_stack_name, ClusterConfig, ManagedNodeGroup, Sizes, Taints, DEFAULT_INSTANCE_TYPE,
-    DEFAULT_VOLUME_SIZE, DEFAULT_VOLUME_TYPE,
 };
 use crate::core::path::FieldPath;
 
@@ -70,33 +68,21 @@ pub(super) fn render(
     let mut lt_tags = user_tags.clone();
     lt_tags.insert("Name".into(), format!("{cluster}-{}-Node", ng.name));
     let lt_tag_list = tag_list(&lt_tags);
-    let mut ebs = json!({
-        "VolumeSize": ng.volume_size.unwrap_or(i64::from(DEFAULT_VOLUME_SIZE)),
-        "VolumeType": ng.volume_type.clone().unwrap_or_else(|| DEFAULT_VOLUME_TYPE.to_string()),
-    });
-    if let Some(e) = ng.volume_encrypted {
-        ebs["Encrypted"] = json!(e);
-    }
-    if let Some(k) = &ng.volume_kms_key_id {
-        ebs["KmsKeyId"] = json!(k);
-    }
-    if let Some(i) = ng.volume_iops {
-        ebs["Iops"] = json!(i);
-    }
-    if let Some(tp) = ng.volume_throughput {
-        ebs["Throughput"] = json!(tp);
-    }
+    let ebs = root_volume(
+        ng.volume_size,
+        ng.volume_type.as_deref(),
+        ng.volume_encrypted,
+        ng.volume_kms_key_id.as_deref(),
+        ng.volume_iops,
+        ng.volume_throughput,
+    );
     let mut sg_ids = vec![import_cluster(cluster, out::CLUSTER_SECURITY_GROUP_ID)];
     if let Some(sgs) = &ng.security_groups {
         sg_ids.extend(sgs.attach_ids.iter().map(|id| json!(id)));
     }
-    let pod_imds = ng.disable_pod_imds.unwrap_or(false);
     let mut data = json!({
         "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": ebs}],
-        "MetadataOptions": {
-            "HttpPutResponseHopLimit": if pod_imds { 1 } else { 2 },
-            "HttpTokens": if ng.disable_imdsv1.unwrap_or(true) || pod_imds { "required" } else { "optional" },
-        },
+        "MetadataOptions": metadata_options(ng.disable_imdsv1, ng.disable_pod_imds),
         "SecurityGroupIds": sg_ids,
         "TagSpecifications": super::tag_specifications(&lt_tag_list),
     });
@@ -112,10 +98,12 @@ pub(super) fn render(
         }}),
     );
 
+    // `instance_types` is never empty (it falls back to one default type above).
     let first = instance_types
         .iter()
         .find(|i| is_gpu(i))
-        .unwrap_or(&instance_types[0]);
+        .or(instance_types.first())
+        .map_or(DEFAULT_INSTANCE_TYPE, String::as_str);
     let ami_type = match (is_arm(first), is_gpu(first)) {
         (true, _) => "AL2023_ARM_64_STANDARD",
         (false, true) => "AL2023_x86_64_NVIDIA",

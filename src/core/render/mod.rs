@@ -29,6 +29,7 @@ mod cluster;
 mod iam;
 mod managed;
 mod nodegroup;
+mod placement;
 mod userdata;
 
 #[cfg(test)]
@@ -136,6 +137,21 @@ impl RenderedStack {
         self.outputs.iter().any(|o| o == key)
     }
 
+    /// Names of the exports this stack declares (`<stack>::<Output>`), sorted: what other stacks
+    /// may `Fn::ImportValue`.
+    pub fn exports(&self) -> Vec<String> {
+        let outputs = self.template.get("Outputs").and_then(Value::as_object);
+        self.outputs
+            .iter()
+            .filter(|o| {
+                outputs
+                    .and_then(|m| m.get(*o))
+                    .is_some_and(|v| v.get("Export").is_some())
+            })
+            .map(|o| format!("{}::{o}", self.name))
+            .collect()
+    }
+
     /// The template as pretty JSON with a trailing newline: the byte-stable form to store or diff.
     pub fn to_pretty_json(&self) -> String {
         // Serializing a `Value` cannot fail: every key is a string and there are no non-finite
@@ -144,6 +160,27 @@ impl RenderedStack {
         s.push('\n');
         s
     }
+
+    /// The node group this stack belongs to, if it is a node group stack.
+    pub fn nodegroup_name(&self) -> Option<&str> {
+        match &self.kind {
+            StackKind::NodeGroup { name, .. } => Some(name),
+            StackKind::Cluster => None,
+        }
+    }
+}
+
+/// The cluster stack among rendered stacks.
+pub fn find_cluster_stack(stacks: &[RenderedStack]) -> Option<&RenderedStack> {
+    stacks.iter().find(|s| s.kind == StackKind::Cluster)
+}
+
+/// The stack of the node group `name` (managed or not) among rendered stacks.
+pub fn find_nodegroup_stack<'a>(
+    stacks: &'a [RenderedStack],
+    name: &str,
+) -> Option<&'a RenderedStack> {
+    stacks.iter().find(|s| s.nodegroup_name() == Some(name))
 }
 
 /// Why a config cannot be rendered. Each names the field path in the ClusterConfig document.

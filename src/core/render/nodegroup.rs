@@ -2,8 +2,7 @@
 //! `NodeGroupResourceSet` (`pkg/cfn/builder/nodegroup.go`): IAM (see `iam.rs`), an access entry
 //! for the node role, the local security group `SG` with its control-plane rules, the
 //! `NodeGroupLaunchTemplate` and the Auto Scaling group `NodeGroup` (its physical id is the ASG
-//! name). It also holds the pieces managed groups share: subnet selection, labels, taint checks and
-//! AMI lookup paths.
+//! name). It also holds what managed groups share with it: labels, taint checks, autoscaler tags.
 //!
 //! Cluster-autoscaler tags: the discovery tags (`k8s.io/cluster-autoscaler/enabled`,
 //! `k8s.io/cluster-autoscaler/<cluster>`) are added when `withAddonPolicies.autoScaler` is on (as
@@ -18,6 +17,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 use super::iam;
+use super::placement::{image_id, metadata_options, root_volume, subnets};
 use super::userdata::{self, NodeBootstrap};
 use super::{
     import_cluster, kubernetes_version, name_tag, outputs as out, ref_, shared_stack_tags, sub,
@@ -25,7 +25,7 @@ use super::{
 };
 use crate::core::eksctl::{
     cluster_stack_name, nodegroup_stack_name, ClusterConfig, NodeGroup, NodeGroupSecurityGroups,
-    Sizes, Taint, Taints, DEFAULT_INSTANCE_TYPE, DEFAULT_VOLUME_SIZE, DEFAULT_VOLUME_TYPE,
+    Sizes, Taint, Taints, DEFAULT_INSTANCE_TYPE,
 };
 use crate::core::path::FieldPath;
 
@@ -162,22 +162,14 @@ pub(super) fn render(
         pre_bootstrap_commands: &ng.pre_bootstrap_commands,
         service_cidr,
     };
-    let mut ebs = json!({
-        "VolumeSize": ng.volume_size.unwrap_or(i64::from(DEFAULT_VOLUME_SIZE)),
-        "VolumeType": ng.volume_type.clone().unwrap_or_else(|| DEFAULT_VOLUME_TYPE.to_string()),
-    });
-    if let Some(e) = ng.volume_encrypted {
-        ebs["Encrypted"] = json!(e);
-    }
-    if let Some(k) = &ng.volume_kms_key_id {
-        ebs["KmsKeyId"] = json!(k);
-    }
-    if let Some(i) = ng.volume_iops {
-        ebs["Iops"] = json!(i);
-    }
-    if let Some(tp) = ng.volume_throughput {
-        ebs["Throughput"] = json!(tp);
-    }
+    let ebs = root_volume(
+        ng.volume_size,
+        ng.volume_type.as_deref(),
+        ng.volume_encrypted,
+        ng.volume_kms_key_id.as_deref(),
+        ng.volume_iops,
+        ng.volume_throughput,
+    );
     let mut lt_tags = user_tags.clone();
     lt_tags.insert("Name".into(), node_name.clone());
     let lt_tag_list = super::tag_list(&lt_tags);
@@ -492,133 +484,4 @@ pub(crate) fn eks_taint_effect(effect: &str) -> Option<&'static str> {
         "NoExecute" => Some("NO_EXECUTE"),
         _ => None,
     }
-}
-
-fn metadata_options(disable_imdsv1: Option<bool>, disable_pod_imds: Option<bool>) -> Value {
-    // eksctl defaults disableIMDSv1 to true.
-    let pod = disable_pod_imds.unwrap_or(false);
-    let tokens = if disable_imdsv1.unwrap_or(true) || pod {
-        "required"
-    } else {
-        "optional"
-    };
-    json!({"HttpPutResponseHopLimit": if pod { 1 } else { 2 }, "HttpTokens": tokens})
-}
-
-/// True for Graviton (arm64) instance families: a `g` in the suffix after the generation digit
-/// (`m6g`, `c7gn`, `t4g`, `x2gd`).
-pub(crate) fn is_arm(instance_type: &str) -> bool {
-    let family = instance_type.split('.').next().unwrap_or_default();
-    match family.find(|c: char| c.is_ascii_digit()) {
-        Some(i) => family[i..]
-            .trim_start_matches(|c: char| c.is_ascii_digit())
-            .contains('g'),
-        None => false,
-    }
-}
-
-/// True for NVIDIA GPU families (`p3`, `g4dn`, `g5`).
-pub(crate) fn is_gpu(instance_type: &str) -> bool {
-    let mut c = instance_type.chars();
-    matches!(c.next(), Some('p' | 'g')) && c.next().is_some_and(|d| d.is_ascii_digit())
-}
-
-/// The launch template's `ImageId`: an explicit `ami-...`, or the EKS-optimized AL2023 AMI as an
-/// SSM dynamic reference resolved by CloudFormation (eksctl's `auto-ssm`).
-fn image_id(
-    ami: Option<&str>,
-    version: &str,
-    instance_type: &str,
-    path: &FieldPath,
-) -> Result<Value, RenderError> {
-    match ami {
-        None | Some("auto") | Some("auto-ssm") => {
-            let arch = if is_arm(instance_type) {
-                "arm64"
-            } else {
-                "x86_64"
-            };
-            let variant = if is_gpu(instance_type) {
-                "nvidia"
-            } else {
-                "standard"
-            };
-            Ok(json!(format!(
-                "{{{{resolve:ssm:/aws/service/eks/optimized-ami/{version}/amazon-linux-2023/{arch}/{variant}/recommended/image_id}}}}"
-            )))
-        }
-        Some(id) if id.starts_with("ami-") => Ok(json!(id)),
-        Some(_) => Err(not_rendered(
-            path.clone(),
-            "an ami other than an id, auto or auto-ssm",
-        )),
-    }
-}
-
-/// The node group's subnets: the ones it names (by id or by their name under `vpc.subnets`), the
-/// ones in its availability zones, or all of the cluster's subnets of its topology (private with
-/// `privateNetworking`, else public).
-pub(crate) fn subnets(
-    cfg: &ClusterConfig,
-    named: &[String],
-    zones: &[String],
-    private: bool,
-    path: &FieldPath,
-) -> Result<Value, RenderError> {
-    let topology = if private { "private" } else { "public" };
-    let all = cfg
-        .vpc
-        .as_ref()
-        .and_then(|v| v.subnets.clone())
-        .unwrap_or_default();
-    let mapping = if private { &all.private } else { &all.public };
-    let mut ids: Vec<String> = Vec::new();
-    if !named.is_empty() {
-        for (i, s) in named.iter().enumerate() {
-            let found = mapping
-                .get(s)
-                .and_then(|m| m.id.clone())
-                .or_else(|| {
-                    mapping
-                        .values()
-                        .find_map(|m| m.id.clone().filter(|id| id == s))
-                })
-                .or_else(|| s.starts_with("subnet-").then(|| s.clone()));
-            match found {
-                Some(id) => ids.push(id),
-                None => {
-                    return Err(RenderError::UnknownSubnet {
-                        path: path.key("subnets").index(i),
-                        subnet: s.clone(),
-                        topology,
-                    })
-                }
-            }
-        }
-    } else if !zones.is_empty() {
-        for (i, az) in zones.iter().enumerate() {
-            let before = ids.len();
-            for (name, s) in mapping {
-                if s.az.as_deref().unwrap_or(name) == az {
-                    ids.extend(s.id.clone());
-                }
-            }
-            if ids.len() == before {
-                return Err(RenderError::NoSubnetInZone {
-                    path: path.key("availabilityZones").index(i),
-                    az: az.clone(),
-                    topology,
-                });
-            }
-        }
-    } else {
-        ids.extend(mapping.values().filter_map(|s| s.id.clone()));
-    }
-    if ids.is_empty() {
-        return Err(RenderError::NoSubnets {
-            path: path.key("privateNetworking"),
-            topology,
-        });
-    }
-    Ok(json!(ids))
 }
