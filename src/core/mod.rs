@@ -4,6 +4,10 @@
 pub mod awsdiff;
 pub mod diag;
 pub mod eksctl;
+pub mod kube;
+pub mod load;
+pub mod model;
 pub mod path;
+pub mod refs;
 pub mod render;
 pub mod yaml;

@@ -1,0 +1,321 @@
+//! The loader: repo files in memory -> [`Model`] + every diagnostic. It never stops at the first
+//! problem and never panics on input; each diagnostic names file, document, line, column and field.
+//!
+//! It reads what an adapter hands it (a directory today, a Git commit later): it opens nothing
+//! itself. It recognises eksctl `ClusterConfig`s, eksync's own kinds (`Settings` in `eksync.yaml`,
+//! `IAMRolePolicy`) and treats every other document with apiVersion/kind/metadata.name as a
+//! Kubernetes object. Checks that need the rendered stacks (reference targets) or the whole graph
+//! (scheduling, dangling names) happen later, in `check` and `graph`.
+
+mod cluster;
+mod objects;
+mod settings;
+pub mod syntax;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde_json::Value;
+use std::collections::HashMap;
+
+use super::diag::{self, Diagnostic, Location};
+use super::model::{Model, Origin, Settings};
+use super::path::FieldPath;
+use super::yaml;
+
+/// One file as an adapter read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Repo-relative path with `/` separators.
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A file the adapter did not read, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedFile {
+    pub path: String,
+    pub reason: SkipReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    TooLarge { size: u64, limit: u64 },
+    SymlinkOutsideRepo { target: String },
+    Unreadable(String),
+}
+
+/// A repo's content as the core receives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Source {
+    pub files: Vec<SourceFile>,
+    pub skipped: Vec<SkippedFile>,
+}
+
+/// The result of loading: a model (possibly partial) and every diagnostic, sorted.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub model: Model,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        diag::has_errors(&self.diagnostics)
+    }
+}
+
+/// The settings file at the repo root.
+pub const SETTINGS_FILES: &[&str] = &["eksync.yaml", "eksync.yml"];
+
+/// Positions for diagnostics: re-reads the (in-memory) text of a file on demand.
+pub(crate) struct Ctx<'a> {
+    texts: HashMap<&'a str, &'a str>,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The location of `path` in document `doc` of `file`.
+    pub fn loc(&self, file: &str, doc: usize, path: &FieldPath) -> Location {
+        let pos = self
+            .texts
+            .get(file)
+            .and_then(|t| yaml::locate(t, doc, path));
+        match pos {
+            Some(p) => Location::at(file, doc, p.line, p.column).with_field(path),
+            None => Location {
+                document: Some(doc),
+                ..Location::file(file)
+            }
+            .with_field(path),
+        }
+    }
+
+    pub fn origin_loc(&self, o: &Origin, path: &FieldPath) -> Location {
+        self.loc(&o.file, o.document, path)
+    }
+
+    pub fn error(&mut self, code: &'static str, msg: impl Into<String>, at: Location) {
+        self.diags.push(Diagnostic::error(code, msg).at(at));
+    }
+
+    pub fn warn(&mut self, code: &'static str, msg: impl Into<String>, at: Location) {
+        self.diags.push(Diagnostic::warning(code, msg).at(at));
+    }
+
+    pub fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+}
+
+/// A parsed document waiting to be classified.
+pub(crate) struct RawDoc {
+    pub origin: Origin,
+    pub value: Value,
+    /// Where the document sits in its YAML document (non-root for items of a `kind: List`).
+    pub base: FieldPath,
+}
+
+fn globset(patterns: &[String], ctx: &mut Ctx, at: &Location) -> GlobSet {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        match Glob::new(p) {
+            Ok(g) => {
+                b.add(g);
+            }
+            Err(e) => ctx.error(
+                "E-settings",
+                format!("invalid path pattern `{p}`: {e}"),
+                at.clone(),
+            ),
+        }
+    }
+    b.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+/// Loads a repo.
+pub fn load(src: &Source) -> Loaded {
+    let mut texts = HashMap::new();
+    let mut ctx_diags = Vec::new();
+    let mut utf8: Vec<(&str, &str)> = Vec::new();
+    for f in &src.files {
+        match std::str::from_utf8(&f.bytes) {
+            Ok(t) => {
+                texts.insert(f.path.as_str(), t);
+                utf8.push((f.path.as_str(), t));
+            }
+            Err(e) => ctx_diags.push(
+                Diagnostic::error(
+                    "E-encoding",
+                    format!("file is not valid UTF-8 (byte {})", e.valid_up_to()),
+                )
+                .at(Location::file(&f.path)),
+            ),
+        }
+    }
+    let mut ctx = Ctx {
+        texts,
+        diags: ctx_diags,
+    };
+    for s in &src.skipped {
+        let msg = match &s.reason {
+            SkipReason::TooLarge { size, limit } => {
+                format!("file is {size} bytes, over the {limit}-byte limit; it was not read")
+            }
+            SkipReason::SymlinkOutsideRepo { target } => {
+                format!("symbolic link points outside the repo (to `{target}`); it was not followed")
+            }
+            SkipReason::Unreadable(why) => format!("file could not be read: {why}"),
+        };
+        ctx.error("E-file", msg, Location::file(&s.path));
+    }
+
+    // Settings first: they decide which files are manifests.
+    let settings_file = utf8
+        .iter()
+        .find(|(p, _)| SETTINGS_FILES.contains(p))
+        .map(|(p, t)| (*p, *t));
+    let settings = match settings_file {
+        Some((path, text)) => settings::load(path, text, &mut ctx),
+        None => Settings::default(),
+    };
+    let settings_loc = settings_file
+        .map(|(p, _)| Location::file(p))
+        .unwrap_or_else(|| Location::file("eksync.yaml"));
+    let include = globset(&settings.include, &mut ctx, &settings_loc);
+    let exclude = globset(&settings.exclude, &mut ctx, &settings_loc);
+
+    let mut docs = Vec::new();
+    for (path, text) in &utf8 {
+        if SETTINGS_FILES.contains(path) || !include.is_match(path) || exclude.is_match(path) {
+            continue;
+        }
+        let parsed = yaml::parse(text);
+        for e in parsed.errors {
+            ctx.error(
+                "E-yaml",
+                e.message,
+                Location::at(*path, e.document, e.pos.line, e.pos.column),
+            );
+        }
+        for d in parsed.docs {
+            let origin = Origin {
+                file: (*path).to_string(),
+                document: d.index,
+                line: d.pos.line,
+            };
+            expand_lists(origin, d.value, FieldPath::root(), &mut docs, &mut ctx);
+        }
+    }
+
+    let mut model = Model {
+        settings,
+        ..Model::default()
+    };
+    let mut kube_docs = Vec::new();
+    for d in docs {
+        match classify(&d.value) {
+            DocKind::Cluster => {
+                if let Some(c) = cluster::load(d, &mut ctx) {
+                    model.clusters.push(c);
+                }
+            }
+            DocKind::Eksync => objects::load_eksync_kind(d, &utf8, &mut model, &mut ctx),
+            DocKind::Kube => kube_docs.push(d),
+        }
+    }
+    cluster::check_unique(&model.clusters, &mut ctx);
+    objects::load_kube(kube_docs, &mut model, &mut ctx);
+
+    let mut diagnostics = ctx.diags;
+    diag::sort(&mut diagnostics);
+    diagnostics.dedup();
+    Loaded { model, diagnostics }
+}
+
+/// Decodes a document into a typed struct; a failure becomes one diagnostic at the failing field
+/// (for an unknown field, the field itself).
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    value: Value,
+    origin: &Origin,
+    base: &FieldPath,
+    what: &str,
+    ctx: &mut Ctx,
+) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let mut path = base.clone();
+            path.0.extend(FieldPath::from_serde(e.path()).0);
+            let inner = e.inner().to_string();
+            let (code, msg) = if inner.starts_with("unknown field") {
+                ("E-unknown-field", format!("{what}: {inner}"))
+            } else if inner.starts_with("missing field") {
+                ("E-missing-field", format!("{what}: {inner}"))
+            } else {
+                ("E-invalid-field", format!("{what}: {inner}"))
+            };
+            let at = ctx.origin_loc(origin, &path);
+            ctx.error(code, msg, at);
+            None
+        }
+    }
+}
+
+enum DocKind {
+    Cluster,
+    Eksync,
+    Kube,
+}
+
+fn classify(v: &Value) -> DocKind {
+    let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    if api.starts_with("eksctl.io/") {
+        DocKind::Cluster
+    } else if api.starts_with("eksync.io/") {
+        DocKind::Eksync
+    } else {
+        DocKind::Kube
+    }
+}
+
+/// Flattens `kind: List` documents (as `kubectl get -o yaml` writes them) into their items.
+fn expand_lists(
+    origin: Origin,
+    value: Value,
+    base: FieldPath,
+    out: &mut Vec<RawDoc>,
+    ctx: &mut Ctx,
+) {
+    if !value.is_object() {
+        let at = ctx.origin_loc(&origin, &base);
+        ctx.error(
+            "E-document",
+            "a document must be a mapping with apiVersion and kind",
+            at,
+        );
+        return;
+    }
+    let is_list = value.get("kind").and_then(Value::as_str) == Some("List")
+        && value.get("apiVersion").and_then(Value::as_str) == Some("v1");
+    if !is_list {
+        out.push(RawDoc {
+            origin,
+            value,
+            base,
+        });
+        return;
+    }
+    if let Some(Value::Array(items)) = value.get("items") {
+        for (i, item) in items.iter().enumerate() {
+            expand_lists(
+                origin.clone(),
+                item.clone(),
+                base.key("items").index(i),
+                out,
+                ctx,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,102 @@
+//! `eksync.yaml`: the repo's settings (which paths hold what, excludes, default namespace, which
+//! cluster manifests belong to). Decoding and validation only; applying them is the loader's job.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{decode, syntax, Ctx};
+use crate::core::model::{ClusterPaths, Origin, Settings, EKSYNC_API_VERSION};
+use crate::core::path::FieldPath;
+use crate::core::yaml;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SettingsDoc {
+    api_version: String,
+    kind: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    metadata: Option<Value>,
+    #[serde(default)]
+    spec: SettingsSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SettingsSpec {
+    default_namespace: Option<String>,
+    include: Option<Vec<String>>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    clusters: Vec<ClusterPathsDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterPathsDoc {
+    name: String,
+    paths: Vec<String>,
+}
+
+pub(super) fn load(path: &str, text: &str, ctx: &mut Ctx) -> Settings {
+    let mut settings = Settings::default();
+    let parsed = yaml::parse(text);
+    for e in &parsed.errors {
+        ctx.error(
+            "E-yaml",
+            e.message.clone(),
+            crate::core::diag::Location::at(path, e.document, e.pos.line, e.pos.column),
+        );
+    }
+    if parsed.docs.len() > 1 {
+        let at = ctx.loc(path, parsed.docs[1].index, &FieldPath::root());
+        ctx.error("E-settings", "eksync.yaml must hold a single document", at);
+    }
+    let Some(doc) = parsed.docs.into_iter().next() else {
+        return settings;
+    };
+    let origin = Origin {
+        file: path.to_string(),
+        document: doc.index,
+        line: doc.pos.line,
+    };
+    let Some(d) = decode::<SettingsDoc>(doc.value, &origin, &FieldPath::root(), "Settings", ctx)
+    else {
+        return settings;
+    };
+    if d.api_version != EKSYNC_API_VERSION || d.kind != "Settings" {
+        let at = ctx.origin_loc(&origin, &FieldPath::keys(&["kind"]));
+        ctx.error(
+            "E-settings",
+            format!(
+                "eksync.yaml must be `apiVersion: {EKSYNC_API_VERSION}`, `kind: Settings` (found {} {})",
+                d.api_version, d.kind
+            ),
+            at,
+        );
+    }
+    if let Some(ns) = d.spec.default_namespace {
+        match syntax::dns_label(&ns) {
+            Ok(()) => settings.default_namespace = ns,
+            Err(why) => {
+                let at = ctx.origin_loc(&origin, &FieldPath::keys(&["spec", "defaultNamespace"]));
+                ctx.error("E-settings", format!("invalid default namespace: {why}"), at);
+            }
+        }
+    }
+    if let Some(include) = d.spec.include {
+        settings.include = include;
+    }
+    settings.exclude = d.spec.exclude;
+    settings.clusters = d
+        .spec
+        .clusters
+        .into_iter()
+        .map(|c| ClusterPaths {
+            name: c.name,
+            paths: c.paths,
+        })
+        .collect();
+    settings
+}

@@ -1,0 +1,1 @@
+//! Loader tests: bad input gives located diagnostics.
