@@ -57,7 +57,11 @@ fn walk(root: &Path, dir: &Path, rel: &str, opts: &ReadOptions, src: &mut Source
         src.skipped.push(SkippedFile { path, reason })
     };
     if depth > 64 {
-        skip(src, rel.to_string(), SkipReason::Unreadable("directories nested too deep".into()));
+        skip(
+            src,
+            rel.to_string(),
+            SkipReason::Unreadable("directories nested too deep".into()),
+        );
         return;
     }
     let entries = match fs::read_dir(dir) {
@@ -71,7 +75,11 @@ fn walk(root: &Path, dir: &Path, rel: &str, opts: &ReadOptions, src: &mut Source
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let rel_path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+        let rel_path = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
         let path = entry.path();
         let Ok(meta) = fs::symlink_metadata(&path) else {
             continue;
@@ -98,7 +106,11 @@ fn walk(root: &Path, dir: &Path, rel: &str, opts: &ReadOptions, src: &mut Source
                     continue;
                 }
                 Err(e) => {
-                    skip(src, rel_path, SkipReason::Unreadable(format!("broken symbolic link: {e}")));
+                    skip(
+                        src,
+                        rel_path,
+                        SkipReason::Unreadable(format!("broken symbolic link: {e}")),
+                    );
                     continue;
                 }
             }

@@ -135,7 +135,8 @@ pub fn builtin(group: &str, kind: &str) -> Option<&'static BuiltinKind> {
 }
 
 /// Namespaces every cluster has, which a repo need not declare.
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Kinds whose objects run pods, and where their pod spec sits.
 pub fn pod_spec_path(group: &str, kind: &str) -> Option<&'static [&'static str]> {
@@ -201,7 +202,11 @@ pub fn pod_refs(spec: &Value) -> PodRefs {
     {
         let idx = i.to_string();
         if let Some(c) = get_str(vol, &["persistentVolumeClaim", "claimName"]) {
-            push_unique(&mut r.pvcs, c, p(&["volumes", &idx, "persistentVolumeClaim"]));
+            push_unique(
+                &mut r.pvcs,
+                c,
+                p(&["volumes", &idx, "persistentVolumeClaim"]),
+            );
         }
         if let Some(cm) = vol.get("configMap").filter(|c| !is_optional(c)) {
             if let Some(n) = get_str(cm, &["name"]) {
@@ -262,12 +267,15 @@ pub fn pod_refs(spec: &Value) -> PodRefs {
                 .enumerate()
             {
                 let eidx = ei.to_string();
-                if let Some(k) = get(e, &["valueFrom", "configMapKeyRef"]).filter(|k| !is_optional(k)) {
+                if let Some(k) =
+                    get(e, &["valueFrom", "configMapKeyRef"]).filter(|k| !is_optional(k))
+                {
                     if let Some(n) = get_str(k, &["name"]) {
                         push_unique(&mut r.config_maps, n, p(&[list, &cidx, "env", &eidx]));
                     }
                 }
-                if let Some(k) = get(e, &["valueFrom", "secretKeyRef"]).filter(|k| !is_optional(k)) {
+                if let Some(k) = get(e, &["valueFrom", "secretKeyRef"]).filter(|k| !is_optional(k))
+                {
                     if let Some(n) = get_str(k, &["name"]) {
                         push_unique(&mut r.secrets, n, p(&[list, &cidx, "env", &eidx]));
                     }
@@ -304,8 +312,14 @@ mod tests {
 
     #[test]
     fn table_knows_scope_and_versions() {
-        assert_eq!(builtin("", "PersistentVolume").map(|k| k.scope), Some(Scope::Cluster));
-        assert_eq!(builtin("apps", "Deployment").map(|k| k.scope), Some(Scope::Namespaced));
+        assert_eq!(
+            builtin("", "PersistentVolume").map(|k| k.scope),
+            Some(Scope::Cluster)
+        );
+        assert_eq!(
+            builtin("apps", "Deployment").map(|k| k.scope),
+            Some(Scope::Namespaced)
+        );
         assert!(builtin("extensions", "Deployment").is_none());
         assert_eq!(split_api_version("apps/v1"), ("apps", "v1"));
         assert_eq!(split_api_version("v1"), ("", "v1"));

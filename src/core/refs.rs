@@ -29,9 +29,15 @@ pub enum StackRef {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ValueRef {
     /// Physical id of a stack resource.
-    Resource { stack: StackRef, logical_id: String },
+    Resource {
+        stack: StackRef,
+        logical_id: String,
+    },
     /// A stack output.
-    Output { stack: StackRef, key: String },
+    Output {
+        stack: StackRef,
+        key: String,
+    },
     /// A node group's bound from the config.
     MinSize(String),
     MaxSize(String),
@@ -232,7 +238,10 @@ mod tests {
                 key: "ARN".into()
             })]
         );
-        assert_eq!(parse("{{aws:region}}").unwrap(), vec![Piece::Ref(ValueRef::Region)]);
+        assert_eq!(
+            parse("{{aws:region}}").unwrap(),
+            vec![Piece::Ref(ValueRef::Region)]
+        );
     }
 
     #[test]
@@ -254,14 +263,20 @@ mod tests {
     #[test]
     fn escapes_render_literally() {
         let pieces = parse("use {{!aws:region}} to get the region").unwrap();
-        assert_eq!(pieces, vec![Piece::Text("use {{aws:region}} to get the region".into())]);
+        assert_eq!(
+            pieces,
+            vec![Piece::Text("use {{aws:region}} to get the region".into())]
+        );
     }
 
     #[test]
     fn rejects_malformed_references() {
         let cases = [
             ("x {{aws:region", "unterminated"),
-            ("{{aws:nodegroup/spot/resourc/NodeGroup}}", "unknown reference"),
+            (
+                "{{aws:nodegroup/spot/resourc/NodeGroup}}",
+                "unknown reference",
+            ),
             ("{{aws:nodegroup//resource/X}}", "unknown reference"),
             ("{{aws:cluster/output/}}", "unknown reference"),
             ("{{aws:}}", "unknown reference"),
@@ -271,7 +286,10 @@ mod tests {
             assert!(err.message.contains(want), "{s}: {}", err.message);
         }
         assert_eq!(parse("ab{{aws:nope}}").unwrap_err().offset, 2);
-        assert_eq!(parse("{{x}} {{!aws:y}} {{aws:nope}}").unwrap_err().offset, 17);
+        assert_eq!(
+            parse("{{x}} {{!aws:y}} {{aws:nope}}").unwrap_err().offset,
+            17
+        );
     }
 
     #[test]

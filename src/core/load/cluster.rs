@@ -74,7 +74,10 @@ pub(super) fn check_unique(clusters: &[Cluster], ctx: &mut Ctx) {
                 format!("cluster `{}` is defined twice", c.name()),
             )
             .at(ctx.origin_loc(&c.origin, &name_path))
-            .related(ctx.origin_loc(&first.origin, &name_path), "first defined here");
+            .related(
+                ctx.origin_loc(&first.origin, &name_path),
+                "first defined here",
+            );
             ctx.push(d);
         } else {
             seen.insert(c.name(), c);
@@ -92,10 +95,17 @@ fn err(report: &mut Report, p: &FieldPath, code: &'static str, msg: String) {
 pub fn validate(c: &ClusterConfig, report: &mut Report) {
     let meta = FieldPath::keys(&["metadata"]);
     if let Err(why) = syntax::eksctl_name(&c.metadata.name) {
-        err(report, &meta.key("name"), "E-name", format!("invalid cluster name: {why}"));
+        err(
+            report,
+            &meta.key("name"),
+            "E-name",
+            format!("invalid cluster name: {why}"),
+        );
     }
     if !valid_region(&c.metadata.region) {
-        err(report, &meta.key("region"),
+        err(
+            report,
+            &meta.key("region"),
             "E-region",
             format!(
                 "`{}` is not an AWS region name (like us-west-2)",
@@ -104,11 +114,13 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
         );
     }
     if let Some(v) = &c.metadata.version {
-        let ok = v
-            .split_once('.')
-            .is_some_and(|(a, b)| a == "1" && !b.is_empty() && b.bytes().all(|x| x.is_ascii_digit()));
+        let ok = v.split_once('.').is_some_and(|(a, b)| {
+            a == "1" && !b.is_empty() && b.bytes().all(|x| x.is_ascii_digit())
+        });
         if !ok {
-            err(report, &meta.key("version"),
+            err(
+                report,
+                &meta.key("version"),
                 "E-version",
                 format!("`{v}` is not a Kubernetes version like \"1.33\" (quote it in YAML)"),
             );
@@ -117,30 +129,53 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
     let mut names: HashMap<&str, FieldPath> = HashMap::new();
     for ng in c.node_groups() {
         if let Some(first) = names.get(ng.name) {
-            err(report, &ng.path.key("name"),
+            err(
+                report,
+                &ng.path.key("name"),
                 "E-duplicate",
-                format!("node group `{}` is defined twice (first at {first})", ng.name),
+                format!(
+                    "node group `{}` is defined twice (first at {first})",
+                    ng.name
+                ),
             );
         } else {
             names.insert(ng.name, ng.path.clone());
         }
         if let Err(why) = syntax::eksctl_name(ng.name) {
-            err(report, &ng.path.key("name"), "E-name", format!("invalid node group name: {why}"));
+            err(
+                report,
+                &ng.path.key("name"),
+                "E-name",
+                format!("invalid node group name: {why}"),
+            );
         }
         let s = ng.sizes;
         let size_path = |f: &str| ng.path.key(f);
-        for (field, v) in [("minSize", s.min), ("maxSize", s.max), ("desiredCapacity", s.desired)] {
+        for (field, v) in [
+            ("minSize", s.min),
+            ("maxSize", s.max),
+            ("desiredCapacity", s.desired),
+        ] {
             if v < 0 {
-                err(report, &size_path(field), "E-size", format!("{field} must not be negative (got {v})"));
+                err(
+                    report,
+                    &size_path(field),
+                    "E-size",
+                    format!("{field} must not be negative (got {v})"),
+                );
             }
         }
         if s.min > s.max {
-            err(report, &size_path("minSize"),
+            err(
+                report,
+                &size_path("minSize"),
                 "E-size",
                 format!("minSize ({}) is greater than maxSize ({})", s.min, s.max),
             );
         } else if s.desired < s.min || s.desired > s.max {
-            err(report, &size_path("desiredCapacity"),
+            err(
+                report,
+                &size_path("desiredCapacity"),
                 "E-size",
                 format!(
                     "desiredCapacity ({}) must be between minSize ({}) and maxSize ({})",
@@ -154,10 +189,19 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
                 err(report, &p, "E-label", format!("invalid node label {why}"));
             }
             if let Err(why) = syntax::label_value(v) {
-                err(report, &p, "E-label", format!("invalid node label `{k}`: {why}"));
+                err(
+                    report,
+                    &p,
+                    "E-label",
+                    format!("invalid node label `{k}`: {why}"),
+                );
             }
             if k.starts_with("kubernetes.io/") || k.starts_with("k8s.io/") {
-                let allowed = ["kubernetes.io/os", "kubernetes.io/arch", "node.kubernetes.io/instance-type"];
+                let allowed = [
+                    "kubernetes.io/os",
+                    "kubernetes.io/arch",
+                    "node.kubernetes.io/instance-type",
+                ];
                 if !allowed.contains(&k.as_str()) {
                     report(
                         &p,
@@ -174,7 +218,12 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
         let path = FieldPath::keys(&["nodeGroups"]).index(i);
         if let Some(v) = ng.volume_size {
             if v <= 0 {
-                report(&path.key("volumeSize"), "E-size", format!("volumeSize must be positive (got {v})"), false);
+                report(
+                    &path.key("volumeSize"),
+                    "E-size",
+                    format!("volumeSize must be positive (got {v})"),
+                    false,
+                );
             }
         }
         if let Some(d) = &ng.instances_distribution {
@@ -201,7 +250,12 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
         }
         if let Some(v) = ng.volume_size {
             if v <= 0 {
-                report(&path.key("volumeSize"), "E-size", format!("volumeSize must be positive (got {v})"), false);
+                report(
+                    &path.key("volumeSize"),
+                    "E-size",
+                    format!("volumeSize must be positive (got {v})"),
+                    false,
+                );
             }
         }
     }
@@ -224,11 +278,21 @@ fn check_taints(taints: &[Taint], path: &FieldPath, report: &mut Report) {
     for (i, t) in taints.iter().enumerate() {
         let p = path.index(i);
         if let Err(why) = syntax::qualified_name(&t.key) {
-            report(&p.key("key"), "E-taint", format!("invalid taint {why}"), false);
+            report(
+                &p.key("key"),
+                "E-taint",
+                format!("invalid taint {why}"),
+                false,
+            );
         }
         if let Some(v) = &t.value {
             if let Err(why) = syntax::label_value(v) {
-                report(&p.key("value"), "E-taint", format!("invalid taint `{}`: {why}", t.key), false);
+                report(
+                    &p.key("value"),
+                    "E-taint",
+                    format!("invalid taint `{}`: {why}", t.key),
+                    false,
+                );
             }
         }
         if !syntax::TAINT_EFFECTS.contains(&t.effect.as_str()) {
@@ -245,7 +309,12 @@ fn check_taints(taints: &[Taint], path: &FieldPath, report: &mut Report) {
             );
         }
         if seen.insert((t.key.clone(), t.effect.clone()), i).is_some() {
-            report(&p, "E-taint", format!("taint `{}:{}` is given twice", t.key, t.effect), false);
+            report(
+                &p,
+                "E-taint",
+                format!("taint `{}:{}` is given twice", t.key, t.effect),
+                false,
+            );
         }
     }
 }
@@ -257,10 +326,20 @@ const SPOT_STRATEGIES: &[&str] = &[
     "price-capacity-optimized",
 ];
 
-fn check_spot(d: &InstancesDistribution, instance_type: Option<&str>, ng: &FieldPath, report: &mut Report) {
+fn check_spot(
+    d: &InstancesDistribution,
+    instance_type: Option<&str>,
+    ng: &FieldPath,
+    report: &mut Report,
+) {
     let p = ng.key("instancesDistribution");
     if d.instance_types.is_empty() {
-        report(&p.key("instanceTypes"), "E-spot", "instancesDistribution needs at least one entry in instanceTypes".to_string(), false);
+        report(
+            &p.key("instanceTypes"),
+            "E-spot",
+            "instancesDistribution needs at least one entry in instanceTypes".to_string(),
+            false,
+        );
     }
     if let Some(t) = instance_type {
         if t != "mixed" {
@@ -275,22 +354,42 @@ fn check_spot(d: &InstancesDistribution, instance_type: Option<&str>, ng: &Field
     let mut seen = std::collections::HashSet::new();
     for (i, t) in d.instance_types.iter().enumerate() {
         if !seen.insert(t) {
-            report(&p.key("instanceTypes").index(i), "E-spot", format!("instance type `{t}` is listed twice"), false);
+            report(
+                &p.key("instanceTypes").index(i),
+                "E-spot",
+                format!("instance type `{t}` is listed twice"),
+                false,
+            );
         }
     }
     if let Some(v) = d.on_demand_percentage_above_base_capacity {
         if !(0..=100).contains(&v) {
-            report(&p.key("onDemandPercentageAboveBaseCapacity"), "E-spot", format!("must be between 0 and 100 (got {v})"), false);
+            report(
+                &p.key("onDemandPercentageAboveBaseCapacity"),
+                "E-spot",
+                format!("must be between 0 and 100 (got {v})"),
+                false,
+            );
         }
     }
     if let Some(v) = d.on_demand_base_capacity {
         if v < 0 {
-            report(&p.key("onDemandBaseCapacity"), "E-spot", format!("must not be negative (got {v})"), false);
+            report(
+                &p.key("onDemandBaseCapacity"),
+                "E-spot",
+                format!("must not be negative (got {v})"),
+                false,
+            );
         }
     }
     if let Some(v) = d.max_price {
         if v <= 0.0 {
-            report(&p.key("maxPrice"), "E-spot", format!("must be positive (got {v})"), false);
+            report(
+                &p.key("maxPrice"),
+                "E-spot",
+                format!("must be positive (got {v})"),
+                false,
+            );
         }
     }
     let strategy = d.spot_allocation_strategy.as_deref();
@@ -299,7 +398,10 @@ fn check_spot(d: &InstancesDistribution, instance_type: Option<&str>, ng: &Field
             report(
                 &p.key("spotAllocationStrategy"),
                 "E-spot",
-                format!("unknown spotAllocationStrategy `{s}`; expected one of {}", SPOT_STRATEGIES.join(", ")),
+                format!(
+                    "unknown spotAllocationStrategy `{s}`; expected one of {}",
+                    SPOT_STRATEGIES.join(", ")
+                ),
                 false,
             );
         }
@@ -313,14 +415,20 @@ fn check_spot(d: &InstancesDistribution, instance_type: Option<&str>, ng: &Field
                 false,
             );
         } else if !(1..=20).contains(&pools) {
-            report(&p.key("spotInstancePools"), "E-spot", format!("must be between 1 and 20 (got {pools})"), false);
+            report(
+                &p.key("spotInstancePools"),
+                "E-spot",
+                format!("must be between 1 and 20 (got {pools})"),
+                false,
+            );
         }
     }
     if d.uses_spot() && d.instance_types.len() == 1 {
         report(
             &p.key("instanceTypes"),
             "W-spot",
-            "a Spot node group with a single instance type is interrupted more often; list several".to_string(),
+            "a Spot node group with a single instance type is interrupted more often; list several"
+                .to_string(),
             true,
         );
     }

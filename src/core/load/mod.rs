@@ -161,7 +161,9 @@ pub fn load(src: &Source) -> Loaded {
                 format!("file is {size} bytes, over the {limit}-byte limit; it was not read")
             }
             SkipReason::SymlinkOutsideRepo { target } => {
-                format!("symbolic link points outside the repo (to `{target}`); it was not followed")
+                format!(
+                    "symbolic link points outside the repo (to `{target}`); it was not followed"
+                )
             }
             SkipReason::Unreadable(why) => format!("file could not be read: {why}"),
         };

@@ -60,8 +60,18 @@ enum ModeDoc {
 }
 
 /// Loads a document of eksync's own API group.
-pub(super) fn load_eksync_kind(d: RawDoc, files: &[(&str, &str)], model: &mut Model, ctx: &mut Ctx) {
-    let kind = d.value.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+pub(super) fn load_eksync_kind(
+    d: RawDoc,
+    files: &[(&str, &str)],
+    model: &mut Model,
+    ctx: &mut Ctx,
+) {
+    let kind = d
+        .value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     match kind.as_str() {
         "IAMRolePolicy" => load_role_policy(d, files, model, ctx),
         "Settings" => {
@@ -84,7 +94,11 @@ pub(super) fn load_eksync_kind(d: RawDoc, files: &[(&str, &str)], model: &mut Mo
 }
 
 fn load_role_policy(d: RawDoc, files: &[(&str, &str)], model: &mut Model, ctx: &mut Ctx) {
-    let RawDoc { origin, value, base } = d;
+    let RawDoc {
+        origin,
+        value,
+        base,
+    } = d;
     let Some(doc) = decode::<RolePolicyDoc>(value.clone(), &origin, &base, "IAMRolePolicy", ctx)
     else {
         return;
@@ -100,7 +114,9 @@ fn load_role_policy(d: RawDoc, files: &[(&str, &str)], model: &mut Model, ctx: &
         let at = ctx.origin_loc(&origin, &base.key("metadata").key("name"));
         ctx.error(
             "E-name",
-            format!("`{name}` is not a valid IAM policy name (1-128 of letters, digits and +=,.@_-)"),
+            format!(
+                "`{name}` is not a valid IAM policy name (1-128 of letters, digits and +=,.@_-)"
+            ),
             at,
         );
     }
@@ -162,7 +178,11 @@ fn read_policy_file(
             ".." => {
                 if parts.pop().is_none() {
                     let at = ctx.origin_loc(origin, field);
-                    ctx.error("E-policy", format!("policy file `{file}` points outside the repo"), at);
+                    ctx.error(
+                        "E-policy",
+                        format!("policy file `{file}` points outside the repo"),
+                        at,
+                    );
                     return None;
                 }
             }
@@ -204,7 +224,11 @@ fn check_policy(doc: &Value, origin: &Origin, path: &FieldPath, ctx: &mut Ctx) {
         ctx.error("E-policy", msg, at);
     };
     let Some(obj) = doc.as_object() else {
-        bad(path.clone(), "a policy document must be a JSON object".into(), ctx);
+        bad(
+            path.clone(),
+            "a policy document must be a JSON object".into(),
+            ctx,
+        );
         return;
     };
     match obj.get("Version").and_then(Value::as_str) {
@@ -223,7 +247,11 @@ fn check_policy(doc: &Value, origin: &Origin, path: &FieldPath, ctx: &mut Ctx) {
             .collect(),
         Some(s @ Value::Object(_)) => vec![(path.key("Statement"), s)],
         _ => {
-            bad(path.key("Statement"), "a policy document needs a Statement list".into(), ctx);
+            bad(
+                path.key("Statement"),
+                "a policy document needs a Statement list".into(),
+                ctx,
+            );
             return;
         }
     };
@@ -232,15 +260,26 @@ fn check_policy(doc: &Value, origin: &Origin, path: &FieldPath, ctx: &mut Ctx) {
             Some("Allow") | Some("Deny") => {}
             other => bad(
                 p.key("Effect"),
-                format!("Effect must be Allow or Deny (got {})", other.unwrap_or("nothing")),
+                format!(
+                    "Effect must be Allow or Deny (got {})",
+                    other.unwrap_or("nothing")
+                ),
                 ctx,
             ),
         }
         if s.get("Action").is_none() && s.get("NotAction").is_none() {
-            bad(p.clone(), "a statement needs Action or NotAction".into(), ctx);
+            bad(
+                p.clone(),
+                "a statement needs Action or NotAction".into(),
+                ctx,
+            );
         }
         if s.get("Resource").is_none() && s.get("NotResource").is_none() {
-            bad(p.clone(), "a statement needs Resource or NotResource".into(), ctx);
+            bad(
+                p.clone(),
+                "a statement needs Resource or NotResource".into(),
+                ctx,
+            );
         }
     }
 }
@@ -264,7 +303,11 @@ pub(crate) fn collect_refs(
             })),
             Err(e) => {
                 let at = ctx.origin_loc(origin, path);
-                ctx.error("E-ref", format!("{} (at character {})", e.message, e.offset + 1), at);
+                ctx.error(
+                    "E-ref",
+                    format!("{} (at character {})", e.message, e.offset + 1),
+                    at,
+                );
             }
         },
         Value::Array(items) => {
@@ -292,7 +335,8 @@ fn crds(docs: &[RawDoc]) -> HashMap<(String, String), CrdInfo> {
     for d in docs {
         let v = &d.value;
         if kube::get_str(v, &["kind"]) != Some("CustomResourceDefinition")
-            || !kube::get_str(v, &["apiVersion"]).is_some_and(|a| a.starts_with("apiextensions.k8s.io/"))
+            || !kube::get_str(v, &["apiVersion"])
+                .is_some_and(|a| a.starts_with("apiextensions.k8s.io/"))
         {
             continue;
         }
@@ -314,7 +358,10 @@ fn crds(docs: &[RawDoc]) -> HashMap<(String, String), CrdInfo> {
             .filter(|ver| ver.get("served").and_then(Value::as_bool) != Some(false))
             .filter_map(|ver| ver.get("name").and_then(Value::as_str).map(str::to_string))
             .collect();
-        out.insert((group.to_string(), kind.to_string()), CrdInfo { versions, scope });
+        out.insert(
+            (group.to_string(), kind.to_string()),
+            CrdInfo { versions, scope },
+        );
     }
     out
 }
@@ -325,19 +372,21 @@ pub(super) fn load_kube(docs: Vec<RawDoc>, model: &mut Model, ctx: &mut Ctx) {
     let assign = ClusterAssigner::new(model, ctx);
     let mut seen: HashMap<(Option<String>, ObjectKey), Origin> = HashMap::new();
     for d in docs {
-        let Some(obj) = load_object(d, &crd_table, &model.settings.default_namespace, &assign, ctx)
-        else {
+        let Some(obj) = load_object(
+            d,
+            &crd_table,
+            &model.settings.default_namespace,
+            &assign,
+            ctx,
+        ) else {
             continue;
         };
         let ident = (obj.cluster.clone(), obj.key.clone());
         if let Some(first) = seen.get(&ident) {
             let name = FieldPath::keys(&["metadata", "name"]);
-            let d = Diagnostic::error(
-                "E-duplicate",
-                format!("{} is defined twice", obj.key),
-            )
-            .at(ctx.origin_loc(&obj.origin, &name))
-            .related(ctx.origin_loc(first, &name), "first defined here");
+            let d = Diagnostic::error("E-duplicate", format!("{} is defined twice", obj.key))
+                .at(ctx.origin_loc(&obj.origin, &name))
+                .related(ctx.origin_loc(first, &name), "first defined here");
             ctx.push(d);
             continue;
         }
@@ -369,7 +418,10 @@ impl ClusterAssigner {
             if model.cluster(&c.name).is_none() {
                 ctx.error(
                     "E-settings",
-                    format!("eksync.yaml maps paths to cluster `{}`, which no ClusterConfig defines", c.name),
+                    format!(
+                        "eksync.yaml maps paths to cluster `{}`, which no ClusterConfig defines",
+                        c.name
+                    ),
                     Location::file("eksync.yaml"),
                 );
             }
@@ -400,15 +452,25 @@ fn load_object(
     assign: &ClusterAssigner,
     ctx: &mut Ctx,
 ) -> Option<KubeObject> {
-    let RawDoc { origin, mut value, base } = d;
+    let RawDoc {
+        origin,
+        mut value,
+        base,
+    } = d;
     let field = |k: &[&str]| {
         let mut p = base.clone();
         p.0.extend(k.iter().map(|s| Seg::Key((*s).to_string())));
         p
     };
     let mut missing = Vec::new();
-    let api_version = value.get("apiVersion").and_then(Value::as_str).map(str::to_string);
-    let kind = value.get("kind").and_then(Value::as_str).map(str::to_string);
+    let api_version = value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     if api_version.is_none() {
         missing.push("apiVersion");
     }
@@ -430,7 +492,14 @@ fn load_object(
         missing.push("metadata.name");
     }
     if !missing.is_empty() {
-        let at = ctx.origin_loc(&origin, &if meta_ok || missing[0] != "metadata.name" { base.clone() } else { field(&["metadata"]) });
+        let at = ctx.origin_loc(
+            &origin,
+            &if meta_ok || missing[0] != "metadata.name" {
+                base.clone()
+            } else {
+                field(&["metadata"])
+            },
+        );
         ctx.error(
             "E-missing-field",
             format!(
@@ -451,7 +520,13 @@ fn load_object(
             let served = b
                 .versions
                 .iter()
-                .map(|v| if b.group.is_empty() { v.to_string() } else { format!("{}/{v}", b.group) })
+                .map(|v| {
+                    if b.group.is_empty() {
+                        v.to_string()
+                    } else {
+                        format!("{}/{v}", b.group)
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(" or ");
             ctx.error(
@@ -476,9 +551,16 @@ fn load_object(
             return None;
         }
         crd.scope
-    } else if let Some(b) = kube::BUILTIN_KINDS.iter().find(|b| b.kind == kind && !group.contains('.')) {
+    } else if let Some(b) = kube::BUILTIN_KINDS
+        .iter()
+        .find(|b| b.kind == kind && !group.contains('.'))
+    {
         let at = ctx.origin_loc(&origin, &field(&["apiVersion"]));
-        let want = if b.group.is_empty() { b.versions[0].to_string() } else { format!("{}/{}", b.group, b.versions[0]) };
+        let want = if b.group.is_empty() {
+            b.versions[0].to_string()
+        } else {
+            format!("{}/{}", b.group, b.versions[0])
+        };
         ctx.error(
             "E-api-version",
             format!("{kind} is not served as `{api_version}`; use {want}"),
@@ -537,8 +619,15 @@ fn load_object(
     let name_check = match (group.as_str(), kind.as_str()) {
         ("", "Namespace") | ("", "Service") => syntax::dns_label(&name),
         ("rbac.authorization.k8s.io", _) => {
-            if name.is_empty() || name.contains('/') || name.contains('%') || name == "." || name == ".." {
-                Err(format!("`{name}` may not be empty, '.', '..' or contain '/' or '%'"))
+            if name.is_empty()
+                || name.contains('/')
+                || name.contains('%')
+                || name == "."
+                || name == ".."
+            {
+                Err(format!(
+                    "`{name}` may not be empty, '.', '..' or contain '/' or '%'"
+                ))
             } else {
                 Ok(())
             }
@@ -586,14 +675,22 @@ fn check_metadata(v: &Value, origin: &Origin, base: &FieldPath, ctx: &mut Ctx) {
         };
         let Some(map) = map.as_object() else {
             let at = ctx.origin_loc(origin, &meta.key(field));
-            ctx.error("E-label", format!("metadata.{field} must be a mapping of strings"), at);
+            ctx.error(
+                "E-label",
+                format!("metadata.{field} must be a mapping of strings"),
+                at,
+            );
             continue;
         };
         for (k, val) in map {
             let p = meta.key(field).key(k.as_str());
             if let Err(why) = syntax::qualified_name(k) {
                 let at = ctx.origin_loc(origin, &p);
-                ctx.error("E-label", format!("invalid {} {why}", &field[..field.len() - 1]), at);
+                ctx.error(
+                    "E-label",
+                    format!("invalid {} {why}", &field[..field.len() - 1]),
+                    at,
+                );
             }
             match val {
                 Value::String(s) if values_too => {
@@ -644,15 +741,23 @@ fn check_object(key: &ObjectKey, v: &Value, origin: &Origin, base: &FieldPath, c
             }
         }
         ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
-            let selector = kube::get(v, &["spec", "selector", "matchLabels"]).and_then(Value::as_object);
-            let labels = kube::get(v, &["spec", "template", "metadata", "labels"]).and_then(Value::as_object);
+            let selector =
+                kube::get(v, &["spec", "selector", "matchLabels"]).and_then(Value::as_object);
+            let labels = kube::get(v, &["spec", "template", "metadata", "labels"])
+                .and_then(Value::as_object);
             match selector {
                 None if kube::get(v, &["spec", "selector", "matchExpressions"]).is_none() => {
                     let loc = at(ctx, &["spec"]);
-                    ctx.error("E-selector", format!("{} needs spec.selector", key.kind), loc);
+                    ctx.error(
+                        "E-selector",
+                        format!("{} needs spec.selector", key.kind),
+                        loc,
+                    );
                 }
                 Some(sel) => {
-                    let matches = sel.iter().all(|(k, want)| labels.and_then(|l| l.get(k)) == Some(want));
+                    let matches = sel
+                        .iter()
+                        .all(|(k, want)| labels.and_then(|l| l.get(k)) == Some(want));
                     if !matches {
                         let loc = at(ctx, &["spec", "selector", "matchLabels"]);
                         ctx.error(

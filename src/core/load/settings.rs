@@ -81,7 +81,11 @@ pub(super) fn load(path: &str, text: &str, ctx: &mut Ctx) -> Settings {
             Ok(()) => settings.default_namespace = ns,
             Err(why) => {
                 let at = ctx.origin_loc(&origin, &FieldPath::keys(&["spec", "defaultNamespace"]));
-                ctx.error("E-settings", format!("invalid default namespace: {why}"), at);
+                ctx.error(
+                    "E-settings",
+                    format!("invalid default namespace: {why}"),
+                    at,
+                );
             }
         }
     }
