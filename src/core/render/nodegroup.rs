@@ -10,7 +10,9 @@
 //! for the autoscaler to scale the group from zero, which it only does for groups it discovers).
 //! With `propagateASGTags` every label becomes `k8s.io/cluster-autoscaler/node-template/label/<k>`
 //! and every taint `.../node-template/taint/<key>: <value>:<Effect>` (the cluster-autoscaler's
-//! format; eksctl writes the value alone). Not rendered: SSH access, EFA, placement groups,
+//! format; eksctl writes the value alone). Such autoscaled groups get no `DesiredCapacity`: a
+//! stack update would reset the group to it (eksctl issue #3532), so the group starts at
+//! `minSize` and the autoscaler owns the count from then on. Not rendered: SSH access, EFA, placement groups,
 //! capacity reservations, Spot Ocean, warm pools.
 
 use serde_json::{json, Value};
@@ -220,7 +222,8 @@ pub(super) fn render(
         .and_then(|a| a.auto_scaler)
         .unwrap_or(false);
     let propagate = ng.propagate_asg_tags.unwrap_or(false);
-    if auto_scaler || propagate {
+    let autoscaled = auto_scaler || propagate;
+    if autoscaled {
         asg_tags.insert("k8s.io/cluster-autoscaler/enabled".into(), "true".into());
         asg_tags.insert(
             format!("k8s.io/cluster-autoscaler/{cluster}"),
@@ -241,8 +244,10 @@ pub(super) fn render(
             .collect::<Vec<_>>(),
         "VPCZoneIdentifier": subnets(cfg, &ng.subnets, &ng.availability_zones, private, path)?,
     });
-    // Like eksctl, DesiredCapacity is only written when the config sets it.
-    if let Some(d) = ng.desired_capacity {
+    // Like eksctl, DesiredCapacity is only written when the config sets it, and unlike eksctl
+    // never for a group the cluster-autoscaler owns: CloudFormation re-applies the template's
+    // value on every update of the group, undoing the autoscaler's work (eksctl issue #3532).
+    if let Some(d) = ng.desired_capacity.filter(|_| !autoscaled) {
         props["DesiredCapacity"] = json!(d.to_string());
     }
     match mixed {

@@ -17,8 +17,8 @@ fn spot_groups_get_a_mixed_instances_policy_and_static_groups_a_launch_template(
         "LatestVersionNumber"
     );
     assert_eq!(
-        (&p["MinSize"], &p["MaxSize"], &p["DesiredCapacity"]),
-        (&json!("1"), &json!("1"), &json!("1"))
+        (&p["MinSize"], &p["MaxSize"], p.get("DesiredCapacity")),
+        (&json!("1"), &json!("1"), None)
     );
     let lt = &props(static_ng, "NodeGroupLaunchTemplate")["LaunchTemplateData"];
     assert_eq!(lt["InstanceType"], "t3.large");
@@ -37,8 +37,8 @@ fn spot_groups_get_a_mixed_instances_policy_and_static_groups_a_launch_template(
             {"InstanceType": "m4.large"}])
     );
     assert_eq!(
-        (&p["MinSize"], &p["MaxSize"], &p["DesiredCapacity"]),
-        (&json!("0"), &json!("5"), &json!("0"))
+        (&p["MinSize"], &p["MaxSize"], p.get("DesiredCapacity")),
+        (&json!("0"), &json!("5"), None)
     );
     let lt = &props(spot, "NodeGroupLaunchTemplate")["LaunchTemplateData"];
     assert_eq!(lt["InstanceType"], "m5.large");
@@ -124,6 +124,33 @@ fn discovery_tags_follow_the_autoscaler_policy_or_propagate_asg_tags() {
             template,
             "{auto} {propagate}"
         );
+    }
+}
+
+#[test]
+fn desired_capacity_is_left_to_the_autoscaler_when_it_owns_the_group() {
+    // (autoScaler, propagateASGTags, desiredCapacity) -> DesiredCapacity in the template
+    let cases = [
+        (json!(false), json!(null), json!(2), Some(json!("2"))),
+        (json!(false), json!(null), json!(null), None),
+        (json!(true), json!(null), json!(2), None),
+        (json!(false), json!(true), json!(2), None),
+    ];
+    for (auto, propagate, desired, want) in cases {
+        let cfg = variant(
+            json!({}),
+            json!({"iam": {"withAddonPolicies": {"autoScaler": auto}},
+                "propagateASGTags": propagate, "desiredCapacity": desired,
+                "minSize": 1, "maxSize": 4}),
+        );
+        let stacks = render_cluster(&cfg).expect("renders");
+        let p = props(&stacks[1], "NodeGroup");
+        assert_eq!(
+            p.get("DesiredCapacity").cloned(),
+            want,
+            "{auto} {propagate} {desired}"
+        );
+        assert_eq!((&p["MinSize"], &p["MaxSize"]), (&json!("1"), &json!("4")));
     }
 }
 
