@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use super::{
     aws_policy_arn, get_att, name_tag, ref_, service_principal, sub, RenderError, Template,
 };
-use crate::core::eksctl::{AddonPolicies, ClusterConfig, NodeGroupIam};
+use crate::core::eksctl::{AddonPolicies, NodeGroupIam};
 use crate::core::path::FieldPath;
 
 pub(crate) const ROLE: &str = "NodeInstanceRole";
@@ -35,15 +35,15 @@ pub(crate) struct NodeIam {
 /// ECR policy (read-only for unmanaged groups even with `attachPolicyARNs`, power-user with
 /// `imageBuilder`), the CloudWatch agent policy, minus any default the given ARNs already name.
 /// Given ARNs come first in their order, then the AWS policies sorted by name.
-pub(crate) fn managed_policy_arns(cfg: &ClusterConfig, iam: &NodeGroupIam, managed: bool) -> Value {
+pub(crate) fn managed_policy_arns(iam: &NodeGroupIam, managed: bool) -> Value {
     let addons = iam.with_addon_policies.clone().unwrap_or_default();
-    let with_oidc = cfg.iam.as_ref().and_then(|i| i.with_oidc).unwrap_or(false);
     let mut names: BTreeSet<&str> = BTreeSet::new();
     if iam.attach_policy_arns.is_empty() {
         names.insert(WORKER_NODE);
-        if !with_oidc {
-            names.insert(CNI);
-        }
+        // eksctl drops the CNI policy under `iam.withOIDC` because it then gives aws-node its own
+        // IRSA role; eksync does not create that role, so it keeps the policy on the node role
+        // (eksctl's forceAddCNIPolicy behaviour).
+        names.insert(CNI);
         if managed {
             names.insert(ECR_READ_ONLY);
         }
@@ -72,7 +72,6 @@ pub(crate) fn managed_policy_arns(cfg: &ClusterConfig, iam: &NodeGroupIam, manag
 /// unmanaged groups, and the inline policies.
 pub(crate) fn add_node_iam(
     t: &mut Template,
-    cfg: &ClusterConfig,
     iam: &NodeGroupIam,
     managed: bool,
     path: &FieldPath,
@@ -114,7 +113,7 @@ pub(crate) fn add_node_iam(
             }],
             "Version": "2012-10-17",
         },
-        "ManagedPolicyArns": managed_policy_arns(cfg, iam, managed),
+        "ManagedPolicyArns": managed_policy_arns(iam, managed),
         "Path": "/",
         "Tags": name_tag(ROLE),
     });

@@ -61,7 +61,7 @@ pub(super) fn render(
 
     let mut t = Template::new("EKS Managed Nodes (SSH access: false) [created by eksctl]");
     t.with_partition_mappings();
-    let node_iam = iam::add_node_iam(&mut t, cfg, &ng.iam.clone().unwrap_or_default(), true, path)?;
+    let node_iam = iam::add_node_iam(&mut t, &ng.iam.clone().unwrap_or_default(), true, path)?;
 
     let mut user_tags = cfg.metadata.tags.clone();
     user_tags.extend(ng.tags.clone());

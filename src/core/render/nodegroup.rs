@@ -78,13 +78,7 @@ pub(super) fn render(
     t.output(out::FEATURE_LOCAL_SECURITY_GROUP, json!(with_local), false);
 
     // IAM.
-    let node_iam = iam::add_node_iam(
-        &mut t,
-        cfg,
-        &ng.iam.clone().unwrap_or_default(),
-        false,
-        path,
-    )?;
+    let node_iam = iam::add_node_iam(&mut t, &ng.iam.clone().unwrap_or_default(), false, path)?;
     if let Some(profile) = &node_iam.profile_arn {
         t.output(out::INSTANCE_PROFILE_ARN, profile.clone(), true);
     }

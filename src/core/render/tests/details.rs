@@ -274,6 +274,7 @@ fn attach_policy_arns_replace_the_default_managed_policies() {
             vec![
                 "AmazonEC2ContainerRegistryReadOnly",
                 "AmazonEKSWorkerNodePolicy",
+                "AmazonEKS_CNI_Policy",
                 "AmazonSSMManagedInstanceCore",
             ],
         ),
@@ -309,10 +310,22 @@ fn attach_policy_arns_replace_the_default_managed_policies() {
         ),
     ];
     for (cluster_iam, node_iam, managed, want) in cases {
-        let cfg = variant(json!({ "iam": cluster_iam }), json!({}));
+        // The node role's policies do not depend on the cluster's iam settings.
+        let cfg = variant(
+            json!({ "iam": cluster_iam }),
+            json!({"iam": node_iam.clone()}),
+        );
+        let rendered = &render_cluster(&cfg).expect("renders")[1];
+        if !managed {
+            assert_eq!(
+                policy_names(&props(rendered, "NodeInstanceRole")["ManagedPolicyArns"]),
+                want,
+                "{node_iam} via the renderer"
+            );
+        }
         let iam_cfg: crate::core::eksctl::NodeGroupIam =
             serde_json::from_value(node_iam.clone()).expect("iam");
-        let got = iam::managed_policy_arns(&cfg, &iam_cfg, managed);
+        let got = iam::managed_policy_arns(&iam_cfg, managed);
         assert_eq!(policy_names(&got), want, "{node_iam} managed={managed}");
     }
     // Through the renderer: the role carries exactly that list.

@@ -17,53 +17,8 @@ macro_rules! snap {
     };
 }
 
-/// The reference scenario's ClusterConfig (`eks-test-jenkins`).
-const EXAMPLE: &str = r#"
-apiVersion: eksctl.io/v1alpha5
-kind: ClusterConfig
-metadata:
-  name: eks-test-jenkins
-  region: us-west-2
-  version: "1.33"
-vpc:
-  id: vpc-0123456789abcdef0
-  securityGroup: sg-0123456789abcdef0
-  subnets:
-    private:
-      us-west-2a: { id: subnet-0aaaaaaaaaaaaaaa1 }
-      us-west-2b: { id: subnet-0bbbbbbbbbbbbbbb2 }
-      us-west-2c: { id: subnet-0ccccccccccccccc3 }
-nodeGroups:
-  - name: ng-test-jenkins
-    instanceType: t3.large
-    desiredCapacity: 1
-    minSize: 1
-    maxSize: 1
-    privateNetworking: true
-    labels:
-      lifecycle: OnDemand
-    iam:
-      withAddonPolicies:
-        autoScaler: true
-  - name: ng-test-jenkins-spot
-    minSize: 0
-    maxSize: 5
-    desiredCapacity: 0
-    privateNetworking: true
-    labels:
-      lifecycle: Ec2Spot
-      intent: apps
-    taints:
-      - key: spotInstance
-        value: "true"
-        effect: PreferNoSchedule
-    propagateASGTags: true
-    instancesDistribution:
-      instanceTypes: [m5.large, m5a.large, m4.large]
-      onDemandBaseCapacity: 0
-      onDemandPercentageAboveBaseCapacity: 0
-      spotAllocationStrategy: capacity-optimized
-"#;
+/// The reference scenario's ClusterConfig (`eks-test-jenkins`), as the example repo has it.
+const EXAMPLE: &str = include_str!("../../../../examples-repo/cluster/cluster.yaml");
 
 pub(crate) fn load(text: &str) -> ClusterConfig {
     let parsed = crate::core::yaml::parse(text);
