@@ -64,6 +64,12 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Print every stack template and manifest as it would be sent (values from AWS show as
+    /// "known after apply"; Secret data is masked).
+    Render {
+        #[command(flatten)]
+        repo: RepoArgs,
+    },
     /// Print the dependency graph.
     Graph {
         #[command(flatten)]
@@ -145,6 +151,18 @@ fn run(cli: Cli) -> Result<Outcome> {
                         emit(&report::plan_text(&a, view))?;
                     }
                 }
+            }
+            Ok(if a.has_errors() {
+                Outcome::Invalid
+            } else {
+                Outcome::Ok
+            })
+        }
+        Command::Render { repo } => {
+            let a = analyze(&repo)?;
+            eprint!("{}", report::diagnostics_text(&a.diagnostics));
+            if !a.has_errors() {
+                emit(&report::render_stream(&a))?;
             }
             Ok(if a.has_errors() {
                 Outcome::Invalid

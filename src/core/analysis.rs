@@ -10,6 +10,8 @@ use super::load::{self, Source};
 use super::model::{Model, Origin};
 use super::path::FieldPath;
 use super::plan::{self, Order};
+use super::refs::{StackRef, ValueRef};
+use super::render::{self, RenderError, RenderedStack};
 use super::yaml;
 
 /// Everything the offline commands need.
@@ -19,6 +21,8 @@ pub struct Analysis {
     pub graph: Graph,
     /// Waves; empty when a cycle prevents ordering.
     pub order: Order,
+    /// The rendered stacks of each cluster, in model order (empty for a cluster that failed).
+    pub stacks: Vec<Vec<RenderedStack>>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -75,6 +79,9 @@ pub fn analyze(src: &Source) -> Analysis {
     let (graph, mut graph_diags) = graph::build(&loaded.model, &locator);
     let mut diagnostics = loaded.diagnostics;
     diagnostics.append(&mut graph_diags);
+    let _: &dyn Locator = &locator;
+    let stacks = render_all(&loaded.model, &locator, &mut diagnostics);
+    check_ref_targets(&loaded.model, &stacks, &locator, &mut diagnostics);
     let order = match plan::order(&graph) {
         Ok(o) => o,
         Err(mut cycle_diags) => {
@@ -88,6 +95,117 @@ pub fn analyze(src: &Source) -> Analysis {
         model: loaded.model,
         graph,
         order,
+        stacks,
         diagnostics,
+    }
+}
+
+fn render_error_path(e: &RenderError) -> &FieldPath {
+    match e {
+        RenderError::VpcCreationNotSupported { path }
+        | RenderError::UnsupportedAmiFamily { path, .. }
+        | RenderError::InvalidTaintEffect { path, .. }
+        | RenderError::UnknownSubnet { path, .. }
+        | RenderError::NoSubnetInZone { path, .. }
+        | RenderError::NoSubnets { path, .. }
+        | RenderError::NoInstanceTypes { path }
+        | RenderError::NotRendered { path, .. } => path,
+    }
+}
+
+/// Renders every cluster whose config is valid enough; a failure is a located diagnostic.
+fn render_all(
+    model: &Model,
+    loc: &dyn Locator,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Vec<RenderedStack>> {
+    model
+        .clusters
+        .iter()
+        .map(|c| match render::render_cluster(&c.config) {
+            Ok(stacks) => stacks,
+            Err(e) => {
+                // Errors the validator already reported at the same field are not repeated.
+                let at = loc.locate(&c.origin, render_error_path(&e));
+                let message = e.to_string();
+                let message = message
+                    .split_once(": ")
+                    .map_or(message.clone(), |(_, m)| m.to_string());
+                if !diags
+                    .iter()
+                    .any(|d| d.is_error() && d.location.as_ref() == Some(&at))
+                {
+                    diags.push(Diagnostic::error("E-render", message).at(at));
+                }
+                Vec::new()
+            }
+        })
+        .collect()
+}
+
+/// Every `resource/<LogicalId>` and `output/<Key>` reference must name something its stack has.
+fn check_ref_targets(
+    model: &Model,
+    stacks: &[Vec<RenderedStack>],
+    loc: &dyn Locator,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let stacks_of = |cluster: Option<&str>| -> Option<&Vec<RenderedStack>> {
+        let cluster =
+            cluster.or_else(|| (model.clusters.len() == 1).then(|| model.clusters[0].name()))?;
+        let i = model.clusters.iter().position(|c| c.name() == cluster)?;
+        stacks.get(i).filter(|s| !s.is_empty())
+    };
+    let mut check = |cluster: Option<&str>, origin: &Origin, path: &FieldPath, r: &ValueRef| {
+        let Some(rendered) = stacks_of(cluster) else {
+            return;
+        };
+        let (stack_ref, name, is_output) = match r {
+            ValueRef::Resource { stack, logical_id } => (stack, logical_id, false),
+            ValueRef::Output { stack, key } => (stack, key, true),
+            _ => return,
+        };
+        let stack = match stack_ref {
+            StackRef::Cluster => render::find_cluster_stack(rendered),
+            StackRef::NodeGroup(ng) => render::find_nodegroup_stack(rendered, ng),
+        };
+        // A missing node group was reported by the graph.
+        let Some(stack) = stack else { return };
+        let ok = if is_output {
+            stack.has_output(name)
+        } else {
+            stack.resource_type(name).is_some()
+        };
+        if !ok {
+            let known = if is_output {
+                stack.outputs.join(", ")
+            } else {
+                stack
+                    .resources
+                    .iter()
+                    .map(|(id, t)| format!("{id} ({t})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let what = if is_output { "output" } else { "resource" };
+            diags.push(
+                Diagnostic::error(
+                    "E-ref",
+                    format!("{r}: stack {} has no {what} `{name}`", stack.name),
+                )
+                .at(loc.locate(origin, path))
+                .help(format!("it has: {known}")),
+            );
+        }
+    };
+    for p in &model.role_policies {
+        for r in &p.refs {
+            check(p.cluster.as_deref(), &p.origin, &r.path, &r.value);
+        }
+    }
+    for o in &model.objects {
+        for r in &o.refs {
+            check(o.cluster.as_deref(), &o.origin, &r.path, &r.value);
+        }
     }
 }

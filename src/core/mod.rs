@@ -14,4 +14,5 @@ pub mod plan;
 pub mod refs;
 pub mod render;
 pub mod report;
+pub mod values;
 pub mod yaml;

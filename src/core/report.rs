@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use super::analysis::Analysis;
 use super::diag::{Diagnostic, Severity};
 use super::graph::{Graph, System};
+use super::values;
 
 #[derive(Serialize)]
 struct JsonResource<'a> {
@@ -244,6 +245,69 @@ pub fn graph_mermaid(g: &Graph) -> String {
     }
     for e in &g.edges {
         let _ = writeln!(s, "  n{} --> n{}", e.from, e.to);
+    }
+    s
+}
+
+/// `render`: every stack template and every manifest as eksync would send them, as one YAML stream
+/// (templates are JSON, which is YAML). Offline, values from AWS show as "known after apply";
+/// Secret data is always masked.
+pub fn render_stream(a: &Analysis) -> String {
+    let mut s = String::new();
+    for (ci, c) in a.model.clusters.iter().enumerate() {
+        for st in a.stacks.get(ci).into_iter().flatten() {
+            let _ = writeln!(
+                s,
+                "---\n# CloudFormation stack {} (cluster {})",
+                st.name,
+                c.name()
+            );
+            if !st.tags.is_empty() {
+                let tags: Vec<String> = st.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let _ = writeln!(s, "# stack tags: {}", tags.join(", "));
+            }
+            s.push_str(&st.to_pretty_json());
+        }
+    }
+    let cluster_cfg = |name: Option<&str>| {
+        name.and_then(|n| a.model.cluster(n))
+            .or_else(|| (a.model.clusters.len() == 1).then(|| &a.model.clusters[0]))
+            .map(|c| &c.config)
+    };
+    for p in &a.model.role_policies {
+        let cfg = cluster_cfg(p.cluster.as_deref());
+        let lookup = |r: &super::refs::ValueRef| values::offline_value(cfg, r);
+        let (role, _) =
+            values::substitute(&serde_json::Value::String(p.role_name.clone()), &lookup);
+        let (doc, _) = values::substitute(&p.document, &lookup);
+        let body = json!({"roleName": role, "policyName": p.name, "policyDocument": doc});
+        let _ = writeln!(
+            s,
+            "---\n# IAM inline role policy {} ({}:{})",
+            p.name, p.origin.file, p.origin.line
+        );
+        let _ = writeln!(
+            s,
+            "{}",
+            serde_json::to_string_pretty(&body).unwrap_or_default()
+        );
+    }
+    for o in &a.model.objects {
+        let cfg = cluster_cfg(o.cluster.as_deref());
+        let lookup = |r: &super::refs::ValueRef| values::offline_value(cfg, r);
+        let (body, _) = values::substitute(&o.body, &lookup);
+        let body = values::mask_secret(&o.key.group, &o.key.kind, &body);
+        let _ = writeln!(s, "---\n# {} ({}:{})", o.key, o.origin.file, o.origin.line);
+        match serde_yaml_ng::to_string(&body) {
+            Ok(y) => s.push_str(&y),
+            Err(_) => {
+                let _ = writeln!(
+                    s,
+                    "{}",
+                    serde_json::to_string_pretty(&body).unwrap_or_default()
+                );
+            }
+        }
     }
     s
 }

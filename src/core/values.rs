@@ -1,0 +1,114 @@
+//! Substitutes value references inside documents. Offline, only what the config itself decides is
+//! known (region, cluster name, node group bounds); stack outputs and physical ids render as
+//! "known after apply". The executor passes a lookup backed by live AWS instead. Also masks Secret
+//! data for anything shown to people. Pure.
+
+use serde_json::Value;
+
+use super::eksctl::ClusterConfig;
+use super::kube;
+use super::refs::{self, ValueRef};
+
+/// The value of a reference that the config alone decides.
+pub fn offline_value(cluster: Option<&ClusterConfig>, r: &ValueRef) -> Option<String> {
+    let c = cluster?;
+    let ng = |name: &str| c.node_groups().into_iter().find(|n| n.name == name);
+    match r {
+        ValueRef::Region => Some(c.metadata.region.clone()),
+        ValueRef::ClusterName => Some(c.metadata.name.clone()),
+        ValueRef::MinSize(n) => ng(n).map(|g| g.sizes.min.to_string()),
+        ValueRef::MaxSize(n) => ng(n).map(|g| g.sizes.max.to_string()),
+        ValueRef::Resource { .. } | ValueRef::Output { .. } => None,
+    }
+}
+
+/// Returns `v` with every reference substituted by `lookup` (unknown ones as "known after apply")
+/// and whether all were known. Strings without references are left untouched.
+pub fn substitute(v: &Value, lookup: &dyn Fn(&ValueRef) -> Option<String>) -> (Value, bool) {
+    match v {
+        Value::String(s) if refs::may_contain(s) => match refs::parse(s) {
+            Ok(pieces) => {
+                let (out, complete) = refs::render(&pieces, lookup);
+                (Value::String(out), complete)
+            }
+            // The loader already reported the syntax error; keep the text as written.
+            Err(_) => (v.clone(), true),
+        },
+        Value::Array(items) => {
+            let mut complete = true;
+            let out = items
+                .iter()
+                .map(|i| {
+                    let (v, c) = substitute(i, lookup);
+                    complete &= c;
+                    v
+                })
+                .collect();
+            (Value::Array(out), complete)
+        }
+        Value::Object(map) => {
+            let mut complete = true;
+            let out = map
+                .iter()
+                .map(|(k, i)| {
+                    let (v, c) = substitute(i, lookup);
+                    complete &= c;
+                    (k.clone(), v)
+                })
+                .collect();
+            (Value::Object(out), complete)
+        }
+        _ => (v.clone(), true),
+    }
+}
+
+/// Replaces the values of a Secret's `data` and `stringData` with a note of their size, so that
+/// nothing shown to a person (plans, diffs, logs, reports) carries secret material.
+pub fn mask_secret(group: &str, kind: &str, body: &Value) -> Value {
+    if !(group.is_empty() && kind == "Secret") {
+        return body.clone();
+    }
+    let mut out = body.clone();
+    for field in ["data", "stringData"] {
+        if let Some(map) = out.get_mut(field).and_then(Value::as_object_mut) {
+            for v in map.values_mut() {
+                let len = v.as_str().map_or(0, str::len);
+                *v = Value::String(format!("(secret, {len} characters, hidden)"));
+            }
+        }
+    }
+    let _ = kube::get;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn masks_secret_values_but_keeps_keys() {
+        let s = json!({"kind": "Secret", "data": {"password": "aHVudGVyMg=="}, "stringData": {"token": "abc"}});
+        let m = mask_secret("", "Secret", &s);
+        let text = m.to_string();
+        assert!(!text.contains("aHVudGVyMg=="));
+        assert!(!text.contains("abc\""));
+        assert!(text.contains("password"));
+        assert_eq!(mask_secret("", "ConfigMap", &s), s);
+    }
+
+    #[test]
+    fn substitutes_known_and_marks_unknown() {
+        let v = json!({"args": ["--nodes={{aws:nodegroup/spot/max-size}}:{{aws:nodegroup/spot/resource/NodeGroup}}"], "plain": "x"});
+        let lookup = |r: &ValueRef| match r {
+            ValueRef::MaxSize(_) => Some("5".to_string()),
+            _ => None,
+        };
+        let (out, complete) = substitute(&v, &lookup);
+        assert!(!complete);
+        assert_eq!(
+            out,
+            json!({"args": ["--nodes=5:(known after apply: {{aws:nodegroup/spot/resource/NodeGroup}})"], "plain": "x"})
+        );
+    }
+}
