@@ -542,3 +542,25 @@ fn instance_architecture_and_gpu_detection() {
         assert_eq!(placement::is_gpu(t), gpu, "{t}");
     }
 }
+
+#[test]
+fn canonical_sorts_keys_at_every_depth_and_keeps_array_order() {
+    let a: Value = serde_json::from_str(r#"{"b": {"y": 1, "x": [3, {"d": 1, "c": 2}]}, "a": 0}"#)
+        .expect("json");
+    let b: Value = serde_json::from_str(r#"{"a": 0, "b": {"x": [3, {"c": 2, "d": 1}], "y": 1}}"#)
+        .expect("json");
+    let (ca, cb) = (canonical(a), canonical(b));
+    let text = serde_json::to_string(&ca).expect("serializable");
+    assert_eq!(text, r#"{"a":0,"b":{"x":[3,{"c":2,"d":1}],"y":1}}"#);
+    assert_eq!(text, serde_json::to_string(&cb).expect("serializable"));
+}
+
+#[test]
+fn errors_name_their_field_path() {
+    let err = render_cluster(&variant(json!({}), json!({"amiFamily": "Ubuntu2204"})))
+        .expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "nodeGroups[0].amiFamily: AMI family \"Ubuntu2204\" is not rendered yet (only AmazonLinux2023)"
+    );
+}
