@@ -1,0 +1,253 @@
+//! Data types shared by the AWS comparison: what the core wants ([`DesiredStack`],
+//! [`DesiredRolePolicy`]) and what the adapter saw ([`LiveAws`]). Plain data: no logic beyond small
+//! lookups, no SDK types.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Whether eksync corrects what differs or only reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DriftMode {
+    /// Report and correct (the default).
+    #[default]
+    Correct,
+    /// Report drift and template changes, change nothing.
+    DetectOnly,
+}
+
+/// Who owns a live value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Owner {
+    /// Git (the desired state): differences are drift to correct.
+    Git,
+    /// The cluster-autoscaler: live changes are expected and never corrected.
+    ClusterAutoscaler,
+    /// Another named controller: live changes are expected and never corrected.
+    Other(String),
+}
+
+/// "Property `property` of resource `logical_id` belongs to `owner`". `property` is the template
+/// property name (`DesiredCapacity`, `MaxSize`, `ScalingConfig.DesiredSize`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerRule {
+    pub logical_id: String,
+    pub property: String,
+    pub owner: Owner,
+}
+
+/// A stack parameter value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParamValue {
+    /// A literal value from Git.
+    Literal(String),
+    /// The output `output` of stack `stack`: a value that flows, known after that stack applies.
+    StackOutput { stack: String, output: String },
+}
+
+/// One CloudFormation stack as Git wants it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredStack {
+    pub name: String,
+    pub template: Value,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, ParamValue>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Stacks this one waits for (besides those its parameters read outputs from).
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub mode: DriftMode,
+    #[serde(default)]
+    pub ownership: Vec<OwnerRule>,
+}
+
+impl DesiredStack {
+    /// A stack with a template and defaults for everything else.
+    pub fn new(name: impl Into<String>, template: Value) -> Self {
+        Self {
+            name: name.into(),
+            template,
+            parameters: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            depends_on: Vec::new(),
+            mode: DriftMode::Correct,
+            ownership: Vec::new(),
+        }
+    }
+
+    /// Names of all stacks this one must wait for: explicit ones and output producers.
+    pub fn dependencies(&self) -> Vec<String> {
+        let mut deps = self.depends_on.clone();
+        for value in self.parameters.values() {
+            if let ParamValue::StackOutput { stack, .. } = value {
+                if !deps.contains(stack) {
+                    deps.push(stack.clone());
+                }
+            }
+        }
+        deps
+    }
+}
+
+/// Where a role's name comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoleSource {
+    /// A role name given literally.
+    Name(String),
+    /// The physical id of resource `logical_id` (an `AWS::IAM::Role`) in stack `stack`.
+    StackResource { stack: String, logical_id: String },
+}
+
+impl std::fmt::Display for RoleSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RoleSource::Name(n) => write!(f, "{n}"),
+            RoleSource::StackResource { stack, logical_id } => write!(f, "{stack}/{logical_id}"),
+        }
+    }
+}
+
+/// An inline role policy that Git owns outside any template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredRolePolicy {
+    pub role: RoleSource,
+    pub policy_name: String,
+    pub document: Value,
+    #[serde(default)]
+    pub mode: DriftMode,
+}
+
+/// A resource of a live stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveStackResource {
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    pub status: String,
+}
+
+/// A live stack as DescribeStacks, GetTemplate and DescribeStackResources show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveStack {
+    pub name: String,
+    pub id: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, String>,
+    /// The deployed template (original stage), parsed.
+    pub template: Value,
+    pub resources: Vec<LiveStackResource>,
+    /// Last update (or creation) time as the API gave it, RFC 3339.
+    pub last_changed: Option<String>,
+}
+
+impl LiveStack {
+    /// The physical id of a logical resource, if the stack has it.
+    pub fn physical_id(&self, logical_id: &str) -> Option<&str> {
+        self.resources
+            .iter()
+            .find(|r| r.logical_id == logical_id)
+            .and_then(|r| r.physical_id.as_deref())
+    }
+
+    /// `(partition, region, account)` parsed from the stack id ARN.
+    pub fn arn_parts(&self) -> Option<(&str, &str, &str)> {
+        let mut parts = self.id.split(':');
+        let _arn = parts.next()?;
+        let partition = parts.next()?;
+        let _service = parts.next()?;
+        let region = parts.next()?;
+        let account = parts.next()?;
+        Some((partition, region, account))
+    }
+}
+
+/// A live Auto Scaling group's owned values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveAsg {
+    pub name: String,
+    pub min_size: i64,
+    pub max_size: i64,
+    pub desired_capacity: i64,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A live inline role policy; `document` is `None` when the role has no such policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveRolePolicy {
+    pub role_name: String,
+    pub policy_name: String,
+    pub document: Option<Value>,
+}
+
+/// Live EKS cluster settings eksync compares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveEksCluster {
+    pub name: String,
+    pub version: Option<String>,
+    pub status: Option<String>,
+}
+
+/// Live EKS managed node group settings eksync compares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveNodegroup {
+    pub cluster: String,
+    pub name: String,
+    pub min_size: Option<i64>,
+    pub max_size: Option<i64>,
+    pub desired_size: Option<i64>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Everything the adapter read. Stacks missing from `stacks` do not exist ("to create").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveAws {
+    pub stacks: BTreeMap<String, LiveStack>,
+    /// Keyed by the group's physical name.
+    pub asgs: BTreeMap<String, LiveAsg>,
+    /// Keyed by role name, then policy name.
+    pub role_policies: BTreeMap<String, BTreeMap<String, LiveRolePolicy>>,
+    pub eks_clusters: BTreeMap<String, LiveEksCluster>,
+    /// Keyed by cluster, then node group.
+    pub eks_nodegroups: BTreeMap<String, BTreeMap<String, LiveNodegroup>>,
+}
+
+impl LiveAws {
+    /// The live inline policy `policy` of role `role`, if it was read.
+    pub fn role_policy(&self, role: &str, policy: &str) -> Option<&LiveRolePolicy> {
+        self.role_policies.get(role).and_then(|m| m.get(policy))
+    }
+
+    /// Records a live inline policy.
+    pub fn insert_role_policy(&mut self, p: LiveRolePolicy) {
+        self.role_policies
+            .entry(p.role_name.clone())
+            .or_default()
+            .insert(p.policy_name.clone(), p);
+    }
+
+    /// The live managed node group, if it was read.
+    pub fn nodegroup(&self, cluster: &str, name: &str) -> Option<&LiveNodegroup> {
+        self.eks_nodegroups.get(cluster).and_then(|m| m.get(name))
+    }
+
+    /// Resolves a role source to a name, if the live snapshot knows it.
+    pub fn role_name(&self, source: &RoleSource) -> Option<String> {
+        match source {
+            RoleSource::Name(n) => Some(n.clone()),
+            RoleSource::StackResource { stack, logical_id } => self
+                .stacks
+                .get(stack)
+                .and_then(|s| s.physical_id(logical_id))
+                .map(str::to_string),
+        }
+    }
+}
