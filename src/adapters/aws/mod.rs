@@ -1,1 +1,204 @@
-//! The AWS adapter: the only module where AWS SDK types appear. Filled in by the AWS work (issue 4).
+//! The AWS adapter: the only module where AWS SDK types appear. It reads live state into the core's
+//! [`LiveAws`](crate::core::awsdiff::LiveAws), previews stack changes through change sets, and performs
+//! [`AwsStep`](crate::core::awsdiff::AwsStep)s: stack create/update through change sets (waiting with
+//! backoff, reporting the failing resource of a rollback), and direct drift corrections
+//! (PutRolePolicy, Auto Scaling group min/max and tags).
+//!
+//! Every call carries `User-Agent: eksync/<version> ...`, is retried by the SDK's standard strategy
+//! (exponential backoff with jitter on throttling and 5xx), and is counted by service and operation
+//! ([`AwsAdapter::calls`]). Work across stacks runs with bounded concurrency. Deployed templates and
+//! stack resources are cached by stack id and last-changed time, so a no-op reconcile lists the stacks
+//! and fetches nothing else from CloudFormation.
+//!
+//! It deliberately does not decide anything: what to change comes from `core::awsdiff::plan`. It never
+//! deletes stacks, and never touches an Auto Scaling group's desired capacity.
+
+mod apply;
+mod changeset;
+mod client;
+mod read;
+
+pub use apply::{ApplyReport, StepOutcome, StepResult};
+pub use client::{CallCounter, CredentialsSource, RetrySettings, USER_AGENT_PRODUCT};
+pub use read::{CachedStack, StackCache};
+
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How to wait for stacks and change sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitSettings {
+    /// First delay between polls; it doubles (with jitter) up to `max_delay`.
+    pub initial_delay: Duration,
+    pub max_delay: Duration,
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+impl Default for WaitSettings {
+    fn default() -> Self {
+        Self {
+            initial_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(30),
+            timeout: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Everything the adapter needs to connect and behave.
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    /// `None`: the standard region chain.
+    pub region: Option<String>,
+    /// Endpoint override for every service (tests, AWS-compatible endpoints).
+    pub endpoint_url: Option<String>,
+    pub credentials: CredentialsSource,
+    pub retry: RetrySettings,
+    pub wait: WaitSettings,
+    /// Maximum stacks (or steps) worked on at once.
+    pub max_concurrency: usize,
+    /// With at least this many desired stacks, read them with one paginated DescribeStacks instead
+    /// of one call per stack.
+    pub list_all_threshold: usize,
+    /// HTTP client override (replayed-HTTP tests).
+    pub http_client: Option<SharedHttpClient>,
+}
+
+impl Default for AwsSettings {
+    fn default() -> Self {
+        Self {
+            region: None,
+            endpoint_url: None,
+            credentials: CredentialsSource::DefaultChain,
+            retry: RetrySettings::default(),
+            wait: WaitSettings::default(),
+            max_concurrency: 4,
+            list_all_threshold: 3,
+            http_client: None,
+        }
+    }
+}
+
+/// Errors of the AWS adapter, with the call or stack they came from.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error("AWS {service} {operation} failed{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Call {
+        service: &'static str,
+        operation: &'static str,
+        code: Option<String>,
+        message: String,
+    },
+    #[error("stack {stack} ended in {status}{}", failure.as_ref().map(|f| format!(": {f}")).unwrap_or_default())]
+    StackFailed {
+        stack: String,
+        status: String,
+        /// The first failing resource and its reason, from the stack events.
+        failure: Option<ResourceFailure>,
+    },
+    #[error("change set {change_set} of stack {stack} failed: {reason}")]
+    ChangeSetFailed {
+        stack: String,
+        change_set: String,
+        reason: String,
+    },
+    #[error("timed out after {waited:?} waiting for {what}")]
+    Timeout { what: String, waited: Duration },
+    #[error("deployed template of stack {stack} cannot be read: {reason}")]
+    Template { stack: String, reason: String },
+    #[error("cannot resolve {what}: {reason}")]
+    Resolve { what: String, reason: String },
+    #[error("step {step} not run: a step it depends on failed or was skipped")]
+    Skipped { step: usize },
+}
+
+/// A failing resource as the stack events report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceFailure {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for ResourceFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}) {}: {}",
+            self.logical_id, self.resource_type, self.status, self.reason
+        )
+    }
+}
+
+/// Turns an SDK error into an [`AwsError::Call`].
+pub(crate) fn call_error<E, R>(
+    service: &'static str,
+    operation: &'static str,
+    err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let code = err.code().map(str::to_string);
+    let message = err
+        .message()
+        .map(str::to_string)
+        .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
+    AwsError::Call {
+        service,
+        operation,
+        code,
+        message,
+    }
+}
+
+/// The adapter: clients, the call counter, the template cache and the settings.
+#[derive(Debug, Clone)]
+pub struct AwsAdapter {
+    clients: client::Clients,
+    settings: AwsSettings,
+    cache: StackCache,
+}
+
+impl AwsAdapter {
+    /// Builds the clients. No call is made until something is read or applied.
+    pub async fn connect(settings: AwsSettings) -> Self {
+        let clients = client::build_clients(&client::ClientSettings {
+            region: settings.region.clone(),
+            endpoint_url: settings.endpoint_url.clone(),
+            credentials: settings.credentials.clone(),
+            retry: settings.retry,
+            http_client: settings.http_client.clone(),
+        })
+        .await;
+        Self {
+            clients,
+            settings,
+            cache: StackCache::default(),
+        }
+    }
+
+    /// Every HTTP attempt made so far, by `(service, operation)`.
+    pub fn calls(&self) -> BTreeMap<(String, String), u64> {
+        self.clients.counter.snapshot()
+    }
+
+    /// Forgets the call counts.
+    pub fn reset_calls(&self) {
+        self.clients.counter.reset()
+    }
+
+    /// The template and resource cache (export it to persist it between runs).
+    pub fn cache(&self) -> &StackCache {
+        &self.cache
+    }
+
+    fn concurrency(&self) -> usize {
+        self.settings.max_concurrency.max(1)
+    }
+}

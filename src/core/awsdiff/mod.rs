@@ -42,15 +42,15 @@ pub mod types;
 pub use diff::{
     diff_parameters, diff_tags, diff_template, MapChange, TemplateChange, TemplateDiff,
 };
-pub use drift::{detect_drift, Disposition, Drift, DriftTarget};
+pub use drift::{detect_drift, Disposition, Drift, DriftReport, DriftTarget};
 pub use normalize::{normalize_json, normalize_policy_text, policies_equal};
 pub use plan::{
-    live_reads_needed, plan, AsgTarget, AwsPlan, AwsStep, PlanOptions, PlannedStep, ReadRequest,
-    RoleTarget, StackAction, StackPlan,
+    live_reads_needed, plan, AsgTarget, AwsPlan, AwsStep, PlanOptions, PlannedStep, PolicyPlan,
+    ReadRequest, RoleTarget, StackAction, StackPlan,
 };
 pub use replacement::{
-    annotate_preview, forces_replacement, ChangeSetPreview, RawResourceChange, Replacement,
-    ReplacementSource, ResourceChangePreview,
+    annotate_preview, forces_replacement, ChangeSetPreview, RawChangeDetail, RawResourceChange,
+    Replacement, ReplacementSource, ResourceChangePreview,
 };
 pub use types::*;
 
