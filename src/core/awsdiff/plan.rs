@@ -304,6 +304,14 @@ fn blocked_reason(status: &str) -> Option<String> {
     }
 }
 
+/// `eksync-<UTC time>-<8 hex digits of the stack name's SHA-256>`: unique per stack and run, so a
+/// change set is never confused with another stack's, even by endpoints that look names up globally.
+pub fn change_set_name(stamp: &str, stack: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(stack.as_bytes());
+    format!("eksync-{stamp}-{}", hex::encode(&digest[..4]))
+}
+
 /// `(stack, logical id, group name)`.
 type AsgKey = (String, String, String);
 
@@ -316,7 +324,7 @@ pub fn plan(
     now: jiff::Timestamp,
 ) -> Result<AwsPlan, AwsDiffError> {
     let ordered = order_stacks(stacks, live)?;
-    let change_set_name = format!("eksync-{}", now.strftime("%Y%m%dT%H%M%SZ"));
+    let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
     let detect_only =
         |m: DriftMode| options.repo_mode == DriftMode::DetectOnly || m == DriftMode::DetectOnly;
     let mut steps: Vec<PlannedStep> = Vec::new();
@@ -362,7 +370,7 @@ pub fn plan(
                 d.parameters.clone(),
                 d.tags.clone(),
             );
-            let change_set_name = change_set_name.clone();
+            let change_set_name = change_set_name(&stamp, &d.name);
             let step = if action == StackAction::Create {
                 AwsStep::CreateStack {
                     stack,

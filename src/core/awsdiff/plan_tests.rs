@@ -152,8 +152,19 @@ fn empty_account_creates_in_dependency_order_with_known_after_apply() {
         .all(|c| c.known_after_apply));
     assert_eq!(p.steps.len(), 3);
     assert!(
-        matches!(&p.steps[0].step, AwsStep::CreateStack { stack, change_set_name, .. } if stack == CS && change_set_name == "eksync-20261122T053000Z")
+        matches!(&p.steps[0].step, AwsStep::CreateStack { stack, change_set_name, .. } if stack == CS && change_set_name.starts_with("eksync-20261122T053000Z-"))
     );
+    let names: BTreeSet<_> = p.steps[..2]
+        .iter()
+        .map(|s| match &s.step {
+            AwsStep::CreateStack {
+                change_set_name, ..
+            } => change_set_name.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(names.len(), 2, "change set names differ per stack");
+    assert_eq!(change_set_name("T", "a"), change_set_name("T", "a"));
     assert_eq!(p.steps[1].after, vec![0]);
     assert!(matches!(
         &p.steps[2].step,

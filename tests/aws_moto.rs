@@ -1,0 +1,259 @@
+//! The AWS adapter against a real local endpoint (moto): create the scenario's stacks, preview and
+//! apply a Spot maxSize change, find and correct out-of-band drift (and leave the autoscaler's
+//! desired capacity alone), detect-only mode, and the AWS calls of a no-op reconcile.
+
+mod support;
+
+use eksync::adapters::aws::AwsAdapter;
+use eksync::core::awsdiff::{
+    plan, AwsPlan, AwsStep, DesiredRolePolicy, DesiredStack, Disposition, DriftMode, Owner,
+    PlanOptions, ReplacementSource, StackAction,
+};
+use support::moto::moto;
+use support::scenario::*;
+
+async fn reconcile(
+    aws: &AwsAdapter,
+    stacks: &[DesiredStack],
+    policies: &[DesiredRolePolicy],
+    options: PlanOptions,
+) -> AwsPlan {
+    let live = aws.read_live(stacks, policies).await.expect("read live");
+    plan(stacks, policies, &live, options, now()).expect("plan")
+}
+
+async fn apply(aws: &AwsAdapter, p: &AwsPlan) {
+    let report = aws.apply_plan(p).await;
+    let failures: Vec<_> = report
+        .failures()
+        .map(|f| format!("step {}: {:?}", f.id, f.result))
+        .collect();
+    assert!(failures.is_empty(), "apply failed: {failures:#?}");
+    assert_eq!(report.results.len(), p.steps.len());
+}
+
+async fn spot_asg(aws: &AwsAdapter) -> eksync::core::awsdiff::LiveAsg {
+    let live = aws.read_live(&stacks("5"), &[]).await.expect("read");
+    let name = live.stacks[SPOT_STACK]
+        .physical_id("NodeGroup")
+        .expect("spot ASG")
+        .to_string();
+    live.asgs[&name].clone()
+}
+
+#[tokio::test]
+async fn create_then_spot_max_size_change_previews_applies_and_settles() {
+    let (_guard, server) = moto().await;
+    let aws = AwsAdapter::connect(settings(&server.url)).await;
+    let policies = [worker_policy(DriftMode::Correct)];
+    create_cluster_stack(&server.url).await;
+
+    // No node group exists: both are "to create", the policy waits for its role's stack.
+    let p = reconcile(&aws, &stacks("5"), &policies, PlanOptions::default()).await;
+    let order: Vec<_> = p
+        .stacks
+        .iter()
+        .map(|s| (s.name.as_str(), s.action.clone()))
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            (STATIC_STACK, StackAction::Create),
+            (SPOT_STACK, StackAction::Create)
+        ]
+    );
+    assert_eq!(p.policies[0].action, "create");
+    assert!(matches!(&p.steps[2].step, AwsStep::PutRolePolicy { .. }));
+    assert_eq!(p.steps[2].after, vec![0]);
+    apply(&aws, &p).await;
+
+    // Second run: no changes at all.
+    let p = reconcile(&aws, &stacks("5"), &policies, PlanOptions::default()).await;
+    assert!(!p.has_changes(), "after create: {:#?}", p);
+    assert!(p.steps.is_empty());
+
+    // Raise the Spot group's maxSize: a one-property diff on one stack.
+    let p = reconcile(&aws, &stacks("8"), &policies, PlanOptions::default()).await;
+    let changed: Vec<_> = p
+        .stacks
+        .iter()
+        .filter(|s| s.action != StackAction::NoChange)
+        .collect();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].name, SPOT_STACK);
+    assert_eq!(changed[0].action, StackAction::Update);
+    let diff = changed[0].template_diff.as_ref().expect("diff");
+    assert_eq!(diff.changes.len(), 1, "{}", diff.unified);
+    assert_eq!(
+        diff.changes[0].path,
+        "/Resources/NodeGroup/Properties/MaxSize"
+    );
+    assert_eq!(
+        diff.patch,
+        serde_json::json!([{"op": "replace", "path": "/Resources/NodeGroup/Properties/MaxSize", "value": "8"}])
+    );
+    assert!(changed[0].parameter_changes.is_empty() && changed[0].tag_changes.is_empty());
+    assert_eq!(p.steps.len(), 1);
+    assert!(matches!(&p.steps[0].step, AwsStep::UpdateStack { stack, .. } if stack == SPOT_STACK));
+
+    // Preview through a change set: NodeGroup is modified; moto gives no replacement detail, so
+    // the verdict is eksync's estimate (MaxSize does not force replacement).
+    let preview = aws
+        .preview(&p.steps[0].step, Some(diff))
+        .await
+        .expect("preview");
+    assert_eq!(preview.stack, SPOT_STACK);
+    assert!(!preview.no_changes);
+    assert_eq!(preview.changes.len(), 1, "{:#?}", preview.changes);
+    assert_eq!(preview.changes[0].logical_id, "NodeGroup");
+    assert_eq!(preview.changes[0].action, "Modify");
+    assert_eq!(
+        preview.changes[0].replacement.value.as_deref(),
+        Some("False")
+    );
+    assert_eq!(
+        preview.changes[0].replacement.source,
+        ReplacementSource::EksyncEstimate
+    );
+    assert!(!preview.replaces_anything());
+
+    apply(&aws, &p).await;
+    assert_eq!(spot_asg(&aws).await.max_size, 8);
+
+    let p = reconcile(&aws, &stacks("8"), &policies, PlanOptions::default()).await;
+    assert!(!p.has_changes(), "after update: {:#?}", p);
+    assert!(p.steps.is_empty());
+}
+
+#[tokio::test]
+async fn out_of_band_drift_is_found_and_corrected_but_desired_capacity_is_not() {
+    let (_guard, server) = moto().await;
+    let aws = AwsAdapter::connect(settings(&server.url)).await;
+    let policies = [worker_policy(DriftMode::Correct)];
+    create_cluster_stack(&server.url).await;
+    let p = reconcile(&aws, &stacks("5"), &policies, PlanOptions::default()).await;
+    apply(&aws, &p).await;
+
+    // Out of band: someone edits the inline policy, raises the Spot ASG's max, and the autoscaler
+    // sets its desired capacity.
+    let live = aws.read_live(&stacks("5"), &policies).await.expect("read");
+    let role = live.stacks[STATIC_STACK]
+        .physical_id("NodeInstanceRole")
+        .expect("role")
+        .to_string();
+    let asg = live.stacks[SPOT_STACK]
+        .physical_id("NodeGroup")
+        .expect("asg")
+        .to_string();
+    let oob = out_of_band(&server.url);
+    let edited = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "autoscaling:*", "Resource": "*"}]});
+    oob.iam
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name(WORKER_POLICY)
+        .policy_document(edited.to_string())
+        .send()
+        .await
+        .expect("out-of-band PutRolePolicy");
+    oob.autoscaling
+        .update_auto_scaling_group()
+        .auto_scaling_group_name(&asg)
+        .max_size(9)
+        .desired_capacity(2)
+        .send()
+        .await
+        .expect("out-of-band ASG change");
+
+    // Detect-only (repo-wide): both drifts reported, nothing planned, nothing changed.
+    let detect = reconcile(
+        &aws,
+        &stacks("5"),
+        &policies,
+        PlanOptions {
+            repo_mode: DriftMode::DetectOnly,
+        },
+    )
+    .await;
+    let found: Vec<_> = detect
+        .drift
+        .drift
+        .iter()
+        .map(|d| (d.property.as_str(), d.disposition.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            ("MaxSize", Disposition::DetectOnly),
+            ("PolicyDocument", Disposition::DetectOnly)
+        ]
+    );
+    assert_eq!(detect.drift.not_owned.len(), 1);
+    assert_eq!(detect.drift.not_owned[0].property, "DesiredCapacity");
+    assert_eq!(detect.drift.not_owned[0].owner, Owner::ClusterAutoscaler);
+    assert!(detect.steps.is_empty());
+    assert!(detect.has_changes());
+    let report = aws.apply_plan(&detect).await;
+    assert!(report.results.is_empty());
+    let g = spot_asg(&aws).await;
+    assert_eq!((g.max_size, g.desired_capacity), (9, 2));
+
+    // Per-resource detect-only does the same for the policy alone.
+    let per_resource = reconcile(
+        &aws,
+        &stacks("5"),
+        &[worker_policy(DriftMode::DetectOnly)],
+        PlanOptions::default(),
+    )
+    .await;
+    assert!(per_resource
+        .steps
+        .iter()
+        .all(|s| !matches!(s.step, AwsStep::PutRolePolicy { .. })));
+    assert!(per_resource
+        .steps
+        .iter()
+        .any(|s| matches!(s.step, AwsStep::SetAsgLimits { .. })));
+
+    // Correct (default): max and policy are corrected; desired capacity is left to the autoscaler.
+    let p = reconcile(&aws, &stacks("5"), &policies, PlanOptions::default()).await;
+    assert_eq!(p.steps.len(), 2, "{:#?}", p.steps);
+    let report = aws.apply_plan(&p).await;
+    assert!(report.succeeded(), "{report:?}");
+    let corrected: Vec<_> = report
+        .results
+        .iter()
+        .map(|r| format!("{:?}", r.result.as_ref().expect("ok")))
+        .collect();
+    assert!(
+        corrected.iter().any(|c| c.contains("AsgLimitsSet")
+            && c.contains("max_size: Some(5)")
+            && c.contains("min_size: None")),
+        "{corrected:?}"
+    );
+    assert!(
+        corrected
+            .iter()
+            .any(|c| c.contains("RolePolicyPut") && c.contains(WORKER_POLICY)),
+        "{corrected:?}"
+    );
+
+    let g = spot_asg(&aws).await;
+    assert_eq!((g.min_size, g.max_size, g.desired_capacity), (0, 5, 2));
+    let live = aws.read_live(&stacks("5"), &policies).await.expect("read");
+    let doc = live
+        .role_policy(&role, WORKER_POLICY)
+        .and_then(|p| p.document.clone())
+        .expect("policy");
+    assert_eq!(
+        doc,
+        eksync::core::awsdiff::normalize_json(&worker_policy_document())
+    );
+
+    let p = reconcile(&aws, &stacks("5"), &policies, PlanOptions::default()).await;
+    assert!(!p.has_changes(), "{:#?}", p.drift);
+    assert_eq!(
+        p.drift.not_owned.len(),
+        1,
+        "desired capacity stays the autoscaler's"
+    );
+}
