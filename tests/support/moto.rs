@@ -8,7 +8,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -16,11 +16,14 @@ pub struct MotoServer {
     pub port: u16,
     pub url: String,
     pid: u32,
+    watchdog: Child,
 }
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
         let _ = Command::new("kill").arg(self.pid.to_string()).status();
+        let _ = self.watchdog.kill();
+        let _ = self.watchdog.wait();
     }
 }
 
@@ -83,6 +86,7 @@ impl MotoServer {
             port,
             url: format!("http://127.0.0.1:{port}"),
             pid,
+            watchdog: child,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while http(port, "POST", "/moto-api/reset").ok() != Some(200) {

@@ -353,7 +353,7 @@ impl AwsAdapter {
                     return Err(AwsError::StackFailed {
                         stack: stack.to_string(),
                         status,
-                        failure,
+                        failure: failure.map(Box::new),
                     });
                 }
                 None => backoff.wait(&format!("stack {stack} ({status})")).await?,

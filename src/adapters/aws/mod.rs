@@ -97,7 +97,7 @@ pub enum AwsError {
         stack: String,
         status: String,
         /// The first failing resource and its reason, from the stack events.
-        failure: Option<ResourceFailure>,
+        failure: Option<Box<ResourceFailure>>,
     },
     #[error("change set {change_set} of stack {stack} failed: {reason}")]
     ChangeSetFailed {
