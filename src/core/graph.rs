@@ -103,6 +103,10 @@ struct Builder<'a> {
     ng_stack: HashMap<(&'a str, &'a str), usize>,
     objects: HashMap<(Option<&'a str>, &'a ObjectKey), usize>,
     policies: HashMap<&'a str, usize>,
+    /// RBAC bindings by the ServiceAccount they grant to: (cluster, namespace, name) -> objects.
+    grants: HashMap<(Option<&'a str>, &'a str, &'a str), Vec<usize>>,
+    /// PersistentVolumes by cluster (object indices).
+    volumes: HashMap<Option<&'a str>, Vec<usize>>,
 }
 
 impl<'a> Builder<'a> {
@@ -152,8 +156,11 @@ pub fn build(model: &Model, loc: &dyn Locator) -> (Graph, Vec<Diagnostic>) {
         ng_stack: HashMap::new(),
         objects: HashMap::new(),
         policies: HashMap::new(),
+        grants: HashMap::new(),
+        volumes: HashMap::new(),
     };
     add_nodes(&mut b);
+    index(&mut b);
     aws_edges(&mut b);
     for i in 0..model.objects.len() {
         object_edges(&mut b, i);
@@ -251,6 +258,40 @@ fn add_nodes(b: &mut Builder) {
             origin: Some(o.origin.clone()),
             what: NodeRef::Object(oi),
         });
+    }
+}
+
+/// Indexes what several objects look up, so that building stays linear in the repo's size.
+fn index(b: &mut Builder) {
+    let model = b.model;
+    for (i, o) in model.objects.iter().enumerate() {
+        let cluster = o.cluster.as_deref();
+        if o.key.group.is_empty() && o.key.kind == "PersistentVolume" {
+            b.volumes.entry(cluster).or_default().push(i);
+        }
+        if o.key.group == "rbac.authorization.k8s.io" && o.key.kind.ends_with("Binding") {
+            for s in o
+                .body
+                .get("subjects")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if kube::get_str(s, &["kind"]) != Some("ServiceAccount") {
+                    continue;
+                }
+                let (Some(name), Some(ns)) = (
+                    kube::get_str(s, &["name"]),
+                    kube::get_str(s, &["namespace"]).or(o.key.namespace.as_deref()),
+                ) else {
+                    continue;
+                };
+                let list = b.grants.entry((cluster, ns, name)).or_default();
+                if !list.contains(&i) {
+                    list.push(i);
+                }
+            }
+        }
     }
 }
 
@@ -622,23 +663,12 @@ fn workload_edges(b: &mut Builder, i: usize, me: usize, spec: &Value, spec_path:
             None => {}
         }
         // Bindings that grant this ServiceAccount its permissions.
-        for bind in model.objects.iter().filter(|x| {
-            x.cluster == o.cluster
-                && x.key.group == "rbac.authorization.k8s.io"
-                && x.key.kind.ends_with("Binding")
-        }) {
-            let grants = bind
-                .body
-                .get("subjects")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .any(|s| {
-                    kube::get_str(s, &["kind"]) == Some("ServiceAccount")
-                        && kube::get_str(s, &["name"]) == Some(sa.as_str())
-                        && kube::get_str(s, &["namespace"]).or(bind.key.namespace.as_deref()) == ns
-                });
-            if grants {
+        let granted_by = ns
+            .and_then(|ns| b.grants.get(&(cluster, ns, sa.as_str())))
+            .cloned()
+            .unwrap_or_default();
+        for bind in granted_by.iter().map(|&i| &model.objects[i]) {
+            {
                 let n = b.objects[&(cluster, &bind.key)];
                 b.edge(
                     n,
