@@ -1,0 +1,331 @@
+//! The AWS adapter against replayed HTTP responses shaped like AWS's documented ones: what moto
+//! cannot show (it completes synchronously, never rolls back, gives no replacement details, never
+//! throttles). Covers waiting through IN_PROGRESS states, UPDATE_ROLLBACK_COMPLETE with the failing
+//! resource's reason, throttling and 5xx followed by success, "no changes" as success, a change set
+//! with Replacement=True, and the `eksync/<version>` User-Agent on every request.
+
+use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_types::body::SdkBody;
+use eksync::adapters::aws::{
+    AwsAdapter, AwsError, AwsSettings, CredentialsSource, RetrySettings, StepOutcome, WaitSettings,
+    USER_AGENT_PRODUCT,
+};
+use eksync::core::awsdiff::{AwsStep, ParamValue, ReplacementSource};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const STACK: &str = "eksctl-eks-test-jenkins-nodegroup-ng-test-jenkins-spot";
+
+fn body(name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/aws/replay/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn event(status: u16, body: String) -> ReplayEvent {
+    ReplayEvent::new(
+        http::Request::builder()
+            .uri("https://cloudformation.us-west-2.amazonaws.com/")
+            .body(SdkBody::empty())
+            .unwrap(),
+        http::Response::builder()
+            .status(status)
+            .header("content-type", "text/xml")
+            .body(SdkBody::from(body))
+            .unwrap(),
+    )
+}
+
+fn ok(name: &str) -> ReplayEvent {
+    event(200, body(name))
+}
+
+fn stack_status(status: &str) -> ReplayEvent {
+    event(
+        200,
+        body("describe-stacks.xml").replace("{{STATUS}}", status),
+    )
+}
+
+async fn adapter(
+    events: Vec<ReplayEvent>,
+    retry: RetrySettings,
+) -> (AwsAdapter, StaticReplayClient) {
+    let replay = StaticReplayClient::new(events);
+    let settings = AwsSettings {
+        region: Some("us-west-2".into()),
+        credentials: CredentialsSource::Static {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "secret".into(),
+            session_token: None,
+        },
+        retry,
+        wait: WaitSettings {
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            timeout: Duration::from_secs(10),
+        },
+        http_client: Some(SharedHttpClient::new(replay.clone())),
+        ..AwsSettings::default()
+    };
+    (AwsAdapter::connect(settings).await, replay)
+}
+
+fn update_step() -> AwsStep {
+    let mut template = serde_json::from_str::<serde_json::Value>(
+        &std::fs::read_to_string(format!(
+            "{}/tests/fixtures/aws/templates/nodegroup-spot.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    template["Resources"]["NodeGroup"]["Properties"]["MaxSize"] = serde_json::json!("8");
+    AwsStep::UpdateStack {
+        stack: STACK.into(),
+        change_set_name: "eksync-20261122T060000Z-0badc0de".into(),
+        template,
+        parameters: BTreeMap::from([
+            (
+                "ClusterSubnets".to_string(),
+                ParamValue::Literal("subnet-a,subnet-b".into()),
+            ),
+            (
+                "SharedNodeSecurityGroup".to_string(),
+                ParamValue::Literal("sg-1".into()),
+            ),
+        ]),
+        tags: BTreeMap::from([(
+            "alpha.eksctl.io/cluster-name".to_string(),
+            "eks-test-jenkins".to_string(),
+        )]),
+    }
+}
+
+fn calls(aws: &AwsAdapter, op: &str) -> u64 {
+    aws.calls()
+        .iter()
+        .filter(|((_, o), _)| o == op)
+        .map(|(_, n)| *n)
+        .sum()
+}
+
+#[tokio::test]
+async fn update_waits_through_in_progress_states() {
+    let (aws, replay) = adapter(
+        vec![
+            ok("create-change-set.xml"),
+            ok("describe-change-set-pending.xml"),
+            ok("describe-change-set-max-size.xml"),
+            ok("execute-change-set.xml"),
+            stack_status("UPDATE_IN_PROGRESS"),
+            stack_status("UPDATE_IN_PROGRESS"),
+            stack_status("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"),
+            stack_status("UPDATE_COMPLETE"),
+        ],
+        RetrySettings::off(),
+    )
+    .await;
+    let outcome = aws
+        .apply_step(&update_step())
+        .await
+        .expect("update succeeds");
+    assert_eq!(
+        outcome,
+        StepOutcome::Stack {
+            stack: STACK.into(),
+            status: "UPDATE_COMPLETE".into(),
+            no_changes: false
+        }
+    );
+    assert_eq!(calls(&aws, "DescribeChangeSet"), 2);
+    assert_eq!(calls(&aws, "DescribeStacks"), 4);
+    assert_eq!(aws.calls().values().sum::<u64>(), 8);
+
+    // Every request names eksync first in its User-Agent, and the change set asked for what we sent.
+    let requests: Vec<_> = replay.actual_requests().collect();
+    assert_eq!(requests.len(), 8);
+    for r in &requests {
+        let ua = r.headers().get("user-agent").expect("user-agent");
+        assert!(ua.starts_with(&format!("{USER_AGENT_PRODUCT} ")), "{ua}");
+    }
+    assert!(USER_AGENT_PRODUCT.starts_with("eksync/0."));
+    let create = std::str::from_utf8(requests[0].body().bytes().expect("body"))
+        .expect("utf8")
+        .to_string();
+    for expected in [
+        "Action=CreateChangeSet",
+        "ChangeSetType=UPDATE",
+        "CAPABILITY_NAMED_IAM",
+        "ParameterKey=ClusterSubnets",
+        "MaxSize",
+    ] {
+        assert!(
+            create.contains(expected),
+            "{expected} missing from {create}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn update_rollback_reports_the_failing_resource_and_reason() {
+    let (aws, _replay) = adapter(
+        vec![
+            ok("create-change-set.xml"),
+            ok("describe-change-set-max-size.xml"),
+            ok("execute-change-set.xml"),
+            stack_status("UPDATE_IN_PROGRESS"),
+            stack_status("UPDATE_ROLLBACK_IN_PROGRESS"),
+            stack_status("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"),
+            stack_status("UPDATE_ROLLBACK_COMPLETE"),
+            ok("describe-stack-events-rollback.xml"),
+        ],
+        RetrySettings::off(),
+    )
+    .await;
+    let err = aws
+        .apply_step(&update_step())
+        .await
+        .expect_err("rollback is a failure");
+    match &err {
+        AwsError::StackFailed {
+            stack,
+            status,
+            failure,
+        } => {
+            assert_eq!(stack, STACK);
+            assert_eq!(status, "UPDATE_ROLLBACK_COMPLETE");
+            let f = failure.as_ref().expect("failing resource");
+            assert_eq!(f.logical_id, "NodeGroup");
+            assert_eq!(f.resource_type, "AWS::AutoScaling::AutoScalingGroup");
+            assert_eq!(f.status, "UPDATE_FAILED");
+            assert!(
+                f.reason
+                    .contains("Max bound, 3, must be greater than or equal to min bound, 4"),
+                "{}",
+                f.reason
+            );
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains("UPDATE_ROLLBACK_COMPLETE") && text.contains("NodeGroup"),
+        "{text}"
+    );
+    assert!(!text.contains("older operation"), "{text}");
+}
+
+#[tokio::test]
+async fn throttling_and_5xx_are_retried_until_success() {
+    let retry = RetrySettings {
+        max_attempts: 4,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(5),
+    };
+    let (aws, replay) = adapter(
+        vec![
+            event(400, body("throttling.xml")),
+            event(503, body("service-unavailable.xml")),
+            stack_status("UPDATE_COMPLETE"),
+        ],
+        retry,
+    )
+    .await;
+    let status = aws.wait_stack(STACK).await.expect("third attempt succeeds");
+    assert_eq!(status, "UPDATE_COMPLETE");
+    assert_eq!(calls(&aws, "DescribeStacks"), 3, "every attempt is counted");
+    assert_eq!(replay.actual_requests().count(), 3);
+}
+
+#[tokio::test]
+async fn retries_are_bounded() {
+    let retry = RetrySettings {
+        max_attempts: 2,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(5),
+    };
+    let (aws, _replay) = adapter(
+        vec![
+            event(400, body("throttling.xml")),
+            event(400, body("throttling.xml")),
+            stack_status("UPDATE_COMPLETE"),
+        ],
+        retry,
+    )
+    .await;
+    let err = aws
+        .wait_stack(STACK)
+        .await
+        .expect_err("gives up after two attempts");
+    assert!(
+        matches!(&err, AwsError::Call { code: Some(c), operation: "DescribeStacks", .. } if c == "Throttling"),
+        "{err:?}"
+    );
+    assert_eq!(calls(&aws, "DescribeStacks"), 2);
+}
+
+#[tokio::test]
+async fn change_set_with_replacement_true_is_previewed_with_its_cause() {
+    let (aws, replay) = adapter(
+        vec![
+            ok("create-change-set.xml"),
+            ok("describe-change-set-replacement.xml"),
+            ok("delete-change-set.xml"),
+        ],
+        RetrySettings::off(),
+    )
+    .await;
+    let preview = aws.preview(&update_step(), None).await.expect("preview");
+    assert_eq!(preview.status, "CREATE_COMPLETE");
+    assert!(preview.replaces_anything());
+    let lt = &preview.changes[0];
+    assert_eq!(
+        (lt.logical_id.as_str(), lt.action.as_str()),
+        ("NodeGroupLaunchTemplate", "Modify")
+    );
+    assert_eq!(lt.replacement.value.as_deref(), Some("True"));
+    assert_eq!(lt.replacement.source, ReplacementSource::Aws);
+    assert_eq!(
+        lt.replacement.causes,
+        vec!["LaunchTemplateName (RequiresRecreation: Always, DirectModification)"]
+    );
+    let ng = &preview.changes[1];
+    assert_eq!(ng.replacement.value.as_deref(), Some("False"));
+    assert_eq!(ng.replacement.source, ReplacementSource::Aws);
+    assert!(ng.replacement.causes.is_empty());
+    // The preview deleted its change set.
+    let last = replay.actual_requests().last().expect("requests");
+    assert!(std::str::from_utf8(last.body().bytes().expect("body"))
+        .expect("utf8")
+        .contains("Action=DeleteChangeSet"));
+}
+
+#[tokio::test]
+async fn no_changes_is_success() {
+    let (aws, _replay) = adapter(
+        vec![
+            ok("create-change-set.xml"),
+            ok("describe-change-set-no-changes.xml"),
+            ok("delete-change-set.xml"),
+        ],
+        RetrySettings::off(),
+    )
+    .await;
+    let outcome = aws
+        .apply_step(&update_step())
+        .await
+        .expect("no changes is success");
+    assert_eq!(
+        outcome,
+        StepOutcome::Stack {
+            stack: STACK.into(),
+            status: "NO_CHANGES".into(),
+            no_changes: true
+        }
+    );
+    assert_eq!(calls(&aws, "ExecuteChangeSet"), 0);
+}
