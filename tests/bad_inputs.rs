@@ -1,0 +1,829 @@
+//! Bad input, end to end: every repo under `tests/bad-repos/` holds one mistake. For each, the real
+//! binary must exit 1 without panicking, `validate -o json` must report the expected diagnostic
+//! (code, file, line, column where it matters, message text), and `plan` must print `file:line` on
+//! stderr and plan nothing. The valid `examples-repo` must load without errors.
+//!
+//! Cases that need something git should not hold (a non-UTF-8 file, a symbolic link leaving the
+//! repo) copy their directory into a temporary one and make that file first.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// One broken repo and the diagnostic it must produce.
+struct Case {
+    /// Directory under `tests/bad-repos/`.
+    dir: &'static str,
+    code: &'static str,
+    /// Repo-relative file the diagnostic names.
+    file: &'static str,
+    /// `None` only for files that were not read at all, which have no lines.
+    line: Option<usize>,
+    column: Option<usize>,
+    /// Every one of these must appear in the message.
+    message: &'static [&'static str],
+    /// A file the diagnostic's `related` notes must name (the other half of a duplicate).
+    related: Option<&'static str>,
+    /// Extra command-line arguments for both commands.
+    args: &'static [&'static str],
+    /// Makes the files git should not hold, in a temporary copy of the directory.
+    prepare: Option<fn(&Path, &Path)>,
+    /// Text that must never be printed (secret values).
+    never_printed: &'static [&'static str],
+}
+
+const fn case(
+    dir: &'static str,
+    code: &'static str,
+    file: &'static str,
+    line: usize,
+    column: usize,
+    message: &'static [&'static str],
+) -> Case {
+    Case {
+        dir,
+        code,
+        file,
+        line: Some(line),
+        column: Some(column),
+        message,
+        related: None,
+        args: &[],
+        prepare: None,
+        never_printed: &[],
+    }
+}
+
+impl Case {
+    /// For diagnostics that name a line but whose column is not meaningful.
+    const fn any_column(mut self) -> Case {
+        self.column = None;
+        self
+    }
+
+    /// For files that were never read: there is no line to name.
+    const fn file_level(mut self) -> Case {
+        self.line = None;
+        self.column = None;
+        self
+    }
+
+    const fn related(mut self, file: &'static str) -> Case {
+        self.related = Some(file);
+        self
+    }
+
+    const fn args(mut self, args: &'static [&'static str]) -> Case {
+        self.args = args;
+        self
+    }
+
+    const fn prepare(mut self, f: fn(&Path, &Path)) -> Case {
+        self.prepare = Some(f);
+        self
+    }
+
+    const fn never_printed(mut self, s: &'static [&'static str]) -> Case {
+        self.never_printed = s;
+        self
+    }
+}
+
+const CL: &str = "cluster/cluster.yaml";
+const POLICY: &str = "aws/asg-policy-for-worker.yaml";
+
+fn cases() -> Vec<Case> {
+    vec![
+        // YAML and JSON syntax, and documents that are not objects.
+        case(
+            "yaml-bad-indentation",
+            "E-yaml",
+            "k8s/namespace.yaml",
+            5,
+            10,
+            &["mapping values are not allowed"],
+        ),
+        case(
+            "yaml-unclosed-flow",
+            "E-yaml",
+            "k8s/pvc.yaml",
+            8,
+            3,
+            &["invalid YAML"],
+        ),
+        case(
+            "yaml-tab-indentation",
+            "E-yaml",
+            "k8s/namespace.yaml",
+            4,
+            2,
+            &["tabs"],
+        ),
+        case(
+            "yaml-duplicate-key",
+            "E-yaml",
+            "k8s/deployment.yaml",
+            10,
+            3,
+            &["duplicate key `replicas`"],
+        ),
+        case(
+            "json-syntax-error",
+            "E-yaml",
+            "k8s/configmap.json",
+            10,
+            5,
+            &["did not find expected ','"],
+        ),
+        case(
+            "document-is-a-list",
+            "E-document",
+            "k8s/objects.yaml",
+            1,
+            1,
+            &["must be a mapping"],
+        ),
+        case(
+            "document-second-is-scalar",
+            "E-document",
+            "k8s/objects.yaml",
+            6,
+            1,
+            &["must be a mapping"],
+        ),
+        case(
+            "non-utf8-file",
+            "E-encoding",
+            "k8s/configmap.yaml",
+            7,
+            16,
+            &["not valid UTF-8"],
+        )
+        .prepare(write_non_utf8),
+        case(
+            "file-too-large",
+            "E-file",
+            "k8s/deployment.yaml",
+            0,
+            0,
+            &["391 bytes, over the 100-byte limit"],
+        )
+        .file_level()
+        .args(&["--max-file-size", "100"]),
+        case(
+            "symlink-outside-repo",
+            "E-file",
+            "k8s/shared.yaml",
+            0,
+            0,
+            &["points outside the repo"],
+        )
+        .file_level()
+        .prepare(link_outside),
+        // eksctl ClusterConfig: strict schema.
+        case(
+            "eksctl-unknown-top-field",
+            "E-unknown-field",
+            CL,
+            7,
+            1,
+            &["unknown field `nodeGroup`"],
+        ),
+        case(
+            "eksctl-unknown-nodegroup-field",
+            "E-unknown-field",
+            CL,
+            9,
+            5,
+            &["unknown field `instanceTyp`"],
+        ),
+        case(
+            "eksctl-unknown-distribution-field",
+            "E-unknown-field",
+            CL,
+            23,
+            7,
+            &["unknown field `spotAllocationStrategey`"],
+        ),
+        case(
+            "eksctl-minsize-string",
+            "E-invalid-field",
+            CL,
+            11,
+            5,
+            &["invalid type: string \"one\""],
+        ),
+        case(
+            "eksctl-version-float",
+            "E-invalid-field",
+            CL,
+            6,
+            3,
+            &["floating point"],
+        ),
+        case(
+            "eksctl-wrong-api-version",
+            "E-eksctl-kind",
+            CL,
+            1,
+            1,
+            &["eksctl.io/v1alpha4", "eksctl.io/v1alpha5"],
+        ),
+        // eksctl ClusterConfig: the checks eksctl makes.
+        case(
+            "eksctl-min-greater-than-max",
+            "E-size",
+            CL,
+            16,
+            5,
+            &["minSize (6) is greater than maxSize (5)"],
+        ),
+        case(
+            "eksctl-desired-outside-range",
+            "E-size",
+            CL,
+            18,
+            5,
+            &["desiredCapacity (7) must be between minSize (0) and maxSize (5)"],
+        ),
+        case(
+            "eksctl-negative-size",
+            "E-size",
+            CL,
+            16,
+            5,
+            &["minSize must not be negative (got -1)"],
+        ),
+        case(
+            "eksctl-bad-label-key",
+            "E-label",
+            CL,
+            14,
+            7,
+            &["key `Life Cycle`"],
+        ),
+        case(
+            "eksctl-bad-label-value",
+            "E-label",
+            CL,
+            25,
+            7,
+            &["value `Ec2 Spot`"],
+        ),
+        case(
+            "eksctl-bad-taint-effect",
+            "E-taint",
+            CL,
+            29,
+            9,
+            &["effect `NoSchedulePlease`", "NoSchedule, PreferNoSchedule, NoExecute"],
+        ),
+        case(
+            "eksctl-duplicate-taint",
+            "E-taint",
+            CL,
+            30,
+            9,
+            &["taint `spotInstance:PreferNoSchedule` is given twice"],
+        ),
+        case(
+            "eksctl-spot-with-instance-type",
+            "E-spot",
+            CL,
+            16,
+            5,
+            &["instanceType `m5.large` conflicts with instancesDistribution"],
+        ),
+        case(
+            "eksctl-spot-percentage-out-of-range",
+            "E-spot",
+            CL,
+            22,
+            7,
+            &["between 0 and 100 (got 150)"],
+        ),
+        case(
+            "eksctl-unknown-spot-strategy",
+            "E-spot",
+            CL,
+            23,
+            7,
+            &["unknown spotAllocationStrategy `cheapest`"],
+        ),
+        case(
+            "eksctl-spot-pools-capacity-optimized",
+            "E-spot",
+            CL,
+            24,
+            7,
+            &["spotInstancePools only applies to spotAllocationStrategy lowest-price"],
+        ),
+        case(
+            "eksctl-managed-instance-type-and-types",
+            "E-spot",
+            CL,
+            33,
+            5,
+            &["either instanceType or instanceTypes, not both"],
+        ),
+        case(
+            "eksctl-duplicate-nodegroup",
+            "E-duplicate",
+            CL,
+            15,
+            5,
+            &["node group `ng-test-jenkins` is defined twice"],
+        ),
+        case(
+            "eksctl-bad-cluster-name",
+            "E-name",
+            CL,
+            4,
+            3,
+            &["invalid cluster name: `eks_test_jenkins`"],
+        ),
+        case(
+            "eksctl-bad-region",
+            "E-region",
+            CL,
+            5,
+            3,
+            &["`uswest2` is not an AWS region name"],
+        ),
+        case(
+            "duplicate-cluster",
+            "E-duplicate",
+            CL,
+            4,
+            3,
+            &["cluster `eks-test-jenkins` is defined twice"],
+        )
+        .related("cluster/cluster-copy.yaml"),
+        case(
+            "clusters-without-mapping",
+            "E-cluster",
+            "k8s/namespace.yaml",
+            1,
+            1,
+            &["several clusters", "spec.clusters"],
+        ),
+        // Kubernetes objects.
+        case(
+            "k8s-duplicate-object",
+            "E-duplicate",
+            "k8s/b/namespace.yaml",
+            5,
+            3,
+            &["Namespace jenkins is defined twice"],
+        )
+        .related("k8s/a/namespace.yaml"),
+        case(
+            "k8s-missing-name",
+            "E-missing-field",
+            "k8s/configmap.yaml",
+            3,
+            1,
+            &["missing metadata.name"],
+        ),
+        case(
+            "k8s-missing-metadata",
+            "E-missing-field",
+            "k8s/configmap.yaml",
+            1,
+            1,
+            &["missing metadata.name"],
+        ),
+        case(
+            "k8s-generate-name",
+            "E-name",
+            "k8s/job.yaml",
+            4,
+            3,
+            &["generateName", "fixed metadata.name"],
+        ),
+        case(
+            "k8s-bad-object-name",
+            "E-name",
+            "k8s/configmap.yaml",
+            4,
+            3,
+            &["invalid ConfigMap name: `Jenkins_Config`"],
+        ),
+        case(
+            "k8s-removed-api-version",
+            "E-api-version",
+            "k8s/deployment.yaml",
+            1,
+            1,
+            &["Deployment is not served as `extensions/v1beta1`; use apps/v1"],
+        ),
+        case(
+            "k8s-cluster-scoped-with-namespace",
+            "E-namespace",
+            "k8s/namespace.yaml",
+            5,
+            3,
+            &["Namespace is cluster-scoped"],
+        ),
+        case(
+            "k8s-invalid-namespace",
+            "E-namespace",
+            "k8s/deployment.yaml",
+            5,
+            3,
+            &["invalid namespace: `Jenkins_CI`"],
+        ),
+        case(
+            "k8s-bad-object-label",
+            "E-label",
+            "k8s/namespace.yaml",
+            6,
+            5,
+            &["value `platform team`"],
+        ),
+        case(
+            "k8s-selector-mismatch",
+            "E-selector",
+            "k8s/deployment.yaml",
+            11,
+            5,
+            &["spec.selector does not match spec.template.metadata.labels"],
+        ),
+        case(
+            "k8s-secret-not-base64",
+            "E-secret",
+            "k8s/secret.yaml",
+            9,
+            3,
+            &["Secret data `password` is not valid base64"],
+        )
+        .never_printed(&["hunter2-s3cr3t!"]),
+        // Value references, scheduling and ordering.
+        case(
+            "ref-malformed",
+            "E-ref",
+            "k8s/configmap.yaml",
+            7,
+            3,
+            &["unknown reference"],
+        ),
+        case(
+            "ref-unknown-nodegroup",
+            "E-ref",
+            "k8s/configmap.yaml",
+            8,
+            3,
+            &["node group `ng-jenkins-spot`", "ng-test-jenkins, ng-test-jenkins-spot"],
+        ),
+        case(
+            "schedule-no-matching-labels",
+            "E-schedule",
+            "k8s/deployment.yaml",
+            18,
+            7,
+            &["no node group", "pods select on-demand"],
+        ),
+        case(
+            "schedule-untolerated-taint",
+            "E-schedule",
+            "k8s/deployment.yaml",
+            18,
+            7,
+            &["taint spotInstance=true:NoSchedule is not tolerated"],
+        ),
+        case(
+            "depends-on-cycle",
+            "E-cycle",
+            "k8s/configmaps.yaml",
+            1,
+            0,
+            &[
+                "dependency cycle",
+                "ConfigMap default/first -> ConfigMap default/second (eksync.io/depends-on names ConfigMap/first)",
+                "ConfigMap default/second -> ConfigMap default/first (eksync.io/depends-on names ConfigMap/second)",
+            ],
+        )
+        .any_column(),
+        case(
+            "depends-on-missing",
+            "E-depends-on",
+            "k8s/configmap.yaml",
+            7,
+            5,
+            &["names `Secret/db-password`, which is not in the repo"],
+        ),
+        case(
+            "depends-on-self",
+            "E-depends-on",
+            "k8s/configmap.yaml",
+            7,
+            5,
+            &["ConfigMap/first", "itself"],
+        ),
+        // eksync's own kinds.
+        case(
+            "policy-document-and-file",
+            "E-policy",
+            POLICY,
+            5,
+            1,
+            &["exactly one of spec.policyDocument and spec.policyDocumentFile"],
+        ),
+        case(
+            "policy-document-missing",
+            "E-policy",
+            POLICY,
+            5,
+            1,
+            &["exactly one of spec.policyDocument and spec.policyDocumentFile"],
+        ),
+        case(
+            "policy-file-missing",
+            "E-policy",
+            POLICY,
+            7,
+            3,
+            &["`policies/asg-policy.json`", "does not exist"],
+        ),
+        case(
+            "policy-file-escapes-repo",
+            "E-policy",
+            POLICY,
+            7,
+            3,
+            &["points outside the repo"],
+        ),
+        case(
+            "policy-bad-effect",
+            "E-policy",
+            "aws/policies/asg-policy-for-worker.json",
+            5,
+            7,
+            &["Effect must be Allow or Deny (got Permit)"],
+        ),
+        case(
+            "policy-bad-name",
+            "E-name",
+            POLICY,
+            4,
+            3,
+            &["`ASG Policy For Worker` is not a valid IAM policy name"],
+        ),
+        case(
+            "eksync-unknown-kind",
+            "E-eksync-kind",
+            "aws/policy.yaml",
+            2,
+            1,
+            &["unknown eksync kind `IAMPolicy`"],
+        ),
+        case(
+            "eksync-unknown-field",
+            "E-unknown-field",
+            POLICY,
+            6,
+            3,
+            &["IAMRolePolicy: unknown field `role`"],
+        ),
+        // eksync.yaml.
+        case(
+            "settings-unknown-field",
+            "E-unknown-field",
+            "eksync.yaml",
+            10,
+            3,
+            &["Settings: unknown field `excludes`"],
+        ),
+        case(
+            "settings-bad-default-namespace",
+            "E-settings",
+            "eksync.yaml",
+            6,
+            3,
+            &["invalid default namespace: `Default_NS`"],
+        ),
+        case(
+            "settings-bad-glob",
+            "E-settings",
+            "eksync.yaml",
+            10,
+            13,
+            &["invalid path pattern `aws/policies/[**`"],
+        ),
+        case(
+            "settings-unknown-cluster",
+            "E-settings",
+            "eksync.yaml",
+            14,
+            7,
+            &["cluster `eks-prod`, which no ClusterConfig defines"],
+        ),
+    ]
+}
+
+/// A ConfigMap whose seventh line holds a Latin-1 byte (0xE9, "é") after fifteen ASCII characters.
+fn write_non_utf8(repo: &Path, _outside: &Path) {
+    let mut bytes = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: greeting\n  namespace: default\ndata:\n  greeting: caf"
+        .to_vec();
+    bytes.push(0xE9);
+    bytes.extend_from_slice(b"\n");
+    fs::create_dir_all(repo.join("k8s")).expect("k8s dir");
+    fs::write(repo.join("k8s/configmap.yaml"), bytes).expect("write non-UTF-8 file");
+}
+
+/// `k8s/shared.yaml` links to a valid manifest outside the repo.
+fn link_outside(repo: &Path, outside: &Path) {
+    let target = outside.join("shared.yaml");
+    fs::write(
+        &target,
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shared\n",
+    )
+    .expect("write link target");
+    fs::create_dir_all(repo.join("k8s")).expect("k8s dir");
+    std::os::unix::fs::symlink(&target, repo.join("k8s/shared.yaml")).expect("make symlink");
+}
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-repos")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("create copy dir");
+    for entry in fs::read_dir(from).expect("read corpus dir") {
+        let entry = entry.expect("dir entry");
+        let dest = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            fs::copy(entry.path(), &dest).expect("copy corpus file");
+        }
+    }
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn eksync(args: &[&str], repo: &Path, extra: &[&str]) -> Run {
+    let out = Command::cargo_bin("eksync")
+        .expect("eksync binary")
+        .args(args)
+        .arg(repo)
+        .args(extra)
+        .output()
+        .expect("run eksync");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Whether `d` is the diagnostic `c` expects.
+fn matches(c: &Case, d: &Value) -> bool {
+    let loc = &d["location"];
+    let as_usize = |v: &Value| v.as_u64().and_then(|n| usize::try_from(n).ok());
+    d["severity"] == "error"
+        && d["code"] == c.code
+        && loc["file"] == c.file
+        && as_usize(&loc["line"]) == c.line
+        && c.column.is_none_or(|col| as_usize(&loc["column"]) == Some(col))
+        && c.message.iter().all(|m| {
+            d["message"]
+                .as_str()
+                .is_some_and(|msg| msg.contains(m))
+        })
+        && c.related.is_none_or(|file| {
+            d["related"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["location"]["file"] == file))
+        })
+}
+
+/// Runs one case; returns what went wrong, if anything.
+fn check(c: &Case) -> Vec<String> {
+    let mut problems = Vec::new();
+    let source = corpus().join(c.dir);
+    if !source.is_dir() {
+        return vec![format!("missing directory {}", source.display())];
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = match c.prepare {
+        Some(prepare) => {
+            let repo = tmp.path().join("repo");
+            let outside = tmp.path().join("outside");
+            copy_dir(&source, &repo);
+            fs::create_dir_all(&outside).expect("outside dir");
+            prepare(&repo, &outside);
+            repo
+        }
+        None => source,
+    };
+
+    let v = eksync(&["validate", "-o", "json"], &repo, c.args);
+    let p = eksync(&["plan"], &repo, c.args);
+    for (what, run) in [("validate", &v), ("plan", &p)] {
+        if run.code != Some(1) {
+            problems.push(format!("{what}: exit code {:?}, want 1", run.code));
+        }
+        if run.stderr.contains("panicked") {
+            problems.push(format!("{what}: panicked:\n{}", run.stderr));
+        }
+        for secret in c.never_printed {
+            if run.stdout.contains(secret) || run.stderr.contains(secret) {
+                problems.push(format!("{what}: printed the secret value `{secret}`"));
+            }
+        }
+    }
+
+    match serde_json::from_str::<Value>(&v.stdout) {
+        Ok(json) => {
+            let diags = json["diagnostics"].as_array().cloned().unwrap_or_default();
+            if !diags.iter().any(|d| matches(c, d)) {
+                problems.push(format!(
+                    "validate: no {} at {}:{:?}:{:?} with {:?}; got:\n{}",
+                    c.code,
+                    c.file,
+                    c.line,
+                    c.column,
+                    c.message,
+                    serde_json::to_string_pretty(&diags).unwrap_or_default()
+                ));
+            }
+        }
+        Err(e) => problems.push(format!("validate: stdout is not JSON ({e}):\n{}", v.stdout)),
+    }
+
+    // Human output: the same code, pointing at file:line; and nothing planned.
+    let place = match c.line {
+        Some(line) => format!("--> {}:{line}", c.file),
+        None => format!("--> {}", c.file),
+    };
+    if !p.stderr.contains(&format!("error[{}]", c.code)) || !p.stderr.contains(&place) {
+        problems.push(format!(
+            "plan: stderr lacks `error[{}]` and `{place}`:\n{}",
+            c.code, p.stderr
+        ));
+    }
+    if !p.stdout.is_empty() {
+        problems.push(format!("plan: printed a plan despite errors:\n{}", p.stdout));
+    }
+    problems
+}
+
+#[test]
+fn every_bad_repo_gives_a_located_diagnostic_and_exit_code_1() {
+    let mut failures = Vec::new();
+    for c in cases() {
+        let problems = check(&c);
+        if !problems.is_empty() {
+            failures.push(format!("{}:\n  {}", c.dir, problems.join("\n  ")));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn table_and_corpus_agree() {
+    let cases = cases();
+    let names: BTreeSet<&str> = cases.iter().map(|c| c.dir).collect();
+    assert_eq!(names.len(), cases.len(), "a directory is used by two cases");
+    assert!(cases.len() >= 40, "only {} cases", cases.len());
+    let on_disk: BTreeSet<String> = fs::read_dir(corpus())
+        .expect("read corpus")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let named: BTreeSet<String> = names.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        on_disk, named,
+        "every directory under tests/bad-repos has exactly one case"
+    );
+}
+
+#[test]
+fn examples_repo_is_valid() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples-repo");
+    let v = eksync(&["validate", "-o", "json"], &repo, &[]);
+    assert_eq!(v.code, Some(0), "stderr: {}", v.stderr);
+    let json: Value = serde_json::from_str(&v.stdout).expect("validate prints JSON");
+    let errors: Vec<&Value> = json["diagnostics"]
+        .as_array()
+        .expect("diagnostics list")
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .collect();
+    assert!(errors.is_empty(), "errors in examples-repo: {errors:#?}");
+    let p = eksync(&["plan"], &repo, &[]);
+    assert_eq!(p.code, Some(0), "stderr: {}", p.stderr);
+    assert!(!p.stdout.is_empty(), "plan printed nothing");
+    assert!(!p.stderr.contains("error["), "stderr: {}", p.stderr);
+}
