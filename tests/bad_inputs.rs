@@ -691,12 +691,11 @@ fn matches(c: &Case, d: &Value) -> bool {
         && d["code"] == c.code
         && loc["file"] == c.file
         && as_usize(&loc["line"]) == c.line
-        && c.column.is_none_or(|col| as_usize(&loc["column"]) == Some(col))
-        && c.message.iter().all(|m| {
-            d["message"]
-                .as_str()
-                .is_some_and(|msg| msg.contains(m))
-        })
+        && c.column
+            .is_none_or(|col| as_usize(&loc["column"]) == Some(col))
+        && c.message
+            .iter()
+            .all(|m| d["message"].as_str().is_some_and(|msg| msg.contains(m)))
         && c.related.is_none_or(|file| {
             d["related"]
                 .as_array()
@@ -770,7 +769,10 @@ fn check(c: &Case) -> Vec<String> {
         ));
     }
     if !p.stdout.is_empty() {
-        problems.push(format!("plan: printed a plan despite errors:\n{}", p.stdout));
+        problems.push(format!(
+            "plan: printed a plan despite errors:\n{}",
+            p.stdout
+        ));
     }
     problems
 }

@@ -955,6 +955,13 @@ fn depends_on(b: &mut Builder, i: usize, me: usize) {
             }
         };
         match target {
+            // `edge` drops self-loops, so this mistake would otherwise pass unseen.
+            Some(t) if t == me => b.error(
+                "E-depends-on",
+                format!("{DEPENDS_ON_ANNOTATION} names `{item}`, which is the object itself"),
+                &o.origin,
+                &path,
+            ),
             Some(t) => b.edge(t, me, format!("{DEPENDS_ON_ANNOTATION} names {item}")),
             None => b.error(
                 "E-depends-on",
@@ -963,5 +970,39 @@ fn depends_on(b: &mut Builder, i: usize, me: usize) {
                 &path,
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::analysis::SourceLocator;
+    use crate::core::load::{self, Source, SourceFile};
+
+    fn build_from(path: &str, text: &str) -> (Graph, Vec<Diagnostic>) {
+        let src = Source {
+            files: vec![SourceFile {
+                path: path.into(),
+                bytes: text.as_bytes().to_vec(),
+            }],
+            skipped: Vec::new(),
+        };
+        let loaded = load::load(&src);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        build(&loaded.model, &SourceLocator::new(&src))
+    }
+
+    #[test]
+    fn depends_on_naming_the_object_itself_is_an_error() {
+        let (g, diags) = build_from(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\n  namespace: default\n  annotations:\n    eksync.io/depends-on: ConfigMap/first\n",
+        );
+        assert!(g.edges.is_empty());
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(diags[0].code, "E-depends-on");
+        assert!(diags[0].message.contains("the object itself"));
+        let at = diags[0].location.as_ref().map(|l| (l.line, l.column));
+        assert_eq!(at, Some((Some(7), Some(5))));
     }
 }

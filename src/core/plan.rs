@@ -105,7 +105,7 @@ fn cycles(g: &Graph) -> Vec<Diagnostic> {
             v.sort_unstable();
             v
         })
-        .filter(|c| c.len() > 1)
+        .filter(|c| c.len() > 1 || g.edges.iter().any(|e| e.from == c[0] && e.to == c[0]))
         .collect();
     sccs.sort();
     for scc in sccs {
@@ -213,6 +213,17 @@ mod tests {
         assert_eq!(
             err[0].message,
             "dependency cycle:\n    ConfigMap n001 -> ConfigMap n002 (1 before 2)\n    ConfigMap n002 -> ConfigMap n001 (2 before 1)"
+        );
+    }
+
+    #[test]
+    fn a_self_loop_is_a_reported_cycle() {
+        let g = graph(2, &[(0, 1), (1, 1)]);
+        let err = order(&g).unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert_eq!(
+            err[0].message,
+            "dependency cycle:\n    ConfigMap n001 -> ConfigMap n001 (1 before 1)"
         );
     }
 

@@ -114,19 +114,11 @@ pub(crate) struct RawDoc {
     pub base: FieldPath,
 }
 
-fn globset(patterns: &[String], ctx: &mut Ctx, at: &Location) -> GlobSet {
+/// The set of valid patterns; invalid ones were reported, with their place, by `settings::load`.
+fn globset(patterns: &[String]) -> GlobSet {
     let mut b = GlobSetBuilder::new();
-    for p in patterns {
-        match Glob::new(p) {
-            Ok(g) => {
-                b.add(g);
-            }
-            Err(e) => ctx.error(
-                "E-settings",
-                format!("invalid path pattern `{p}`: {e}"),
-                at.clone(),
-            ),
-        }
+    for g in patterns.iter().filter_map(|p| Glob::new(p).ok()) {
+        b.add(g);
     }
     b.build().unwrap_or_else(|_| GlobSet::empty())
 }
@@ -145,9 +137,12 @@ pub fn load(src: &Source) -> Loaded {
             Err(e) => ctx_diags.push(
                 Diagnostic::error(
                     "E-encoding",
-                    format!("file is not valid UTF-8 (byte {})", e.valid_up_to()),
+                    format!(
+                        "file is not valid UTF-8 (byte {}); save it as UTF-8",
+                        e.valid_up_to()
+                    ),
                 )
-                .at(Location::file(&f.path)),
+                .at(first_invalid_byte(&f.path, &f.bytes, e.valid_up_to())),
             ),
         }
     }
@@ -175,15 +170,12 @@ pub fn load(src: &Source) -> Loaded {
         .iter()
         .find(|(p, _)| SETTINGS_FILES.contains(p))
         .map(|(p, t)| (*p, *t));
-    let settings = match settings_file {
+    let (settings, settings_origin) = match settings_file {
         Some((path, text)) => settings::load(path, text, &mut ctx),
-        None => Settings::default(),
+        None => (Settings::default(), None),
     };
-    let settings_loc = settings_file
-        .map(|(p, _)| Location::file(p))
-        .unwrap_or_else(|| Location::file("eksync.yaml"));
-    let include = globset(&settings.include, &mut ctx, &settings_loc);
-    let exclude = globset(&settings.exclude, &mut ctx, &settings_loc);
+    let include = globset(&settings.include);
+    let exclude = globset(&settings.exclude);
 
     let mut docs = Vec::new();
     for (path, text) in &utf8 {
@@ -225,12 +217,26 @@ pub fn load(src: &Source) -> Loaded {
         }
     }
     cluster::check_unique(&model.clusters, &mut ctx);
-    objects::load_kube(kube_docs, &mut model, &mut ctx);
+    objects::load_kube(kube_docs, &mut model, settings_origin.as_ref(), &mut ctx);
 
     let mut diagnostics = ctx.diags;
     diag::sort(&mut diagnostics);
     diagnostics.dedup();
     Loaded { model, diagnostics }
+}
+
+/// The line and column (in characters) of the first byte that is not UTF-8; `valid_up_to` is where
+/// `std::str::from_utf8` stopped.
+fn first_invalid_byte(file: &str, bytes: &[u8], valid_up_to: usize) -> Location {
+    // The prefix is valid UTF-8, so the lossy conversion changes nothing.
+    let valid = String::from_utf8_lossy(bytes.get(..valid_up_to).unwrap_or_default());
+    let line = valid.matches('\n').count() + 1;
+    let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Location {
+        line: Some(line),
+        column: Some(column),
+        ..Location::file(file)
+    }
 }
 
 /// Decodes a document into a typed struct; a failure becomes one diagnostic at the failing field

@@ -367,9 +367,15 @@ fn crds(docs: &[RawDoc]) -> HashMap<(String, String), CrdInfo> {
 }
 
 /// Loads every Kubernetes object document.
-pub(super) fn load_kube(docs: Vec<RawDoc>, model: &mut Model, ctx: &mut Ctx) {
+/// `settings` is where `eksync.yaml`'s document starts, if the repo has one.
+pub(super) fn load_kube(
+    docs: Vec<RawDoc>,
+    model: &mut Model,
+    settings: Option<&Origin>,
+    ctx: &mut Ctx,
+) {
     let crd_table = crds(&docs);
-    let assign = ClusterAssigner::new(model, ctx);
+    let assign = ClusterAssigner::new(model, settings, ctx);
     let mut seen: HashMap<(Option<String>, ObjectKey), Origin> = HashMap::new();
     for d in docs {
         let Some(obj) = load_object(
@@ -403,9 +409,9 @@ struct ClusterAssigner {
 }
 
 impl ClusterAssigner {
-    fn new(model: &Model, ctx: &mut Ctx) -> Self {
+    fn new(model: &Model, settings: Option<&Origin>, ctx: &mut Ctx) -> Self {
         let mut by_path = Vec::new();
-        for c in &model.settings.clusters {
+        for (i, c) in model.settings.clusters.iter().enumerate() {
             let mut b = GlobSetBuilder::new();
             for p in &c.paths {
                 if let Ok(g) = Glob::new(p) {
@@ -416,13 +422,21 @@ impl ClusterAssigner {
                 by_path.push((c.name.clone(), set));
             }
             if model.cluster(&c.name).is_none() {
+                let at = match settings {
+                    Some(o) => ctx.origin_loc(
+                        o,
+                        &FieldPath::keys(&["spec", "clusters"]).index(i).key("name"),
+                    ),
+                    // Mappings come only from an eksync.yaml, so this is not expected.
+                    None => Location::file(super::SETTINGS_FILES[0]),
+                };
                 ctx.error(
                     "E-settings",
                     format!(
                         "eksync.yaml maps paths to cluster `{}`, which no ClusterConfig defines",
                         c.name
                     ),
-                    Location::file("eksync.yaml"),
+                    at,
                 );
             }
         }
@@ -494,10 +508,11 @@ fn load_object(
     if !missing.is_empty() {
         let at = ctx.origin_loc(
             &origin,
-            &if meta_ok || missing[0] != "metadata.name" {
-                base.clone()
-            } else {
+            // A mapping that lacks only its name is the place to add it; otherwise the document.
+            &if meta_ok && missing == ["metadata.name"] {
                 field(&["metadata"])
+            } else {
+                base.clone()
             },
         );
         ctx.error(

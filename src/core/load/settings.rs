@@ -1,6 +1,7 @@
 //! `eksync.yaml`: the repo's settings (which paths hold what, excludes, default namespace, which
 //! cluster manifests belong to). Decoding and validation only; applying them is the loader's job.
 
+use globset::Glob;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -39,7 +40,9 @@ struct ClusterPathsDoc {
     paths: Vec<String>,
 }
 
-pub(super) fn load(path: &str, text: &str, ctx: &mut Ctx) -> Settings {
+/// Reads `eksync.yaml`: the settings (defaults where it says nothing or is broken) and where its
+/// document starts, for diagnostics about it that are found later.
+pub(super) fn load(path: &str, text: &str, ctx: &mut Ctx) -> (Settings, Option<Origin>) {
     let mut settings = Settings::default();
     let parsed = yaml::parse(text);
     for e in &parsed.errors {
@@ -54,7 +57,7 @@ pub(super) fn load(path: &str, text: &str, ctx: &mut Ctx) -> Settings {
         ctx.error("E-settings", "eksync.yaml must hold a single document", at);
     }
     let Some(doc) = parsed.docs.into_iter().next() else {
-        return settings;
+        return (settings, None);
     };
     let origin = Origin {
         file: path.to_string(),
@@ -63,7 +66,7 @@ pub(super) fn load(path: &str, text: &str, ctx: &mut Ctx) -> Settings {
     };
     let Some(d) = decode::<SettingsDoc>(doc.value, &origin, &FieldPath::root(), "Settings", ctx)
     else {
-        return settings;
+        return (settings, Some(origin));
     };
     if d.api_version != EKSYNC_API_VERSION || d.kind != "Settings" {
         let at = ctx.origin_loc(&origin, &FieldPath::keys(&["kind"]));
@@ -89,6 +92,29 @@ pub(super) fn load(path: &str, text: &str, ctx: &mut Ctx) -> Settings {
             }
         }
     }
+    let spec = FieldPath::keys(&["spec"]);
+    let pattern_lists = [
+        (
+            spec.key("include"),
+            d.spec.include.as_deref().unwrap_or_default(),
+        ),
+        (spec.key("exclude"), d.spec.exclude.as_slice()),
+    ]
+    .into_iter()
+    .chain(d.spec.clusters.iter().enumerate().map(|(i, c)| {
+        (
+            spec.key("clusters").index(i).key("paths"),
+            c.paths.as_slice(),
+        )
+    }));
+    for (field, patterns) in pattern_lists {
+        for (i, p) in patterns.iter().enumerate() {
+            if let Err(e) = Glob::new(p) {
+                let at = ctx.origin_loc(&origin, &field.index(i));
+                ctx.error("E-settings", format!("invalid path pattern `{p}`: {e}"), at);
+            }
+        }
+    }
     if let Some(include) = d.spec.include {
         settings.include = include;
     }
@@ -102,5 +128,5 @@ pub(super) fn load(path: &str, text: &str, ctx: &mut Ctx) -> Settings {
             paths: c.paths,
         })
         .collect();
-    settings
+    (settings, Some(origin))
 }

@@ -1,1 +1,87 @@
 //! Loader tests: bad input gives located diagnostics.
+
+use super::*;
+
+fn source(files: &[(&str, &[u8])]) -> Source {
+    Source {
+        files: files
+            .iter()
+            .map(|(path, bytes)| SourceFile {
+                path: (*path).to_string(),
+                bytes: bytes.to_vec(),
+            })
+            .collect(),
+        skipped: Vec::new(),
+    }
+}
+
+/// The one error of `code`, as (file, line, column, message).
+fn only_error(loaded: &Loaded, code: &str) -> (String, Option<usize>, Option<usize>, String) {
+    let errors: Vec<&Diagnostic> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let d = errors[0];
+    assert_eq!(d.code, code, "{d:#?}");
+    let loc = d.location.clone().unwrap_or_else(|| Location::file(""));
+    (loc.file, loc.line, loc.column, d.message.clone())
+}
+
+const CLUSTER: &[u8] = b"apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: one\n  region: us-west-2\n";
+
+#[test]
+fn non_utf8_is_located_at_its_first_bad_byte() {
+    let loaded = load(&source(&[(
+        "cm.yaml",
+        // Two spaces, `k: "`, a two-byte `é` and `t` are eight characters; the Latin-1 byte is the ninth.
+        b"kind: ConfigMap\ndata:\n  k: \"\xc3\xa9t\xe9\"\n",
+    )]));
+    let (file, line, column, msg) = only_error(&loaded, "E-encoding");
+    assert_eq!((file.as_str(), line, column), ("cm.yaml", Some(3), Some(9)));
+    assert!(msg.contains("not valid UTF-8"), "{msg}");
+}
+
+#[test]
+fn missing_name_points_at_metadata_when_there_is_one() {
+    let with_meta = load(&source(&[(
+        "cm.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  namespace: default\n",
+    )]));
+    let (_, line, column, _) = only_error(&with_meta, "E-missing-field");
+    assert_eq!((line, column), (Some(3), Some(1)));
+    let without = load(&source(&[(
+        "cm.yaml",
+        b"# a config map\napiVersion: v1\nkind: ConfigMap\ndata: {}\n",
+    )]));
+    let (_, line, _, _) = only_error(&without, "E-missing-field");
+    assert_eq!(line, Some(2));
+}
+
+#[test]
+fn bad_settings_patterns_are_located_and_reported_once() {
+    let loaded = load(&source(&[(
+        "eksync.yaml",
+        b"apiVersion: eksync.io/v1alpha1\nkind: Settings\nspec:\n  include: [\"**/*.yaml\"]\n  exclude:\n    - \"ok/**\"\n    - \"bad/[**\"\n",
+    )]));
+    let (file, line, column, msg) = only_error(&loaded, "E-settings");
+    assert_eq!(
+        (file.as_str(), line, column),
+        ("eksync.yaml", Some(7), Some(7))
+    );
+    assert!(msg.contains("`bad/[**`"), "{msg}");
+}
+
+#[test]
+fn a_cluster_mapping_to_an_undefined_cluster_is_located() {
+    let loaded = load(&source(&[
+        (
+            "eksync.yaml",
+            b"apiVersion: eksync.io/v1alpha1\nkind: Settings\nspec:\n  clusters:\n    - name: one\n      paths: [\"a/**\"]\n    - name: two\n      paths: [\"b/**\"]\n",
+        ),
+        ("cluster.yaml", CLUSTER),
+    ]));
+    let (file, line, column, msg) = only_error(&loaded, "E-settings");
+    assert_eq!(
+        (file.as_str(), line, column),
+        ("eksync.yaml", Some(7), Some(7))
+    );
+    assert!(msg.contains("`two`"), "{msg}");
+}
