@@ -159,6 +159,24 @@ impl AwsAdapter {
         for (key, value) in params {
             let resolved = match value {
                 ParamValue::Literal(v) => v.clone(),
+                ParamValue::EksServiceCidr { cluster } => {
+                    let resp = self
+                        .clients
+                        .eks
+                        .describe_cluster()
+                        .name(cluster)
+                        .send()
+                        .await
+                        .map_err(|e| call_error("eks", "DescribeCluster", e))?;
+                    resp.cluster()
+                        .and_then(|c| c.kubernetes_network_config())
+                        .and_then(|k| k.service_ipv4_cidr())
+                        .map(str::to_string)
+                        .ok_or_else(|| AwsError::Resolve {
+                            what: format!("parameter {key} of stack {stack}"),
+                            reason: format!("EKS cluster {cluster} reports no service CIDR"),
+                        })?
+                }
                 ParamValue::StackOutput {
                     stack: producer,
                     output,

@@ -404,6 +404,10 @@ impl AwsAdapter {
                 name: name.to_string(),
                 version: c.version().map(str::to_string),
                 status: c.status().map(|s| s.as_str().to_string()),
+                service_ipv4_cidr: c
+                    .kubernetes_network_config()
+                    .and_then(|k| k.service_ipv4_cidr())
+                    .map(str::to_string),
             })),
             Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
             Err(e) => Err(call_error("eks", "DescribeCluster", e)),

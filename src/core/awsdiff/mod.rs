@@ -31,6 +31,7 @@
 //!   logical id of its `AWS::IAM::Role`, resolved from live stack resources), the policy name and
 //!   document, and its [`DriftMode`].
 
+pub mod desired;
 pub mod diff;
 pub mod drift;
 pub mod normalize;
@@ -39,6 +40,7 @@ pub mod replacement;
 pub mod resolve;
 pub mod types;
 
+pub use desired::{desired_aws, desired_policy, desired_stack, DesiredAws};
 pub use diff::{
     diff_parameters, diff_tags, diff_template, MapChange, TemplateChange, TemplateDiff,
 };

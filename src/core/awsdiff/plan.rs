@@ -210,6 +210,13 @@ pub fn live_reads_needed(
             }
         }
     }
+    for d in stacks {
+        for p in d.parameters.values() {
+            if let ParamValue::EksServiceCidr { cluster } = p {
+                req.eks_clusters.insert(cluster.clone());
+            }
+        }
+    }
     let live = LiveAws {
         stacks: live_stacks.clone(),
         ..Default::default()
@@ -284,6 +291,10 @@ fn resolved_parameters(d: &DesiredStack, live: &LiveAws) -> BTreeMap<String, Opt
                     .get(stack)
                     .and_then(|s| s.outputs.get(output))
                     .cloned(),
+                ParamValue::EksServiceCidr { cluster } => live
+                    .eks_clusters
+                    .get(cluster)
+                    .and_then(|c| c.service_ipv4_cidr.clone()),
             };
             (k.clone(), value)
         })

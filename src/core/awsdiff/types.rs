@@ -46,6 +46,9 @@ pub enum ParamValue {
     Literal(String),
     /// The output `output` of stack `stack`: a value that flows, known after that stack applies.
     StackOutput { stack: String, output: String },
+    /// The service CIDR of EKS cluster `cluster` (`DescribeCluster`
+    /// `kubernetesNetworkConfig.serviceIpv4Cidr`), known once the cluster exists.
+    EksServiceCidr { cluster: String },
 }
 
 /// One CloudFormation stack as Git wants it.
@@ -194,6 +197,7 @@ pub struct LiveEksCluster {
     pub name: String,
     pub version: Option<String>,
     pub status: Option<String>,
+    pub service_ipv4_cidr: Option<String>,
 }
 
 /// Live EKS managed node group settings eksync compares.
