@@ -257,3 +257,62 @@ async fn out_of_band_drift_is_found_and_corrected_but_desired_capacity_is_not() 
         "desired capacity stays the autoscaler's"
     );
 }
+
+#[tokio::test]
+async fn eks_service_cidr_flows_into_a_stack_parameter() {
+    let (_guard, server) = moto().await;
+    create_cluster_stack(&server.url).await;
+    let oob = out_of_band(&server.url);
+    oob.eks
+        .create_cluster()
+        .name(CLUSTER)
+        .role_arn("arn:aws:iam::123456789012:role/eks-service-role")
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .subnet_ids("subnet-0aaaaaaaaaaaaaaa1")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create EKS cluster");
+    let aws = AwsAdapter::connect(settings(&server.url)).await;
+    let mut spot = stacks("5").remove(1);
+    spot.template["Parameters"]["ServiceCidr"] = serde_json::json!({"Type": "String"});
+    spot.parameters.insert(
+        "ServiceCidr".into(),
+        eksync::core::awsdiff::ParamValue::EksServiceCidr {
+            cluster: CLUSTER.into(),
+        },
+    );
+    let desired = [spot];
+
+    let live = aws.read_live(&desired, &[]).await.expect("read");
+    let cidr = live.eks_clusters[CLUSTER]
+        .service_ipv4_cidr
+        .clone()
+        .expect("service CIDR");
+    let p = plan(&desired, &[], &live, PlanOptions::default(), now()).expect("plan");
+    let change = p.stacks[0]
+        .parameter_changes
+        .iter()
+        .find(|c| c.key == "ServiceCidr")
+        .expect("param");
+    assert_eq!(change.desired.as_deref(), Some(cidr.as_str()));
+    assert!(!change.known_after_apply);
+    apply(&aws, &p).await;
+
+    let live = aws.read_live(&desired, &[]).await.expect("read");
+    assert_eq!(
+        live.stacks[SPOT_STACK].parameters.get("ServiceCidr"),
+        Some(&cidr)
+    );
+    let p = plan(&desired, &[], &live, PlanOptions::default(), now()).expect("plan");
+    assert!(!p.has_changes(), "{:#?}", p.stacks);
+    let calls = aws.calls();
+    assert!(
+        calls
+            .keys()
+            .any(|(s, o)| s == "EKS" && o == "DescribeCluster"),
+        "{calls:?}"
+    );
+}

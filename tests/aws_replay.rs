@@ -329,3 +329,58 @@ async fn no_changes_is_success() {
     );
     assert_eq!(calls(&aws, "ExecuteChangeSet"), 0);
 }
+
+#[tokio::test]
+async fn a_failed_step_skips_the_steps_that_wait_for_it() {
+    use eksync::core::awsdiff::{AwsPlan, PlannedStep, RoleSource};
+    let (aws, replay) = adapter(
+        vec![event(400, body("validation-error.xml"))],
+        RetrySettings::off(),
+    )
+    .await;
+    let plan = AwsPlan {
+        stacks: Vec::new(),
+        policies: Vec::new(),
+        drift: Default::default(),
+        notes: Vec::new(),
+        steps: vec![
+            PlannedStep {
+                id: 0,
+                after: vec![],
+                step: update_step(),
+            },
+            PlannedStep {
+                id: 1,
+                after: vec![0],
+                step: AwsStep::PutRolePolicy {
+                    role: RoleSource::StackResource {
+                        stack: STACK.into(),
+                        logical_id: "NodeInstanceRole".into(),
+                    },
+                    policy_name: "ASG-Policy-For-Worker".into(),
+                    document: serde_json::json!({"Version": "2012-10-17", "Statement": []}),
+                },
+            },
+        ],
+    };
+    let report = aws.apply_plan(&plan).await;
+    assert!(!report.succeeded());
+    assert_eq!(report.results.len(), 2);
+    let first = report.results.iter().find(|r| r.id == 0).unwrap();
+    assert!(
+        matches!(&first.result, Err(AwsError::Call { operation: "CreateChangeSet", code: Some(c), message, .. }) if c == "ValidationError" && message.contains("NodeInstanceRoel")),
+        "{:?}",
+        first.result
+    );
+    let second = report.results.iter().find(|r| r.id == 1).unwrap();
+    assert!(
+        matches!(second.result, Err(AwsError::Skipped { step: 1 })),
+        "{:?}",
+        second.result
+    );
+    assert_eq!(
+        replay.actual_requests().count(),
+        1,
+        "nothing after the failure was sent"
+    );
+}

@@ -121,6 +121,7 @@ pub fn worker_policy(mode: DriftMode) -> DesiredRolePolicy {
 
 /// SDK clients for out-of-band changes, as an operator would make them.
 pub struct OutOfBand {
+    pub eks: aws_sdk_eks::Client,
     pub cloudformation: aws_sdk_cloudformation::Client,
     pub iam: aws_sdk_iam::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
@@ -130,6 +131,14 @@ pub fn out_of_band(url: &str) -> OutOfBand {
     let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
     let region = aws_sdk_iam::config::Region::new("us-west-2");
     OutOfBand {
+        eks: aws_sdk_eks::Client::from_conf(
+            aws_sdk_eks::Config::builder()
+                .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
+                .region(aws_sdk_eks::config::Region::new("us-west-2"))
+                .endpoint_url(url)
+                .credentials_provider(creds.clone())
+                .build(),
+        ),
         cloudformation: aws_sdk_cloudformation::Client::from_conf(
             aws_sdk_cloudformation::Config::builder()
                 .behavior_version(aws_sdk_cloudformation::config::BehaviorVersion::latest())

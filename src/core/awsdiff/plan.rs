@@ -315,6 +315,28 @@ fn blocked_reason(status: &str) -> Option<String> {
     }
 }
 
+/// Hides the values of parameters the template declares `NoEcho`: a plan shows that such a
+/// parameter changes, never its value.
+fn mask_no_echo(changes: Vec<MapChange>, template: &Value) -> Vec<MapChange> {
+    let secret = |key: &str| {
+        template
+            .get("Parameters")
+            .and_then(|p| p.get(key))
+            .and_then(|p| p.get("NoEcho"))
+            .is_some_and(|v| v == &Value::Bool(true) || v.as_str() == Some("true"))
+    };
+    changes
+        .into_iter()
+        .map(|mut c| {
+            if secret(&c.key) {
+                c.live = c.live.map(|_| "****".to_string());
+                c.desired = c.desired.map(|_| "****".to_string());
+            }
+            c
+        })
+        .collect()
+}
+
 /// `eksync-<UTC time>-<8 hex digits of the stack name's SHA-256>`: unique per stack and run, so a
 /// change set is never confused with another stack's, even by endpoints that look names up globally.
 pub fn change_set_name(stamp: &str, stack: &str) -> String {
@@ -351,13 +373,16 @@ pub fn plan(
             .filter(|s| s.status != "REVIEW_IN_PROGRESS");
         let (action, template_diff, parameter_changes, tag_changes) = match existing {
             None => {
-                let pc = diff_parameters(&params, &BTreeMap::new());
+                let pc = mask_no_echo(diff_parameters(&params, &BTreeMap::new()), &d.template);
                 let tc = diff_tags(&d.tags, &BTreeMap::new());
                 (StackAction::Create, None, pc, tc)
             }
             Some(live_stack) => {
                 let td = diff_template(&live_stack.template, &d.template);
-                let pc = diff_parameters(&params, &live_stack.parameters);
+                let pc = mask_no_echo(
+                    diff_parameters(&params, &live_stack.parameters),
+                    &d.template,
+                );
                 let tc = diff_tags(&d.tags, &live_stack.tags);
                 let action = if let Some(reason) = blocked_reason(&live_stack.status) {
                     StackAction::Blocked(reason)

@@ -324,3 +324,35 @@ fn reads_needed_cover_asgs_and_policies() {
         vec![("role-1".to_string(), "ASG-Policy-For-Worker".to_string())]
     );
 }
+
+#[test]
+fn no_echo_parameters_are_masked() {
+    let mut d = desired();
+    d[0].template["Parameters"]["Token"] = json!({"Type": "String", "NoEcho": true});
+    d[0].parameters
+        .insert("Token".into(), ParamValue::Literal("s3cr3t-value".into()));
+    let p = plan(&d, &[], &LiveAws::default(), PlanOptions::default(), now()).unwrap();
+    let text = serde_json::to_string(&p.stacks).unwrap();
+    assert!(!text.contains("s3cr3t-value"), "{text}");
+    let token = p.stacks[1]
+        .parameter_changes
+        .iter()
+        .find(|c| c.key == "Token")
+        .unwrap();
+    assert_eq!(token.desired.as_deref(), Some("****"));
+    // Updating: AWS shows the live value as ****, which never counts as a change by itself.
+    let mut l = live_all();
+    l.stacks
+        .get_mut(NG)
+        .unwrap()
+        .parameters
+        .insert("Token".into(), "****".into());
+    l.stacks.get_mut(NG).unwrap().template = d[0].template.clone();
+    let p = plan(&d, &[], &l, PlanOptions::default(), now()).unwrap();
+    assert_eq!(
+        p.stacks[1].action,
+        StackAction::NoChange,
+        "{:#?}",
+        p.stacks[1]
+    );
+}
