@@ -384,3 +384,84 @@ async fn a_failed_step_skips_the_steps_that_wait_for_it() {
         "nothing after the failure was sent"
     );
 }
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[tokio::test]
+async fn managed_node_group_drift_is_read_and_owned() {
+    use eksync::core::awsdiff::{detect_drift, Disposition, DriftMode, Owner};
+    const MANAGED: &str = "eksctl-eks-test-jenkins-nodegroup-ng-managed";
+    let template = serde_json::json!({
+        "Resources": {"ManagedNodeGroup": {"Type": "AWS::EKS::Nodegroup", "Properties": {
+            "ClusterName": "eks-test-jenkins", "NodegroupName": "ng-managed", "CapacityType": "SPOT",
+            "ScalingConfig": {"MinSize": 1, "MaxSize": 5, "DesiredSize": 2},
+            "Labels": {"lifecycle": "Ec2Spot", "intent": "apps"}}}}
+    });
+    let stacks = body("describe-stacks.xml")
+        .replace("{{STATUS}}", "CREATE_COMPLETE")
+        .replace(STACK, MANAGED);
+    let get_template = format!(
+        r#"<GetTemplateResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><GetTemplateResult><TemplateBody>{}</TemplateBody><StagesAvailable><member>Original</member><member>Processed</member></StagesAvailable></GetTemplateResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetTemplateResponse>"#,
+        xml_escape(&template.to_string())
+    );
+    let (aws, replay) = adapter(
+        vec![
+            event(200, stacks),
+            event(200, get_template),
+            ok("list-stack-resources-managed.xml"),
+            event(200, body("describe-nodegroup.json")),
+        ],
+        RetrySettings::off(),
+    )
+    .await;
+    let desired = [eksync::core::awsdiff::DesiredStack::new(MANAGED, template)];
+    let live = aws.read_live(&desired, &[]).await.expect("read");
+    let ng = live
+        .nodegroup("eks-test-jenkins", "ng-managed")
+        .expect("node group read");
+    assert_eq!(
+        (ng.min_size, ng.max_size, ng.desired_size),
+        (Some(1), Some(7), Some(4))
+    );
+    assert_eq!(replay.actual_requests().count(), 4);
+    assert!(replay
+        .actual_requests()
+        .last()
+        .unwrap()
+        .uri()
+        .contains("/clusters/eks-test-jenkins/node-groups/ng-managed"));
+
+    let report = detect_drift(&desired, &[], &live, DriftMode::Correct);
+    let drift: Vec<_> = report
+        .drift
+        .iter()
+        .map(|d| (d.property.as_str(), d.expected.clone(), d.live.clone()))
+        .collect();
+    assert_eq!(
+        drift,
+        vec![
+            (
+                "ScalingConfig.MaxSize",
+                serde_json::json!(5),
+                serde_json::json!(7)
+            ),
+            (
+                "Labels.intent",
+                serde_json::json!("apps"),
+                serde_json::json!("batch")
+            ),
+        ]
+    );
+    assert!(report
+        .drift
+        .iter()
+        .all(|d| matches!(d.disposition, Disposition::ReportOnly(_))));
+    assert_eq!(report.not_owned.len(), 1);
+    assert_eq!(report.not_owned[0].property, "ScalingConfig.DesiredSize");
+    assert_eq!(report.not_owned[0].owner, Owner::ClusterAutoscaler);
+}

@@ -6,8 +6,10 @@
 //! Every difference gets an owner. Values owned by Git are drift (corrected, or only reported in
 //! detect-only mode); values owned by another controller are listed separately and never corrected.
 //! The desired capacity of an Auto Scaling group whose template tags it
-//! `k8s.io/cluster-autoscaler/enabled: "true"` belongs to the cluster-autoscaler unless an explicit
-//! [`OwnerRule`] says otherwise. It deliberately does not decide *how* to correct (see `plan`) and
+//! `k8s.io/cluster-autoscaler/enabled: "true"`, and the desired size of every EKS managed node
+//! group, belong to the cluster-autoscaler unless an explicit [`OwnerRule`] says otherwise. EKS
+//! settings and Git-owned desired capacities are reported, not corrected directly (they change
+//! through the stack). It deliberately does not decide *how* to correct (see `plan`) and
 //! compares nothing it cannot resolve (values behind `Fn::GetAtt` or imports are skipped with a note).
 
 use super::normalize::normalize_json;
