@@ -594,7 +594,11 @@ pub fn list(state: &State, t: &Target, req: &ApiRequest) -> Result<Value, ApiErr
     if let Some(start) = req.q("continue").and_then(parse_continue) {
         items.retain(|o| list_pos(o).as_str() > start.as_str());
     }
-    let rv = state.store.rv();
+    let rv = if req.q("resourceVersion") == Some("0") {
+        state.store.resource_rv(&t.info.group, &t.info.resource)
+    } else {
+        state.store.rv()
+    };
     let mut meta = serde_json::Map::new();
     meta.insert("resourceVersion".into(), json!(rv.to_string()));
     let limit: usize = req.q("limit").and_then(|l| l.parse().ok()).unwrap_or(0);

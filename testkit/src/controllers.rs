@@ -18,13 +18,26 @@ use crate::managed::{self, Writer};
 use crate::schema::Schema;
 use crate::store::Key;
 
-/// Rollout bookkeeping of one Deployment.
+/// One simulated ReplicaSet of a Deployment (no object is stored for it).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Rollout {
-    /// Current revision.
-    pub revision: u64,
-    /// Pod template of the current revision.
+pub struct SimReplicaSet {
+    /// Pod template.
     pub template: Value,
+    /// Replicas.
+    pub replicas: i64,
+    /// Revision.
+    pub revision: u64,
+    /// `deployment.kubernetes.io/desired-replicas` annotation.
+    pub desired: i64,
+    /// `deployment.kubernetes.io/max-replicas` annotation.
+    pub max: i64,
+}
+
+/// Rollout bookkeeping of one Deployment: its simulated ReplicaSets.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rollout {
+    /// ReplicaSets, oldest first.
+    pub sets: Vec<SimReplicaSet>,
 }
 
 const KCM: &str = "kube-controller-manager";
@@ -543,12 +556,13 @@ fn template_hash(template: &Value) -> String {
 }
 
 fn images_fail(state: &State, template: &Value) -> bool {
+    images_fail_cfg(&state.config, template)
+}
+
+fn images_fail_cfg(config: &crate::config::ServerConfig, template: &Value) -> bool {
     template["spec"]["containers"].as_array().is_some_and(|cs| {
-        cs.iter().any(|c| {
-            state
-                .config
-                .image_fails(c["image"].as_str().unwrap_or_default())
-        })
+        cs.iter()
+            .any(|c| config.image_fails(c["image"].as_str().unwrap_or_default()))
     })
 }
 
@@ -600,6 +614,150 @@ fn set_condition(
     }
 }
 
+/// The deployment controller's rolling-update arithmetic over simulated ReplicaSets, with pods
+/// available only when `healthy(template)` (proportional scaling, surge, unhealthy cleanup).
+fn roll(
+    r: &mut Rollout,
+    template: &Value,
+    replicas: i64,
+    surge: i64,
+    unavailable: i64,
+    healthy: &dyn Fn(&Value) -> bool,
+) {
+    let avail = |rs: &SimReplicaSet| {
+        if healthy(&rs.template) {
+            rs.replicas
+        } else {
+            0
+        }
+    };
+    for _ in 0..100 {
+        let before = r.sets.clone();
+        let new_idx = r.sets.iter().position(|rs| &rs.template == template);
+        let scaling = r
+            .sets
+            .iter()
+            .any(|rs| rs.replicas > 0 && rs.desired != replicas);
+        if scaling {
+            let active: Vec<usize> = (0..r.sets.len())
+                .filter(|&i| r.sets[i].replicas > 0)
+                .collect();
+            if active.len() <= 1 {
+                let target = active
+                    .first()
+                    .copied()
+                    .or(new_idx)
+                    .or(r.sets.len().checked_sub(1));
+                if let Some(i) = target {
+                    r.sets[i].replicas = replicas;
+                }
+            } else {
+                let allowed = replicas + surge;
+                let total: i64 = r.sets.iter().map(|rs| rs.replicas).sum();
+                let to_add = allowed - total;
+                let mut order = active.clone();
+                if to_add > 0 {
+                    order.sort_by(|a, b| {
+                        r.sets[*b].replicas.cmp(&r.sets[*a].replicas).then(b.cmp(a))
+                    });
+                } else {
+                    order.sort_by(|a, b| {
+                        r.sets[*b].replicas.cmp(&r.sets[*a].replicas).then(a.cmp(b))
+                    });
+                }
+                let mut added = 0;
+                let mut deltas = vec![0i64; r.sets.len()];
+                for &i in &order {
+                    let rs = &r.sets[i];
+                    let base = if rs.max > 0 { rs.max } else { total.max(1) };
+                    let size = ((rs.replicas * allowed) as f64 / base as f64).round() as i64;
+                    let mut frac = size - rs.replicas;
+                    if to_add > 0 {
+                        frac = frac.min(to_add - added);
+                    } else {
+                        frac = frac.max(to_add - added);
+                    }
+                    deltas[i] = frac;
+                    added += frac;
+                }
+                if let Some(&first) = order.first() {
+                    deltas[first] += to_add - added;
+                }
+                for (i, d) in deltas.into_iter().enumerate() {
+                    r.sets[i].replicas = (r.sets[i].replicas + d).max(0);
+                }
+            }
+            for rs in &mut r.sets {
+                rs.desired = replicas;
+                rs.max = replicas + surge;
+            }
+            continue;
+        }
+        let max_rev = r.sets.iter().map(|rs| rs.revision).max().unwrap_or(0);
+        let new_idx = match new_idx {
+            Some(i) => {
+                if r.sets[i].revision != max_rev {
+                    r.sets[i].revision = max_rev + 1;
+                }
+                i
+            }
+            None => {
+                r.sets.push(SimReplicaSet {
+                    template: template.clone(),
+                    replicas: 0,
+                    revision: max_rev + 1,
+                    desired: replicas,
+                    max: replicas + surge,
+                });
+                r.sets.len() - 1
+            }
+        };
+        let total: i64 = r.sets.iter().map(|rs| rs.replicas).sum();
+        if r.sets[new_idx].replicas > replicas {
+            r.sets[new_idx].replicas = replicas;
+        } else if total < replicas + surge {
+            let up = (replicas + surge - total)
+                .min(replicas - r.sets[new_idx].replicas)
+                .max(0);
+            r.sets[new_idx].replicas += up;
+        }
+        let min_available = replicas - unavailable;
+        let new_unavailable = r.sets[new_idx].replicas - avail(&r.sets[new_idx]);
+        let total: i64 = r.sets.iter().map(|rs| rs.replicas).sum();
+        let mut budget = total - min_available - new_unavailable;
+        let mut order: Vec<usize> = (0..r.sets.len()).filter(|&i| i != new_idx).collect();
+        order.sort_by_key(|&i| r.sets[i].revision);
+        for &i in &order {
+            if budget <= 0 {
+                break;
+            }
+            let unhealthy = r.sets[i].replicas - avail(&r.sets[i]);
+            let down = unhealthy.min(budget);
+            r.sets[i].replicas -= down;
+            budget -= down;
+        }
+        let available: i64 = r.sets.iter().map(avail).sum();
+        let mut budget = available - min_available - new_unavailable;
+        for &i in &order {
+            if budget <= 0 {
+                break;
+            }
+            let down = r.sets[i].replicas.min(budget);
+            r.sets[i].replicas -= down;
+            budget -= down;
+        }
+        for rs in &mut r.sets {
+            if rs.replicas > 0 || rs.template == *template {
+                rs.desired = replicas;
+                rs.max = replicas + surge;
+            }
+        }
+        if r.sets == before {
+            break;
+        }
+    }
+}
+
 fn deployments(state: &mut State, now: &str) {
     let list: Vec<Value> = state
         .store
@@ -616,21 +774,53 @@ fn deployments(state: &mut State, now: &str) {
             .unwrap_or_default()
             .to_string();
         let template = d["spec"]["template"].clone();
-        let rollout = match state.rollouts.get(&uid) {
-            Some(r) if r.template == template => r.clone(),
-            Some(r) => Rollout {
-                revision: r.revision + 1,
-                template: template.clone(),
-            },
-            None => Rollout {
-                revision: 1,
-                template: template.clone(),
-            },
-        };
-        state.rollouts.insert(uid, rollout.clone());
         let replicas = d["spec"]["replicas"].as_i64().unwrap_or(1);
-        let healthy = state.config.controller_mode == ControllerMode::Healthy
-            && !images_fail(state, &template);
+        let ru = &d["spec"]["strategy"]["rollingUpdate"];
+        let recreate = d["spec"]["strategy"]["type"] == "Recreate";
+        let (mut surge, mut unavail) = if recreate {
+            (0, replicas)
+        } else {
+            (
+                percent(&ru["maxSurge"], replicas, true),
+                percent(&ru["maxUnavailable"], replicas, false),
+            )
+        };
+        if surge == 0 && unavail == 0 {
+            unavail = 1;
+        }
+        surge = surge.max(0);
+        let mode = state.config.controller_mode;
+        let config = state.config.clone();
+        let healthy = move |t: &Value| {
+            mode == ControllerMode::Healthy
+                && !t["spec"]["containers"].as_array().is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| config.image_fails(c["image"].as_str().unwrap_or_default()))
+                })
+        };
+        let mut rollout = state.rollouts.get(&uid).cloned().unwrap_or_default();
+        roll(&mut rollout, &template, replicas, surge, unavail, &healthy);
+        state.rollouts.insert(uid, rollout.clone());
+        let Some(new_rs) = rollout
+            .sets
+            .iter()
+            .find(|rs| rs.template == template)
+            .cloned()
+        else {
+            continue;
+        };
+        let total: i64 = rollout.sets.iter().map(|rs| rs.replicas).sum();
+        let available: i64 = rollout
+            .sets
+            .iter()
+            .map(|rs| {
+                if healthy(&rs.template) {
+                    rs.replicas
+                } else {
+                    0
+                }
+            })
+            .sum();
         let name = d["metadata"]["name"].as_str().unwrap_or_default();
         let rs_name = format!("{name}-{}", template_hash(&template));
         let mut status = serde_json::Map::new();
@@ -638,16 +828,25 @@ fn deployments(state: &mut State, now: &str) {
             "observedGeneration".into(),
             d["metadata"]["generation"].clone(),
         );
+        if total > 0 {
+            status.insert("replicas".into(), json!(total));
+        }
+        if new_rs.replicas > 0 {
+            status.insert("updatedReplicas".into(), json!(new_rs.replicas));
+        }
+        if available > 0 {
+            status.insert("readyReplicas".into(), json!(available));
+            status.insert("availableReplicas".into(), json!(available));
+        }
+        if total - available > 0 {
+            status.insert("unavailableReplicas".into(), json!(total - available));
+        }
+        status.insert("terminatingReplicas".into(), json!(0));
         let mut conds: Vec<Value> = d["status"]["conditions"]
             .as_array()
             .cloned()
             .unwrap_or_default();
-        if healthy {
-            status.insert("replicas".into(), json!(replicas));
-            status.insert("updatedReplicas".into(), json!(replicas));
-            status.insert("readyReplicas".into(), json!(replicas));
-            status.insert("availableReplicas".into(), json!(replicas));
-            status.insert("terminatingReplicas".into(), json!(0));
+        if available >= replicas - unavail {
             set_condition(
                 &mut conds,
                 "Available",
@@ -657,6 +856,20 @@ fn deployments(state: &mut State, now: &str) {
                 now,
                 true,
             );
+        } else {
+            set_condition(
+                &mut conds,
+                "Available",
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+                now,
+                true,
+            );
+        }
+        let complete = new_rs.replicas == replicas && total == replicas && available == replicas;
+        let stuck = mode == ControllerMode::Healthy && !healthy(&template);
+        if complete {
             set_condition(
                 &mut conds,
                 "Progressing",
@@ -666,68 +879,26 @@ fn deployments(state: &mut State, now: &str) {
                 now,
                 true,
             );
-        } else {
-            let surge = percent(
-                &d["spec"]["strategy"]["rollingUpdate"]["maxSurge"],
-                replicas,
+        } else if stuck {
+            set_condition(
+                &mut conds,
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                &format!("ReplicaSet \"{rs_name}\" has timed out progressing."),
+                now,
                 true,
             );
-            let (total, updated) = if rollout.revision > 1 {
-                (
-                    replicas + surge.max(1).min(replicas.max(1)),
-                    surge.max(1).min(replicas.max(1)),
-                )
-            } else {
-                (replicas, replicas)
-            };
-            status.insert("replicas".into(), json!(total));
-            status.insert("updatedReplicas".into(), json!(updated));
-            if total > 0 {
-                status.insert("unavailableReplicas".into(), json!(total));
-            }
-            status.insert("terminatingReplicas".into(), json!(0));
-            if replicas == 0 {
-                set_condition(
-                    &mut conds,
-                    "Available",
-                    "True",
-                    "MinimumReplicasAvailable",
-                    "Deployment has minimum availability.",
-                    now,
-                    true,
-                );
-            } else {
-                set_condition(
-                    &mut conds,
-                    "Available",
-                    "False",
-                    "MinimumReplicasUnavailable",
-                    "Deployment does not have minimum availability.",
-                    now,
-                    true,
-                );
-            }
-            if state.config.controller_mode == ControllerMode::Healthy {
-                set_condition(
-                    &mut conds,
-                    "Progressing",
-                    "False",
-                    "ProgressDeadlineExceeded",
-                    &format!("ReplicaSet \"{rs_name}\" has timed out progressing."),
-                    now,
-                    true,
-                );
-            } else {
-                set_condition(
-                    &mut conds,
-                    "Progressing",
-                    "True",
-                    "ReplicaSetUpdated",
-                    &format!("ReplicaSet \"{rs_name}\" is progressing."),
-                    now,
-                    true,
-                );
-            }
+        } else {
+            set_condition(
+                &mut conds,
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                &format!("ReplicaSet \"{rs_name}\" is progressing."),
+                now,
+                true,
+            );
         }
         status.insert("conditions".into(), Value::Array(conds));
         let mut new = d.clone();
@@ -735,7 +906,7 @@ fn deployments(state: &mut State, now: &str) {
         annotate(
             &mut new,
             "deployment.kubernetes.io/revision",
-            &rollout.revision.to_string(),
+            &new_rs.revision.to_string(),
         );
         let same = |a: &Value, b: &Value| {
             let strip = |v: &Value| {

@@ -25,6 +25,7 @@ fn child<'a>(m: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Map<Str
 
 /// Applies the defaults of `kind` to `v` in place.
 pub fn apply_defaults(kind: &str, v: &mut Value, crd_schema: Option<&Value>) {
+    drop_empty(kind, v);
     if let Some(schema) = crd_schema {
         schema_defaults(v, schema);
         return;
@@ -170,6 +171,44 @@ pub fn apply_defaults(kind: &str, v: &mut Value, crd_schema: Option<&Value>) {
             }
         }
         _ => {}
+    }
+}
+
+/// Drops what Go's `omitempty` never serializes: empty labels, annotations, finalizers and
+/// ownerReferences, and empty ConfigMap/Secret data. Deployment conditions always carry their
+/// two times (null when unset).
+fn drop_empty(kind: &str, v: &mut Value) {
+    let empty = |x: &Value| {
+        x.as_object().is_some_and(Map::is_empty)
+            || x.as_array().is_some_and(Vec::is_empty)
+            || x.is_null()
+    };
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in ["labels", "annotations", "finalizers", "ownerReferences"] {
+            if meta.get(k).is_some_and(empty) {
+                meta.shift_remove(k);
+            }
+        }
+    }
+    if matches!(kind, "ConfigMap" | "Secret") {
+        if let Some(m) = v.as_object_mut() {
+            for k in ["data", "binaryData"] {
+                if m.get(k).is_some_and(empty) {
+                    m.shift_remove(k);
+                }
+            }
+        }
+    }
+    if kind == "Deployment" {
+        if let Some(conds) = v
+            .pointer_mut("/status/conditions")
+            .and_then(Value::as_array_mut)
+        {
+            for c in conds.iter_mut().filter_map(Value::as_object_mut) {
+                c.entry("lastUpdateTime").or_insert(Value::Null);
+                c.entry("lastTransitionTime").or_insert(Value::Null);
+            }
+        }
     }
 }
 

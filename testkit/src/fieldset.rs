@@ -329,8 +329,16 @@ fn walk_compare(
             }
         }
     };
-    let is_obj = |v: Option<&Value>| v.is_none_or(Value::is_object);
-    let is_arr = |v: Option<&Value>| v.is_none_or(Value::is_array);
+    let is_obj = |v: Option<&Value>| v.is_none_or(|v| v.is_object() || v.is_null());
+    let is_arr = |v: Option<&Value>| v.is_none_or(|v| v.is_array() || v.is_null());
+    let both_null = l.is_some_and(Value::is_null) && r.is_some_and(Value::is_null);
+    if both_null
+        || (l.is_some_and(Value::is_null) && r.is_some_and(|v| !v.is_object() && !v.is_array()))
+        || (r.is_some_and(Value::is_null) && l.is_some_and(|v| !v.is_object() && !v.is_array()))
+    {
+        leaf(c, path);
+        return;
+    }
     let both_empty = is_empty_container(l) && is_empty_container(r);
     if is_obj(l) && is_obj(r) && !(l.is_none() && r.is_none()) {
         if both_empty || (!names.is_empty() && schema.atomic_map(names)) {

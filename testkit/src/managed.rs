@@ -190,7 +190,8 @@ pub fn update(entries: &mut Vec<Entry>, live: &Value, new: &Value, schema: &Sche
     let e = &mut entries[idx];
     e.set = e.set.difference(&cmp.removed).union(&changed);
     e.api_version = w.api_version.to_string();
-    if !cmp.is_same() {
+    // Writes through `/scale` are converted back from the Scale object, which loses the time.
+    if !cmp.is_same() && w.subresource != Some("scale") {
         e.time = Some(w.now.to_string());
     }
     strip_all(entries);

@@ -64,6 +64,7 @@ pub struct Store {
     history_limit: usize,
     floor: u64,
     tx: broadcast::Sender<Arc<Event>>,
+    resource_rv: std::collections::HashMap<(String, String), u64>,
 }
 
 impl Store {
@@ -77,6 +78,7 @@ impl Store {
             history_limit,
             floor: 1,
             tx,
+            resource_rv: Default::default(),
         }
     }
 
@@ -150,7 +152,18 @@ impl Store {
         Some(last)
     }
 
+    /// resourceVersion of the last change to a resource (what its watch cache serves for
+    /// `resourceVersion=0`), or the current one if it never changed.
+    pub fn resource_rv(&self, group: &str, resource: &str) -> u64 {
+        self.resource_rv
+            .get(&(group.to_string(), resource.to_string()))
+            .copied()
+            .unwrap_or(self.rv)
+    }
+
     fn emit(&mut self, key: Key, kind: EventType, object: Value, old: Option<Value>) {
+        self.resource_rv
+            .insert((key.0.clone(), key.1.clone()), self.rv);
         let ev = Arc::new(Event {
             rv: self.rv,
             group: key.0,

@@ -313,6 +313,20 @@ pub fn prepare_update(kind: &str, custom: bool, old: &Value, new: &mut Value, ta
             }
         }
     }
+    if kind == "Service" {
+        let old_ip = old.pointer("/spec/clusterIP").cloned();
+        let new_ip = new.pointer("/spec/clusterIP").cloned();
+        if new_ip.is_some()
+            && old_ip != new_ip
+            && new.pointer("/spec/clusterIPs") == old.pointer("/spec/clusterIPs")
+        {
+            if let (Some(ip), Some(spec)) =
+                (new_ip, new.get_mut("spec").and_then(Value::as_object_mut))
+            {
+                spec.insert("clusterIPs".into(), Value::Array(vec![ip]));
+            }
+        }
+    }
     match target {
         Target::Main { status_sub } => {
             if status_sub {

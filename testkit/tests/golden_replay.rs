@@ -4,11 +4,86 @@
 
 use std::path::PathBuf;
 
+use serde_json::Value;
 use testkit::golden::{diff, load, replay};
 use testkit::{ServerConfig, TestServer};
 
-/// (file stem, step index, reason).
-const EXCEPTIONS: &[(&str, usize, &str)] = &[];
+/// What an exception still requires: the step must match once this part is masked out.
+#[derive(Debug, Clone, Copy)]
+enum Mask {
+    /// resourceVersion placeholders (`<rv:N>`) are compared as present, not by number.
+    ResourceVersions,
+    /// The free-text `message` of the Status and of its causes is ignored; the message must
+    /// still start with the same text up to the first `{` or newline.
+    MessageTail,
+}
+
+fn mask(v: &Value, m: Mask) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| {
+                    let x = match (m, k.as_str(), x) {
+                        (Mask::MessageTail, "message", Value::String(s)) => {
+                            let cut = s.find(['{', '\n']).unwrap_or(s.len());
+                            Value::String(s[..cut].to_string())
+                        }
+                        _ => mask(x, m),
+                    };
+                    (k.clone(), x)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|x| mask(x, m)).collect()),
+        Value::String(s) if matches!(m, Mask::ResourceVersions) && s.starts_with("<rv:") => {
+            Value::String("<rv>".into())
+        }
+        other => other.clone(),
+    }
+}
+
+/// (file stem, step index, mask, reason).
+const EXCEPTIONS: &[(&str, usize, Mask, &str)] = &[
+    (
+        "h-list-watch",
+        19,
+        Mask::ResourceVersions,
+        "writes by other clients: the recording skips resourceVersions 577-579 (writes to objects \
+         the recorder never saw) between step 18 and this streaming watch, so its \
+         initial-events-end BOOKMARK carries a fresh resourceVersion; this server has no \
+         background writers, so the bookmark repeats the resourceVersion of the last ConfigMap \
+         change and the changed-or-same relation differs",
+    ),
+    (
+        "h-list-watch",
+        20,
+        Mask::ResourceVersions,
+        "knock-on of h-list-watch#19: resourceVersion placeholders are numbered by first \
+         appearance, and the recording has one more distinct resourceVersion before this step",
+    ),
+    (
+        "h-list-watch",
+        22,
+        Mask::ResourceVersions,
+        "knock-on of h-list-watch#19 (placeholder numbering shifted by one)",
+    ),
+    (
+        "j-immutable-fields",
+        6,
+        Mask::MessageTail,
+        "Go struct dump: the apiserver prints the internal core.PodTemplateSpec with Go field \
+         names and every nil field; this server prints the template as JSON (status, reason, \
+         field and the `field is immutable` suffix match)",
+    ),
+    (
+        "j-immutable-fields",
+        11,
+        Mask::MessageTail,
+        "go-cmp diff: the apiserver appends a go-cmp diff of the internal \
+         PersistentVolumeClaimSpec; this server appends the new spec as JSON (status, reason, \
+         field and the message prefix match)",
+    ),
+];
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/kube-golden")
@@ -50,9 +125,9 @@ async fn golden_replay_matches_recordings() {
         for r in &results {
             let excepted = EXCEPTIONS
                 .iter()
-                .find(|(f, i, _)| *f == stem && *i == r.index);
+                .find(|(f, i, _, _)| *f == stem && *i == r.index);
             match (r.matches(), excepted) {
-                (true, Some((_, _, why))) => stale.push(format!(
+                (true, Some((_, _, _, why))) => stale.push(format!(
                     "{stem}#{}: exception no longer needed ({why})",
                     r.index
                 )),
@@ -62,8 +137,16 @@ async fn golden_replay_matches_recordings() {
                     r.note,
                     diff(&r.expected, &r.actual).join("\n    ")
                 )),
-                (false, Some((_, _, why))) => {
-                    println!("  {stem}#{}: named exception: {why}", r.index)
+                (false, Some((_, _, m, why))) => {
+                    println!("  {stem}#{}: named exception: {why}", r.index);
+                    let (e, a) = (mask(&r.expected, *m), mask(&r.actual, *m));
+                    if e != a {
+                        failures.push(format!(
+                            "{stem}#{} differs beyond its exception ({m:?}):\n    {}",
+                            r.index,
+                            diff(&e, &a).join("\n    ")
+                        ));
+                    }
                 }
                 (true, None) => {}
             }
