@@ -35,6 +35,8 @@ pub struct LoggedRequest {
     pub status: u16,
     /// True when a fault rule answered instead of the API.
     pub faulted: bool,
+    /// True when the request changed stored state (a no-op apply or update does not).
+    pub changed: bool,
 }
 
 impl LoggedRequest {
@@ -80,6 +82,11 @@ impl RequestLog {
     /// Number of successful non-dry-run writes.
     pub fn writes(&self) -> usize {
         self.lock().iter().filter(|r| r.is_write()).count()
+    }
+
+    /// Number of requests that changed stored state (no-op applies and dry runs excluded).
+    pub fn changes(&self) -> usize {
+        self.lock().iter().filter(|r| r.changed).count()
     }
 
     /// Number of requests with this verb and resource (`None` matches any resource).

@@ -113,6 +113,7 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
         user_agent: areq.user_agent.clone(),
         status: 0,
         faulted: false,
+        changed: false,
     };
     if let Route::Resource(t) = &route {
         entry.group = t.info.group.clone();
@@ -213,18 +214,24 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
         }
     }
 
-    let resp = dispatch(&shared, &route, verb, &areq);
+    let (resp, changed) = dispatch(&shared, &route, verb, &areq);
     entry.status = resp.status;
+    entry.changed = changed;
     shared.log.push(entry);
     to_http(resp)
 }
 
-fn dispatch(shared: &Arc<Shared>, route: &Route, verb: &str, req: &ApiRequest) -> ApiResponse {
+fn dispatch(
+    shared: &Arc<Shared>,
+    route: &Route,
+    verb: &str,
+    req: &ApiRequest,
+) -> (ApiResponse, bool) {
     let t = match route {
         Route::Resource(t) => t,
         other => {
             if req.method != "GET" {
-                return match other {
+                let r = match other {
                     Route::Error(e) => ApiResponse::error(e),
                     _ => ApiResponse::error(&ApiError::new(
                         405,
@@ -233,9 +240,10 @@ fn dispatch(shared: &Arc<Shared>, route: &Route, verb: &str, req: &ApiRequest) -
                         Some(serde_json::json!({})),
                     )),
                 };
+                return (r, false);
             }
             let st = shared.lock();
-            return api::discovery(&st, req, other);
+            return (api::discovery(&st, req, other), false);
         }
     };
     let now = now();
@@ -283,9 +291,9 @@ fn dispatch(shared: &Arc<Shared>, route: &Route, verb: &str, req: &ApiRequest) -
             }
             let mut r = ApiResponse::json(w.status, w.body);
             r.warnings = w.warnings;
-            r
+            (r, w.wrote)
         }
-        Err(e) => ApiResponse::error(&e),
+        Err(e) => (ApiResponse::error(&e), false),
     }
 }
 
