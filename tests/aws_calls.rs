@@ -41,7 +41,9 @@ fn table(calls: &BTreeMap<(String, String), u64>) -> String {
 async fn measure(n: usize) {
     let (_guard, server) = moto().await;
     create_cluster_stack(&server.url).await;
-    let aws = AwsAdapter::connect(settings(&server.url)).await;
+    let aws = AwsAdapter::connect(settings(&server.url))
+        .await
+        .expect("connect");
     let stacks = many_stacks(n);
     let policies = [eksync::core::awsdiff::DesiredRolePolicy {
         role: eksync::core::awsdiff::RoleSource::StackResource {
@@ -114,6 +116,26 @@ async fn measure(n: usize) {
     assert_eq!(cf, expected_cf, "{}", table(&warm));
     if n == 20 {
         assert!(cf <= 3);
+        // A new process (a CLI run) gets the same with the cache persisted between runs.
+        let exported = serde_json::to_string(&aws.cache().export()).expect("export cache");
+        let fresh = AwsAdapter::connect(settings(&server.url))
+            .await
+            .expect("connect");
+        fresh
+            .cache()
+            .import(serde_json::from_str(&exported).expect("import cache"));
+        let live = fresh.read_live(&stacks, &policies).await.expect("read");
+        assert!(
+            !plan(&stacks, &policies, &live, PlanOptions::default(), now())
+                .expect("plan")
+                .has_changes()
+        );
+        assert_eq!(
+            count(&fresh.calls(), "CloudFormation"),
+            cf,
+            "{}",
+            table(&fresh.calls())
+        );
     }
     assert_eq!(
         count(&warm, "Auto Scaling"),

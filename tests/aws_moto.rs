@@ -44,7 +44,9 @@ async fn spot_asg(aws: &AwsAdapter) -> eksync::core::awsdiff::LiveAsg {
 #[tokio::test]
 async fn create_then_spot_max_size_change_previews_applies_and_settles() {
     let (_guard, server) = moto().await;
-    let aws = AwsAdapter::connect(settings(&server.url)).await;
+    let aws = AwsAdapter::connect(settings(&server.url))
+        .await
+        .expect("connect");
     let policies = [worker_policy(DriftMode::Correct)];
     create_cluster_stack(&server.url).await;
 
@@ -128,7 +130,9 @@ async fn create_then_spot_max_size_change_previews_applies_and_settles() {
 #[tokio::test]
 async fn out_of_band_drift_is_found_and_corrected_but_desired_capacity_is_not() {
     let (_guard, server) = moto().await;
-    let aws = AwsAdapter::connect(settings(&server.url)).await;
+    let aws = AwsAdapter::connect(settings(&server.url))
+        .await
+        .expect("connect");
     let policies = [worker_policy(DriftMode::Correct)];
     create_cluster_stack(&server.url).await;
     let p = reconcile(&aws, &stacks("5"), &policies, PlanOptions::default()).await;
@@ -275,7 +279,9 @@ async fn eks_service_cidr_flows_into_a_stack_parameter() {
         .send()
         .await
         .expect("create EKS cluster");
-    let aws = AwsAdapter::connect(settings(&server.url)).await;
+    let aws = AwsAdapter::connect(settings(&server.url))
+        .await
+        .expect("connect");
     let mut spot = stacks("5").remove(1);
     spot.template["Parameters"]["ServiceCidr"] = serde_json::json!({"Type": "String"});
     spot.parameters.insert(

@@ -71,7 +71,10 @@ async fn adapter(
         http_client: Some(SharedHttpClient::new(replay.clone())),
         ..AwsSettings::default()
     };
-    (AwsAdapter::connect(settings).await, replay)
+    (
+        AwsAdapter::connect(settings).await.expect("connect"),
+        replay,
+    )
 }
 
 fn update_step() -> AwsStep {
@@ -464,4 +467,34 @@ async fn managed_node_group_drift_is_read_and_owned() {
     assert_eq!(report.not_owned.len(), 1);
     assert_eq!(report.not_owned[0].property, "ScalingConfig.DesiredSize");
     assert_eq!(report.not_owned[0].owner, Owner::ClusterAutoscaler);
+}
+
+#[tokio::test]
+async fn connect_without_a_region_is_an_error() {
+    let settings = AwsSettings {
+        region: None,
+        credentials: CredentialsSource::Static {
+            access_key_id: "a".into(),
+            secret_access_key: "b".into(),
+            session_token: None,
+        },
+        http_client: Some(SharedHttpClient::new(StaticReplayClient::new(vec![]))),
+        ..AwsSettings::default()
+    };
+    // Only meaningful when neither the environment nor a shared config file names a region.
+    let home_config =
+        std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".aws/config"));
+    let configured = [
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+        "AWS_CONFIG_FILE",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some())
+        || home_config.is_some_and(|p| p.exists());
+    if !configured {
+        let err = AwsAdapter::connect(settings).await.expect_err("no region");
+        assert!(err.to_string().contains("no AWS region"), "{err}");
+    }
 }

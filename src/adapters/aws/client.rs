@@ -180,7 +180,7 @@ pub struct Clients {
 }
 
 /// Loads the shared SDK configuration and builds the service clients.
-pub async fn build_clients(settings: &ClientSettings) -> Clients {
+pub async fn build_clients(settings: &ClientSettings) -> Result<Clients, String> {
     let mut loader =
         aws_config::defaults(BehaviorVersion::latest()).retry_config(settings.retry.to_sdk());
     if let Some(region) = &settings.region {
@@ -207,6 +207,11 @@ pub async fn build_clients(settings: &ClientSettings) -> Clients {
         loader = loader.http_client(http.clone());
     }
     let sdk = loader.load().await;
+    if sdk.region().is_none() {
+        return Err(
+            "no AWS region: set one in the settings, AWS_REGION or the profile's config".into(),
+        );
+    }
     let counter = CallCounter::default();
     let cloudformation = aws_sdk_cloudformation::Client::from_conf(
         aws_sdk_cloudformation::config::Builder::from(&sdk)
@@ -232,11 +237,11 @@ pub async fn build_clients(settings: &ClientSettings) -> Clients {
             .interceptor(counter.clone())
             .build(),
     );
-    Clients {
+    Ok(Clients {
         cloudformation,
         iam,
         autoscaling,
         eks,
         counter,
-    }
+    })
 }

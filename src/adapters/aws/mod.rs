@@ -111,6 +111,8 @@ pub enum AwsError {
     Template { stack: String, reason: String },
     #[error("cannot resolve {what}: {reason}")]
     Resolve { what: String, reason: String },
+    #[error("AWS configuration: {0}")]
+    Config(String),
     #[error("step {step} not run: a step it depends on failed or was skipped")]
     Skipped { step: usize },
 }
@@ -166,8 +168,9 @@ pub struct AwsAdapter {
 }
 
 impl AwsAdapter {
-    /// Builds the clients. No call is made until something is read or applied.
-    pub async fn connect(settings: AwsSettings) -> Self {
+    /// Builds the clients (resolving region and credentials providers). No AWS call is made until
+    /// something is read or applied. Fails when no region can be found.
+    pub async fn connect(settings: AwsSettings) -> Result<Self, AwsError> {
         let clients = client::build_clients(&client::ClientSettings {
             region: settings.region.clone(),
             endpoint_url: settings.endpoint_url.clone(),
@@ -175,12 +178,13 @@ impl AwsAdapter {
             retry: settings.retry,
             http_client: settings.http_client.clone(),
         })
-        .await;
-        Self {
+        .await
+        .map_err(AwsError::Config)?;
+        Ok(Self {
             clients,
             settings,
             cache: StackCache::default(),
-        }
+        })
     }
 
     /// Every HTTP attempt made so far, by `(service, operation)`.
