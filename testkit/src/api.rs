@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use crate::catalog::{etag, Catalog, ResourceInfo};
 use crate::config::ServerConfig;
-use crate::controllers::Rollout;
 use crate::error::ApiError;
+use crate::rollout::Rollout;
 use crate::store::Store;
 use crate::strategy::Allocators;
 

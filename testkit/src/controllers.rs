@@ -7,7 +7,8 @@
 //!
 //! `ControllerMode::Recorded` reproduces the recorded cluster without kubelet (Pods never
 //! ready; only Deployments, PV binding, CRDs, namespaces and GC act). `Healthy` completes
-//! rollouts. No Pods or ReplicaSets are created: statuses are computed directly.
+//! rollouts. No Pods or ReplicaSets are created: statuses are computed directly. The
+//! Deployment controller lives in `rollout`.
 
 use serde_json::{json, Value};
 
@@ -18,31 +19,9 @@ use crate::managed::{self, Writer};
 use crate::schema::Schema;
 use crate::store::Key;
 
-/// One simulated ReplicaSet of a Deployment (no object is stored for it).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SimReplicaSet {
-    /// Pod template.
-    pub template: Value,
-    /// Replicas.
-    pub replicas: i64,
-    /// Revision.
-    pub revision: u64,
-    /// `deployment.kubernetes.io/desired-replicas` annotation.
-    pub desired: i64,
-    /// `deployment.kubernetes.io/max-replicas` annotation.
-    pub max: i64,
-}
+pub(crate) const KCM: &str = "kube-controller-manager";
 
-/// Rollout bookkeeping of one Deployment: its simulated ReplicaSets.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Rollout {
-    /// ReplicaSets, oldest first.
-    pub sets: Vec<SimReplicaSet>,
-}
-
-const KCM: &str = "kube-controller-manager";
-
-fn key_of(group: &str, resource: &str, obj: &Value) -> Key {
+pub(crate) fn key_of(group: &str, resource: &str, obj: &Value) -> Key {
     (
         group.to_string(),
         resource.to_string(),
@@ -58,7 +37,7 @@ fn key_of(group: &str, resource: &str, obj: &Value) -> Key {
 }
 
 /// Writes `new` over `old` as `manager` (Update operation), recording ownership.
-fn write_as(
+pub(crate) fn write_as(
     state: &mut State,
     key: Key,
     old: &Value,
@@ -94,7 +73,7 @@ pub fn settle(state: &mut State, now: &str) {
         namespaces(state, now);
         garbage_collector(state, now);
         pv_binder(state, now);
-        deployments(state, now);
+        crate::rollout::deployments(state, now);
         if state.config.controller_mode == ControllerMode::Healthy {
             workloads(state, now);
             load_balancers(state, now);
@@ -531,7 +510,7 @@ fn pv_binder(state: &mut State, now: &str) {
     }
 }
 
-fn annotate(obj: &mut Value, k: &str, v: &str) {
+pub(crate) fn annotate(obj: &mut Value, k: &str, v: &str) {
     if !obj["metadata"]["annotations"].is_object() {
         obj["metadata"]["annotations"] = json!({});
     }
@@ -539,7 +518,7 @@ fn annotate(obj: &mut Value, k: &str, v: &str) {
 }
 
 /// FNV-32a of the template, encoded like the pod-template-hash label.
-fn template_hash(template: &Value) -> String {
+pub(crate) fn template_hash(template: &Value) -> String {
     let mut h: u32 = 0x811c9dc5;
     for b in template.to_string().bytes() {
         h ^= u32::from(b);
@@ -559,375 +538,11 @@ fn images_fail(state: &State, template: &Value) -> bool {
     images_fail_cfg(&state.config, template)
 }
 
-fn images_fail_cfg(config: &crate::config::ServerConfig, template: &Value) -> bool {
+pub(crate) fn images_fail_cfg(config: &crate::config::ServerConfig, template: &Value) -> bool {
     template["spec"]["containers"].as_array().is_some_and(|cs| {
         cs.iter()
             .any(|c| config.image_fails(c["image"].as_str().unwrap_or_default()))
     })
-}
-
-fn percent(v: &Value, total: i64, round_up: bool) -> i64 {
-    match v {
-        Value::Number(n) => n.as_i64().unwrap_or(0),
-        Value::String(s) => {
-            let p: f64 = s.trim_end_matches('%').parse().unwrap_or(0.0);
-            let x = p * total as f64 / 100.0;
-            if round_up {
-                x.ceil() as i64
-            } else {
-                x.floor() as i64
-            }
-        }
-        _ => 0,
-    }
-}
-
-fn set_condition(
-    conds: &mut Vec<Value>,
-    t: &str,
-    status: &str,
-    reason: &str,
-    message: &str,
-    now: &str,
-    with_update: bool,
-) {
-    let existing = conds.iter().position(|c| c["type"] == t);
-    let transition = existing
-        .and_then(|i| {
-            (conds[i]["status"] == status).then(|| conds[i]["lastTransitionTime"].clone())
-        })
-        .unwrap_or_else(|| json!(now));
-    let update_time = existing
-        .and_then(|i| {
-            (conds[i]["reason"] == reason && conds[i]["message"] == message)
-                .then(|| conds[i]["lastUpdateTime"].clone())
-        })
-        .unwrap_or_else(|| json!(now));
-    let c = if with_update {
-        json!({"type": t, "status": status, "lastUpdateTime": update_time, "lastTransitionTime": transition, "reason": reason, "message": message})
-    } else {
-        json!({"type": t, "status": status, "lastTransitionTime": transition, "reason": reason, "message": message})
-    };
-    match existing {
-        Some(i) => conds[i] = c,
-        None => conds.push(c),
-    }
-}
-
-/// The deployment controller's rolling-update arithmetic over simulated ReplicaSets, with pods
-/// available only when `healthy(template)` (proportional scaling, surge, unhealthy cleanup).
-fn roll(
-    r: &mut Rollout,
-    template: &Value,
-    replicas: i64,
-    surge: i64,
-    unavailable: i64,
-    healthy: &dyn Fn(&Value) -> bool,
-) {
-    let avail = |rs: &SimReplicaSet| {
-        if healthy(&rs.template) {
-            rs.replicas
-        } else {
-            0
-        }
-    };
-    for _ in 0..100 {
-        let before = r.sets.clone();
-        let new_idx = r.sets.iter().position(|rs| &rs.template == template);
-        let scaling = r
-            .sets
-            .iter()
-            .any(|rs| rs.replicas > 0 && rs.desired != replicas);
-        if scaling {
-            let active: Vec<usize> = (0..r.sets.len())
-                .filter(|&i| r.sets[i].replicas > 0)
-                .collect();
-            if active.len() <= 1 {
-                let target = active
-                    .first()
-                    .copied()
-                    .or(new_idx)
-                    .or(r.sets.len().checked_sub(1));
-                if let Some(i) = target {
-                    r.sets[i].replicas = replicas;
-                }
-            } else {
-                let allowed = replicas + surge;
-                let total: i64 = r.sets.iter().map(|rs| rs.replicas).sum();
-                let to_add = allowed - total;
-                let mut order = active.clone();
-                if to_add > 0 {
-                    order.sort_by(|a, b| {
-                        r.sets[*b].replicas.cmp(&r.sets[*a].replicas).then(b.cmp(a))
-                    });
-                } else {
-                    order.sort_by(|a, b| {
-                        r.sets[*b].replicas.cmp(&r.sets[*a].replicas).then(a.cmp(b))
-                    });
-                }
-                let mut added = 0;
-                let mut deltas = vec![0i64; r.sets.len()];
-                for &i in &order {
-                    let rs = &r.sets[i];
-                    let base = if rs.max > 0 { rs.max } else { total.max(1) };
-                    let size = ((rs.replicas * allowed) as f64 / base as f64).round() as i64;
-                    let mut frac = size - rs.replicas;
-                    if to_add > 0 {
-                        frac = frac.min(to_add - added);
-                    } else {
-                        frac = frac.max(to_add - added);
-                    }
-                    deltas[i] = frac;
-                    added += frac;
-                }
-                if let Some(&first) = order.first() {
-                    deltas[first] += to_add - added;
-                }
-                for (i, d) in deltas.into_iter().enumerate() {
-                    r.sets[i].replicas = (r.sets[i].replicas + d).max(0);
-                }
-            }
-            for rs in &mut r.sets {
-                rs.desired = replicas;
-                rs.max = replicas + surge;
-            }
-            continue;
-        }
-        let max_rev = r.sets.iter().map(|rs| rs.revision).max().unwrap_or(0);
-        let new_idx = match new_idx {
-            Some(i) => {
-                if r.sets[i].revision != max_rev {
-                    r.sets[i].revision = max_rev + 1;
-                }
-                i
-            }
-            None => {
-                r.sets.push(SimReplicaSet {
-                    template: template.clone(),
-                    replicas: 0,
-                    revision: max_rev + 1,
-                    desired: replicas,
-                    max: replicas + surge,
-                });
-                r.sets.len() - 1
-            }
-        };
-        let total: i64 = r.sets.iter().map(|rs| rs.replicas).sum();
-        if r.sets[new_idx].replicas > replicas {
-            r.sets[new_idx].replicas = replicas;
-        } else if total < replicas + surge {
-            let up = (replicas + surge - total)
-                .min(replicas - r.sets[new_idx].replicas)
-                .max(0);
-            r.sets[new_idx].replicas += up;
-        }
-        let min_available = replicas - unavailable;
-        let new_unavailable = r.sets[new_idx].replicas - avail(&r.sets[new_idx]);
-        let total: i64 = r.sets.iter().map(|rs| rs.replicas).sum();
-        let mut budget = total - min_available - new_unavailable;
-        let mut order: Vec<usize> = (0..r.sets.len()).filter(|&i| i != new_idx).collect();
-        order.sort_by_key(|&i| r.sets[i].revision);
-        for &i in &order {
-            if budget <= 0 {
-                break;
-            }
-            let unhealthy = r.sets[i].replicas - avail(&r.sets[i]);
-            let down = unhealthy.min(budget);
-            r.sets[i].replicas -= down;
-            budget -= down;
-        }
-        let available: i64 = r.sets.iter().map(avail).sum();
-        let mut budget = available - min_available - new_unavailable;
-        for &i in &order {
-            if budget <= 0 {
-                break;
-            }
-            let down = r.sets[i].replicas.min(budget);
-            r.sets[i].replicas -= down;
-            budget -= down;
-        }
-        for rs in &mut r.sets {
-            if rs.replicas > 0 || rs.template == *template {
-                rs.desired = replicas;
-                rs.max = replicas + surge;
-            }
-        }
-        if r.sets == before {
-            break;
-        }
-    }
-}
-
-fn deployments(state: &mut State, now: &str) {
-    let list: Vec<Value> = state
-        .store
-        .list("apps", "deployments", None)
-        .into_iter()
-        .cloned()
-        .collect();
-    for d in list {
-        if d.pointer("/metadata/deletionTimestamp").is_some() {
-            continue;
-        }
-        let uid = d["metadata"]["uid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let template = d["spec"]["template"].clone();
-        let replicas = d["spec"]["replicas"].as_i64().unwrap_or(1);
-        let ru = &d["spec"]["strategy"]["rollingUpdate"];
-        let recreate = d["spec"]["strategy"]["type"] == "Recreate";
-        let (mut surge, mut unavail) = if recreate {
-            (0, replicas)
-        } else {
-            (
-                percent(&ru["maxSurge"], replicas, true),
-                percent(&ru["maxUnavailable"], replicas, false),
-            )
-        };
-        if surge == 0 && unavail == 0 {
-            unavail = 1;
-        }
-        surge = surge.max(0);
-        let mode = state.config.controller_mode;
-        let config = state.config.clone();
-        let healthy = move |t: &Value| {
-            mode == ControllerMode::Healthy
-                && !t["spec"]["containers"].as_array().is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| config.image_fails(c["image"].as_str().unwrap_or_default()))
-                })
-        };
-        let mut rollout = state.rollouts.get(&uid).cloned().unwrap_or_default();
-        roll(&mut rollout, &template, replicas, surge, unavail, &healthy);
-        state.rollouts.insert(uid, rollout.clone());
-        let Some(new_rs) = rollout
-            .sets
-            .iter()
-            .find(|rs| rs.template == template)
-            .cloned()
-        else {
-            continue;
-        };
-        let total: i64 = rollout.sets.iter().map(|rs| rs.replicas).sum();
-        let available: i64 = rollout
-            .sets
-            .iter()
-            .map(|rs| {
-                if healthy(&rs.template) {
-                    rs.replicas
-                } else {
-                    0
-                }
-            })
-            .sum();
-        let name = d["metadata"]["name"].as_str().unwrap_or_default();
-        let rs_name = format!("{name}-{}", template_hash(&template));
-        let mut status = serde_json::Map::new();
-        status.insert(
-            "observedGeneration".into(),
-            d["metadata"]["generation"].clone(),
-        );
-        if total > 0 {
-            status.insert("replicas".into(), json!(total));
-        }
-        if new_rs.replicas > 0 {
-            status.insert("updatedReplicas".into(), json!(new_rs.replicas));
-        }
-        if available > 0 {
-            status.insert("readyReplicas".into(), json!(available));
-            status.insert("availableReplicas".into(), json!(available));
-        }
-        if total - available > 0 {
-            status.insert("unavailableReplicas".into(), json!(total - available));
-        }
-        status.insert("terminatingReplicas".into(), json!(0));
-        let mut conds: Vec<Value> = d["status"]["conditions"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if available >= replicas - unavail {
-            set_condition(
-                &mut conds,
-                "Available",
-                "True",
-                "MinimumReplicasAvailable",
-                "Deployment has minimum availability.",
-                now,
-                true,
-            );
-        } else {
-            set_condition(
-                &mut conds,
-                "Available",
-                "False",
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.",
-                now,
-                true,
-            );
-        }
-        let complete = new_rs.replicas == replicas && total == replicas && available == replicas;
-        let stuck = mode == ControllerMode::Healthy && !healthy(&template);
-        if complete {
-            set_condition(
-                &mut conds,
-                "Progressing",
-                "True",
-                "NewReplicaSetAvailable",
-                &format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
-                now,
-                true,
-            );
-        } else if stuck {
-            set_condition(
-                &mut conds,
-                "Progressing",
-                "False",
-                "ProgressDeadlineExceeded",
-                &format!("ReplicaSet \"{rs_name}\" has timed out progressing."),
-                now,
-                true,
-            );
-        } else {
-            set_condition(
-                &mut conds,
-                "Progressing",
-                "True",
-                "ReplicaSetUpdated",
-                &format!("ReplicaSet \"{rs_name}\" is progressing."),
-                now,
-                true,
-            );
-        }
-        status.insert("conditions".into(), Value::Array(conds));
-        let mut new = d.clone();
-        new["status"] = Value::Object(status);
-        annotate(
-            &mut new,
-            "deployment.kubernetes.io/revision",
-            &new_rs.revision.to_string(),
-        );
-        let same = |a: &Value, b: &Value| {
-            let strip = |v: &Value| {
-                let mut v = v.clone();
-                if let Some(cs) = v["status"]["conditions"].as_array_mut() {
-                    for c in cs {
-                        if let Some(m) = c.as_object_mut() {
-                            m.shift_remove("lastUpdateTime");
-                        }
-                    }
-                }
-                v
-            };
-            strip(a)["status"] == strip(b)["status"]
-                && a["metadata"]["annotations"] == b["metadata"]["annotations"]
-        };
-        if !same(&d, &new) {
-            let key = key_of("apps", "deployments", &d);
-            write_as(state, key, &d, new, KCM, Some("status"), now);
-        }
-    }
 }
 
 fn workloads(state: &mut State, now: &str) {

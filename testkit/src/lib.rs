@@ -35,6 +35,7 @@ pub mod golden;
 pub mod managed;
 pub mod patch;
 pub mod reqlog;
+pub mod rollout;
 pub mod schema;
 pub mod server;
 pub mod store;

@@ -512,3 +512,85 @@ async fn servers_start_in_parallel_and_are_isolated() {
         );
     }
 }
+
+#[tokio::test]
+async fn settle_delay_defers_the_controllers() {
+    let config = ServerConfig {
+        settle_delay: Duration::from_millis(300),
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start_with(config).await.expect("server");
+    let deploys: Api<Deployment> = Api::namespaced(server.client().expect("client"), "default");
+    deploys
+        .patch(
+            "slow",
+            &PatchParams::apply("eksync"),
+            &Patch::Apply(deployment("slow", "nginx:1.27")),
+        )
+        .await
+        .expect("apply");
+    let early = deploys.get("slow").await.expect("get");
+    assert_eq!(
+        condition(&early, "Available"),
+        None,
+        "controllers have not acted yet"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let late = deploys.get("slow").await.expect("get");
+    assert_eq!(
+        condition(&late, "Available"),
+        Some(("True".into(), "MinimumReplicasAvailable".into()))
+    );
+}
+
+#[tokio::test]
+async fn namespace_termination_through_the_client() {
+    use k8s_openapi::api::core::v1::Namespace;
+    let server = TestServer::start().await.expect("server");
+    let client = server.client().expect("client");
+    let nss: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": "doomed"}})).expect("ns");
+    nss.create(&PostParams::default(), &ns)
+        .await
+        .expect("create ns");
+    let cms: Api<ConfigMap> = Api::namespaced(client, "doomed");
+    let held: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}}),
+    )
+    .expect("cm");
+    cms.create(&PostParams::default(), &held)
+        .await
+        .expect("held");
+    let terminating = nss
+        .delete("doomed", &DeleteParams::default())
+        .await
+        .expect("delete ns")
+        .left()
+        .expect("namespace object");
+    assert_eq!(
+        terminating.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    let late: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "late"}})).expect("cm");
+    match cms.create(&PostParams::default(), &late).await {
+        Err(kube::Error::Api(s)) => assert_eq!((s.code, s.reason.as_str()), (403, "Forbidden")),
+        other => panic!("expected 403, got {other:?}"),
+    }
+    assert!(
+        nss.get_opt("doomed").await.expect("get").is_some(),
+        "held by the finalizer"
+    );
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .expect("release");
+    assert!(
+        nss.get_opt("doomed").await.expect("get").is_none(),
+        "namespace gone once empty"
+    );
+}
