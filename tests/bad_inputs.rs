@@ -32,6 +32,11 @@ struct Case {
     prepare: Option<fn(&Path, &Path)>,
     /// Text that must never be printed (secret values).
     never_printed: &'static [&'static str],
+    /// Text the diagnostic's help must contain.
+    help: Option<&'static str>,
+    /// Codes of further errors the same mistake causes; any other error fails the case, so that
+    /// each repo holds exactly one mistake.
+    other_errors: &'static [&'static str],
 }
 
 const fn case(
@@ -53,6 +58,8 @@ const fn case(
         args: &[],
         prepare: None,
         never_printed: &[],
+        help: None,
+        other_errors: &[],
     }
 }
 
@@ -87,6 +94,11 @@ impl Case {
 
     const fn never_printed(mut self, s: &'static [&'static str]) -> Case {
         self.never_printed = s;
+        self
+    }
+
+    const fn help(mut self, help: &'static str) -> Case {
+        self.help = Some(help);
         self
     }
 }
@@ -135,7 +147,7 @@ fn cases() -> Vec<Case> {
             "k8s/configmap.json",
             10,
             5,
-            &["did not find expected ','"],
+            &["invalid JSON", "did not find expected ','"],
         ),
         case(
             "document-is-a-list",
@@ -221,8 +233,9 @@ fn cases() -> Vec<Case> {
             CL,
             6,
             3,
-            &["floating point"],
-        ),
+            &["floating point `1.3`, expected a string"],
+        )
+        .help("put it in quotes"),
         case(
             "eksctl-wrong-api-version",
             "E-eksctl-kind",
@@ -324,7 +337,7 @@ fn cases() -> Vec<Case> {
             "eksctl-managed-instance-type-and-types",
             "E-spot",
             CL,
-            33,
+            42,
             5,
             &["either instanceType or instanceTypes, not both"],
         ),
@@ -620,6 +633,223 @@ fn cases() -> Vec<Case> {
             7,
             &["cluster `eks-prod`, which no ClusterConfig defines"],
         ),
+        // More of each kind.
+        case(
+            "yaml-alias-bomb",
+            "E-yaml",
+            "k8s/configmap.yaml",
+            13,
+            38,
+            &["excessive aliasing"],
+        ),
+        case(
+            "yaml-too-deep",
+            "E-yaml",
+            "k8s/configmap.yaml",
+            7,
+            266,
+            &["recursion limit exceeded"],
+        ),
+        case(
+            "yaml-unclosed-quote",
+            "E-yaml",
+            "k8s/configmap.yaml",
+            7,
+            13,
+            &["quoted scalar"],
+        ),
+        case(
+            "yaml-unknown-alias",
+            "E-yaml",
+            "k8s/configmap.yaml",
+            7,
+            6,
+            &["unknown anchor"],
+        ),
+        case(
+            "yaml-bad-tag",
+            "E-yaml",
+            "k8s/configmap.yaml",
+            6,
+            19,
+            &["`maybe` is not a boolean but is tagged !!bool"],
+        ),
+        case(
+            "k8s-list-item-not-mapping",
+            "E-document",
+            "k8s/list.yaml",
+            8,
+            5,
+            &["must be a mapping"],
+        ),
+        case(
+            "k8s-crd-unserved-version",
+            "E-api-version",
+            "k8s/crd.yaml",
+            19,
+            1,
+            &["CRD for Backup.example.com serves v1, not `v2`"],
+        ),
+        case(
+            "k8s-deployment-without-selector",
+            "E-selector",
+            "k8s/deployment.yaml",
+            8,
+            1,
+            &["Deployment needs spec.selector"],
+        ),
+        case(
+            "k8s-label-value-not-string",
+            "E-label",
+            "k8s/namespace.yaml",
+            6,
+            5,
+            &["must be strings; quote `2`"],
+        ),
+        case(
+            "k8s-missing-kind",
+            "E-missing-field",
+            "k8s/namespace.yaml",
+            1,
+            1,
+            &["missing kind"],
+        ),
+        case(
+            "ref-without-cluster",
+            "E-ref",
+            "k8s/configmap.yaml",
+            7,
+            3,
+            &["{{aws:region}} needs a ClusterConfig"],
+        ),
+        case(
+            "depends-on-unreadable",
+            "E-depends-on",
+            "k8s/configmap.yaml",
+            7,
+            5,
+            &["cannot read `ConfigMap`"],
+        ),
+        case(
+            "policy-unknown-cluster",
+            "E-ref",
+            POLICY,
+            6,
+            3,
+            &["names cluster `eks-prod`, which the repo does not define"],
+        ),
+        case(
+            "policy-inline-missing-version",
+            "E-policy",
+            POLICY,
+            7,
+            3,
+            &["policy Version must be \"2012-10-17\""],
+        ),
+        case(
+            "policy-file-json-error",
+            "E-yaml",
+            "aws/policies/asg-policy-for-worker.json",
+            6,
+            7,
+            &["invalid JSON", "did not find expected ','"],
+        ),
+        case(
+            "settings-kind-outside-root",
+            "E-settings",
+            "config/eksync.yaml",
+            3,
+            1,
+            &["Settings belong in eksync.yaml at the repo root"],
+        ),
+        case(
+            "settings-two-documents",
+            "E-settings",
+            "eksync.yaml",
+            12,
+            1,
+            &["must hold a single document"],
+        ),
+        case(
+            "eksctl-missing-region",
+            "E-missing-field",
+            CL,
+            3,
+            1,
+            &["missing field `region`"],
+        ),
+        case(
+            "eksctl-nodegroups-not-a-list",
+            "E-invalid-field",
+            CL,
+            7,
+            1,
+            &["invalid type: map, expected a sequence"],
+        ),
+        case(
+            "eksctl-volume-size-zero",
+            "E-size",
+            CL,
+            10,
+            5,
+            &["volumeSize must be positive (got 0)"],
+        ),
+        case(
+            "eksctl-spot-pools-out-of-range",
+            "E-spot",
+            CL,
+            24,
+            7,
+            &["between 1 and 20 (got 25)"],
+        ),
+        case(
+            "eksctl-empty-instance-types",
+            "E-spot",
+            CL,
+            20,
+            7,
+            &["needs at least one entry in instanceTypes"],
+        ),
+        case(
+            "eksctl-duplicate-instance-type",
+            "E-spot",
+            CL,
+            20,
+            48,
+            &["instance type `m5.large` is listed twice"],
+        ),
+        case(
+            "eksctl-bad-nodegroup-name",
+            "E-name",
+            CL,
+            15,
+            5,
+            &["invalid node group name: `ng_test_jenkins_spot`"],
+        ),
+        case(
+            "eksctl-version-not-kubernetes",
+            "E-version",
+            CL,
+            6,
+            3,
+            &["`2.0` is not a Kubernetes version"],
+        ),
+        case(
+            "eksctl-bad-taint-key",
+            "E-taint",
+            CL,
+            27,
+            9,
+            &["invalid taint key `spot instance`"],
+        ),
+        case(
+            "eksctl-negative-max-price",
+            "E-spot",
+            CL,
+            22,
+            7,
+            &["must be positive (got -0.5)"],
+        ),
     ]
 }
 
@@ -696,6 +926,8 @@ fn matches(c: &Case, d: &Value) -> bool {
         && c.message
             .iter()
             .all(|m| d["message"].as_str().is_some_and(|msg| msg.contains(m)))
+        && c.help
+            .is_none_or(|h| d["help"].as_str().is_some_and(|help| help.contains(h)))
         && c.related.is_none_or(|file| {
             d["related"]
                 .as_array()
@@ -742,6 +974,17 @@ fn check(c: &Case) -> Vec<String> {
     match serde_json::from_str::<Value>(&v.stdout) {
         Ok(json) => {
             let diags = json["diagnostics"].as_array().cloned().unwrap_or_default();
+            let unexpected: Vec<&Value> = diags
+                .iter()
+                .filter(|d| d["severity"] == "error" && !matches(c, d))
+                .filter(|d| !c.other_errors.iter().any(|code| d["code"] == *code))
+                .collect();
+            if !unexpected.is_empty() {
+                problems.push(format!(
+                    "validate: errors besides the expected one (is the repo broken twice?):\n{}",
+                    serde_json::to_string_pretty(&unexpected).unwrap_or_default()
+                ));
+            }
             if !diags.iter().any(|d| matches(c, d)) {
                 problems.push(format!(
                     "validate: no {} at {}:{:?}:{:?} with {:?}; got:\n{}",
@@ -779,13 +1022,33 @@ fn check(c: &Case) -> Vec<String> {
 
 #[test]
 fn every_bad_repo_gives_a_located_diagnostic_and_exit_code_1() {
-    let mut failures = Vec::new();
-    for c in cases() {
-        let problems = check(&c);
-        if !problems.is_empty() {
-            failures.push(format!("{}:\n  {}", c.dir, problems.join("\n  ")));
-        }
-    }
+    // Each case is two short subprocesses; run them on every core, report them in table order.
+    let cases = cases();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let results: Vec<(usize, Vec<String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let cases = &cases;
+                scope.spawn(move || {
+                    (w..cases.len())
+                        .step_by(workers)
+                        .map(|i| (i, check(&cases[i])))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a case thread panicked"))
+            .collect()
+    });
+    let mut results = results;
+    results.sort_by_key(|(i, _)| *i);
+    let failures: Vec<String> = results
+        .into_iter()
+        .filter(|(_, problems)| !problems.is_empty())
+        .map(|(i, problems)| format!("{}:\n  {}", cases[i].dir, problems.join("\n  ")))
+        .collect();
     assert!(
         failures.is_empty(),
         "{} case(s) failed:\n{}",

@@ -331,6 +331,9 @@ fn aws_edges(b: &mut Builder) {
                     &p.origin,
                     &FieldPath::keys(&["spec", "cluster"]),
                 );
+                // Its references cannot be checked against a cluster that is not there; saying
+                // so for each of them would only repeat this error.
+                continue;
             }
         }
         let refs = p.refs.clone();
@@ -990,6 +993,19 @@ mod tests {
         let loaded = load::load(&src);
         assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
         build(&loaded.model, &SourceLocator::new(&src))
+    }
+
+    #[test]
+    fn a_policy_naming_an_unknown_cluster_is_one_error() {
+        let (_, diags) = build_from(
+            "p.yaml",
+            "apiVersion: eksync.io/v1alpha1\nkind: IAMRolePolicy\nmetadata:\n  name: p\nspec:\n  cluster: nope\n  roleName: \"{{aws:nodegroup/ng/resource/NodeInstanceRole}}\"\n  policyDocument:\n    Version: \"2012-10-17\"\n    Statement:\n      - Effect: Allow\n        Action: \"s3:GetObject\"\n        Resource: \"*\"\n",
+        );
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert_eq!(diags[0].code, "E-ref");
+        assert!(diags[0].message.contains("names cluster `nope`"));
+        let at = diags[0].location.as_ref().map(|l| (l.line, l.column));
+        assert_eq!(at, Some((Some(6), Some(3))));
     }
 
     #[test]

@@ -77,6 +77,20 @@ pub fn parse(text: &str) -> Parsed {
     }
 }
 
+/// How many nodes aliases may copy into one file. Each alias copies its anchor's whole value, so a
+/// few hundred bytes of nested aliases ("billion laughs") would otherwise expand to billions of
+/// nodes and exhaust memory. Real manifests alias a few small mappings.
+pub const MAX_ALIAS_NODES: usize = 1_000_000;
+
+/// The number of nodes in a value (itself included).
+fn node_count(v: &Value) -> usize {
+    1 + match v {
+        Value::Array(items) => items.iter().map(node_count).sum(),
+        Value::Object(map) => map.values().map(node_count).sum(),
+        _ => 0,
+    }
+}
+
 enum Frame {
     Seq {
         items: Vec<Value>,
@@ -94,7 +108,12 @@ enum Frame {
 struct Builder {
     docs: Vec<Doc>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Value>,
+    /// Anchored values and their node counts (what an alias to them costs).
+    anchors: HashMap<usize, (Value, usize)>,
+    /// Nodes copied in by aliases so far in this file, against [`MAX_ALIAS_NODES`].
+    alias_nodes: usize,
+    /// Whether the alias budget was exceeded (reported once).
+    alias_overflow: bool,
     errors: Vec<YamlError>,
     /// Number of documents started so far.
     doc_index: usize,
@@ -114,7 +133,7 @@ impl Builder {
     /// Delivers a finished node to its parent (or makes it the document's root).
     fn push_value(&mut self, v: Value, anchor: usize, mark: Marker) {
         if anchor > 0 {
-            self.anchors.insert(anchor, v.clone());
+            self.anchors.insert(anchor, (v.clone(), node_count(&v)));
         }
         let mut error = None;
         match self.stack.last_mut() {
@@ -297,8 +316,21 @@ impl MarkedEventReceiver for Builder {
                     }
                 }
             }
-            Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(v) => self.push_value(v, 0, mark),
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some((_, n)) if self.alias_nodes.saturating_add(*n) > MAX_ALIAS_NODES => {
+                    if !std::mem::replace(&mut self.alias_overflow, true) {
+                        self.err(
+                            &mark,
+                            format!("excessive aliasing: aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+                        );
+                    }
+                    self.push_value(Value::Null, 0, mark);
+                }
+                Some((v, n)) => {
+                    self.alias_nodes += *n;
+                    let v = v.clone();
+                    self.push_value(v, 0, mark);
+                }
                 None => {
                     self.err(&mark, "alias to an unknown anchor".to_string());
                     self.push_value(Value::Null, 0, mark);
@@ -547,6 +579,26 @@ mod tests {
             assert!(p.errors.is_empty(), "{text}: {:?}", p.errors);
             assert_eq!(&p.docs[0].value, want, "{text}");
         }
+    }
+
+    #[test]
+    fn alias_expansion_is_bounded() {
+        // Seven levels of ten aliases would be ten million strings.
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g"])
+        {
+            let items = vec![format!("*{prev}"); 10].join(", ");
+            text.push_str(&format!("{name}: &{name} [{items}]\n"));
+        }
+        let p = parse(&text);
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert!(p.errors[0].message.contains("excessive aliasing"));
+        // Level f would bring the copies to 1,234,560 nodes.
+        assert_eq!(p.errors[0].pos.line, 6);
+        let total: usize = p.docs.iter().map(|d| node_count(&d.value)).sum();
+        assert!(total <= MAX_ALIAS_NODES + 100, "{total} nodes");
     }
 
     #[test]

@@ -104,6 +104,20 @@ impl<'a> Ctx<'a> {
     pub fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
+
+    /// Reports a file's syntax errors. JSON files are read by the YAML parser (JSON is YAML), but
+    /// their authors are told about JSON.
+    pub fn syntax_errors(&mut self, file: &str, errors: &[yaml::YamlError]) {
+        for e in errors {
+            let message = if file.ends_with(".json") {
+                e.message.replacen("invalid YAML", "invalid JSON", 1)
+            } else {
+                e.message.clone()
+            };
+            let at = Location::at(file, e.document, e.pos.line, e.pos.column);
+            self.error("E-yaml", message, at);
+        }
+    }
 }
 
 /// A parsed document waiting to be classified.
@@ -183,13 +197,7 @@ pub fn load(src: &Source) -> Loaded {
             continue;
         }
         let parsed = yaml::parse(text);
-        for e in parsed.errors {
-            ctx.error(
-                "E-yaml",
-                e.message,
-                Location::at(*path, e.document, e.pos.line, e.pos.column),
-            );
-        }
+        ctx.syntax_errors(path, &parsed.errors);
         for d in parsed.docs {
             let origin = Origin {
                 file: (*path).to_string(),
@@ -262,7 +270,15 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(
                 ("E-invalid-field", format!("{what}: {inner}"))
             };
             let at = ctx.origin_loc(origin, &path);
-            ctx.error(code, msg, at);
+            let mut d = Diagnostic::error(code, msg).at(at);
+            // `version: 1.30` is the number 1.3 to YAML: say so, since the message shows `1.3`.
+            let unquoted = ["floating point", "integer", "boolean"]
+                .iter()
+                .any(|t| inner.starts_with(&format!("invalid type: {t}")));
+            if unquoted && inner.ends_with("expected a string") {
+                d = d.help("YAML reads this unquoted value as a number or boolean (an unquoted 1.30 is the number 1.3); put it in quotes");
+            }
+            ctx.push(d);
             None
         }
     }

@@ -200,13 +200,7 @@ fn read_policy_file(
         return None;
     };
     let parsed = yaml::parse(text);
-    for e in &parsed.errors {
-        ctx.error(
-            "E-yaml",
-            e.message.clone(),
-            Location::at(&resolved, e.document, e.pos.line, e.pos.column),
-        );
-    }
+    ctx.syntax_errors(&resolved, &parsed.errors);
     let doc = parsed.docs.into_iter().next()?;
     let file_origin = Origin {
         file: resolved,

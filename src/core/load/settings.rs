@@ -45,13 +45,7 @@ struct ClusterPathsDoc {
 pub(super) fn load(path: &str, text: &str, ctx: &mut Ctx) -> (Settings, Option<Origin>) {
     let mut settings = Settings::default();
     let parsed = yaml::parse(text);
-    for e in &parsed.errors {
-        ctx.error(
-            "E-yaml",
-            e.message.clone(),
-            crate::core::diag::Location::at(path, e.document, e.pos.line, e.pos.column),
-        );
-    }
+    ctx.syntax_errors(path, &parsed.errors);
     if parsed.docs.len() > 1 {
         let at = ctx.loc(path, parsed.docs[1].index, &FieldPath::root());
         ctx.error("E-settings", "eksync.yaml must hold a single document", at);

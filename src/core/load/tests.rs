@@ -85,3 +85,27 @@ fn a_cluster_mapping_to_an_undefined_cluster_is_located() {
     );
     assert!(msg.contains("`two`"), "{msg}");
 }
+
+#[test]
+fn json_files_get_json_syntax_errors() {
+    let loaded = load(&source(&[(
+        "cm.json",
+        b"{\n  \"apiVersion\": \"v1\"\n  \"kind\": \"ConfigMap\"\n}\n",
+    )]));
+    let (file, line, _, msg) = only_error(&loaded, "E-yaml");
+    assert_eq!((file.as_str(), line), ("cm.json", Some(3)));
+    assert!(msg.starts_with("invalid JSON: "), "{msg}");
+}
+
+#[test]
+fn an_unquoted_version_is_explained() {
+    let loaded = load(&source(&[(
+        "cluster.yaml",
+        b"apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: one\n  region: us-west-2\n  version: 1.30\n",
+    )]));
+    let (_, line, column, msg) = only_error(&loaded, "E-invalid-field");
+    assert_eq!((line, column), (Some(6), Some(3)));
+    assert!(msg.contains("floating point `1.3`"), "{msg}");
+    let help = loaded.diagnostics[0].help.clone().unwrap_or_default();
+    assert!(help.contains("put it in quotes"), "{help}");
+}
