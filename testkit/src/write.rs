@@ -162,6 +162,22 @@ fn schema_for<'a>(t: &'a Target, crd: Option<&'a Value>) -> Schema<'a> {
     }
 }
 
+/// Fields a write through `sub` cannot set (the apiserver's reset fields): `status` for the main
+/// resource of kinds with a status subresource; everything but `status` and annotations for
+/// `/status`.
+fn reset_fields(t: &Target, sub: Option<&str>) -> crate::fieldset::FieldSet {
+    let mut s = crate::fieldset::FieldSet::default();
+    match sub {
+        Some("status") => {
+            s.insert(&["f:spec".to_string()]);
+            s.insert(&["f:metadata".to_string(), "f:labels".to_string()]);
+        }
+        None if t.info.has_sub("status") => s.insert(&["f:status".to_string()]),
+        _ => {}
+    }
+    s
+}
+
 fn skeleton(t: &Target, name: &str) -> Value {
     let mut meta = serde_json::Map::new();
     meta.insert("name".into(), json!(name));
@@ -283,6 +299,11 @@ pub fn create(
     if let Some(m) = obj.pointer_mut("/metadata").and_then(Value::as_object_mut) {
         m.shift_remove("managedFields");
         m.shift_remove("resourceVersion");
+    }
+    if t.info.has_sub("status") {
+        if let Some(m) = obj.as_object_mut() {
+            m.shift_remove("status");
+        }
     }
     prepare_create(&t.info.kind, t.info.custom, &mut obj, &mut state.alloc, now);
     managed::render(&mut obj, &entries);
@@ -599,7 +620,8 @@ pub fn apply(
         check_namespace(state, t, &name)?;
     }
     let base = live.clone().unwrap_or_else(|| skeleton(t, &name));
-    let config_set = to_set(&config, &schema);
+    let config_set =
+        to_set(&config, &schema).recursive_difference(&reset_fields(t, t.sub.as_deref()));
     let mut stripped_base = base.clone();
     if let Some(m) = stripped_base
         .pointer_mut("/metadata")
@@ -659,6 +681,11 @@ pub fn apply(
                 .and_then(Value::as_object_mut)
             {
                 m.shift_remove("resourceVersion");
+            }
+            if t.info.has_sub("status") {
+                if let Some(m) = merged.as_object_mut() {
+                    m.shift_remove("status");
+                }
             }
             prepare_create(
                 &t.info.kind,

@@ -594,3 +594,78 @@ async fn namespace_termination_through_the_client() {
         "namespace gone once empty"
     );
 }
+
+#[tokio::test]
+async fn custom_resources_defaults_validation_and_status_subresource() {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+    let server = TestServer::start().await.expect("server");
+    let client = server.client().expect("client");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gizmos.golden.example.com"},
+        "spec": {"group": "golden.example.com", "scope": "Namespaced",
+            "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo", "listKind": "GizmoList"},
+            "versions": [{"name": "v1", "served": true, "storage": true, "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "required": ["size"], "properties": {
+                        "size": {"type": "integer", "minimum": 1}, "color": {"type": "string", "default": "blue"}}},
+                    "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}}}}}}]}});
+    crds.patch(
+        "gizmos.golden.example.com",
+        &PatchParams::apply("eksync"),
+        &Patch::Apply(crd),
+    )
+    .await
+    .expect("crd");
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("golden.example.com", "v1", "Gizmo"),
+        "gizmos",
+    );
+    let api: Api<DynamicObject> = Api::namespaced_with(client, "default", &ar);
+    let obj = json!({"apiVersion": "golden.example.com/v1", "kind": "Gizmo", "metadata": {"name": "g1"},
+        "spec": {"size": 2}, "status": {"ready": true}});
+    let created = api
+        .patch("g1", &PatchParams::apply("eksync"), &Patch::Apply(obj))
+        .await
+        .expect("apply cr");
+    assert_eq!(
+        created.data["spec"]["color"],
+        json!("blue"),
+        "schema default"
+    );
+    assert!(
+        created.data.get("status").is_none(),
+        "status is reset on the main resource"
+    );
+    let mf = serde_json::to_value(created.metadata.managed_fields.unwrap_or_default()).expect("mf");
+    assert!(
+        mf[0]["fieldsV1"].get("f:status").is_none(),
+        "and not owned: {mf}"
+    );
+    let status = json!({"apiVersion": "golden.example.com/v1", "kind": "Gizmo", "metadata": {"name": "g1"}, "status": {"ready": true}});
+    let with_status = api
+        .patch_status(
+            "g1",
+            &PatchParams::apply("status-writer"),
+            &Patch::Apply(status),
+        )
+        .await
+        .expect("status");
+    assert_eq!(with_status.data["status"]["ready"], json!(true));
+    let bad = json!({"apiVersion": "golden.example.com/v1", "kind": "Gizmo", "metadata": {"name": "g2"}, "spec": {"size": 0}});
+    match api
+        .patch("g2", &PatchParams::apply("eksync"), &Patch::Apply(bad))
+        .await
+    {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!(s.code, 422);
+            assert!(
+                s.message
+                    .contains("spec.size in body should be greater than or equal to 1"),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("expected 422, got {other:?}"),
+    }
+}
