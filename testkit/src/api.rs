@@ -30,6 +30,10 @@ pub struct State {
     pub crd_floor: HashMap<(String, String), u64>,
     /// Deployment rollout bookkeeping by uid.
     pub rollouts: HashMap<String, Rollout>,
+    /// When each workload generation (by uid) was first seen, for `rollout_delay`.
+    pub first_seen: HashMap<String, (i64, std::time::Instant)>,
+    /// Instants at which the controllers must act again (drained by the server).
+    pub wakeups: Vec<std::time::Instant>,
     /// Namespaces (by uid) whose default content the namespace controller created.
     pub initialized: std::collections::HashSet<String>,
     /// Options.
@@ -46,6 +50,8 @@ impl State {
             crd_floor: HashMap::new(),
             rollouts: HashMap::new(),
             initialized: Default::default(),
+            first_seen: HashMap::new(),
+            wakeups: Vec::new(),
             config,
         }
     }

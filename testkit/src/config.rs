@@ -31,6 +31,10 @@ pub struct ServerConfig {
     /// Delay before the controllers react to a write (`0`: they react before the next request
     /// is served).
     pub settle_delay: Duration,
+    /// In `Healthy` mode, how long a new generation of a Deployment, StatefulSet, DaemonSet or
+    /// Job takes before its Pods count as ready (default `0`: at once). The controllers act
+    /// again by themselves when it has passed.
+    pub rollout_delay: Duration,
     /// Number of events kept for watches from a resourceVersion; older versions get 410.
     pub watch_history: usize,
     /// `serverAddressByClientCIDRs` address in `/api`.
@@ -45,6 +49,7 @@ impl Default for ServerConfig {
             controller_mode: ControllerMode::default(),
             failing_images: Vec::new(),
             settle_delay: Duration::ZERO,
+            rollout_delay: Duration::ZERO,
             watch_history: 10_000,
             server_address: "203.0.113.1:6443".into(),
             load_balancer_domain: "elb.us-east-1.amazonaws.com".into(),

@@ -65,6 +65,25 @@ pub(crate) fn write_as(
     state.store.put(key, new);
 }
 
+/// True once `rollout_delay` has passed since this generation of the workload was first seen;
+/// schedules a wake-up otherwise.
+pub(crate) fn delay_passed(state: &mut State, uid: &str, generation: i64) -> bool {
+    let delay = state.config.rollout_delay;
+    if delay.is_zero() {
+        return true;
+    }
+    let now = std::time::Instant::now();
+    let seen = match state.first_seen.get(uid) {
+        Some((g, t)) if *g == generation => *t,
+        _ => {
+            state.first_seen.insert(uid.to_string(), (generation, now));
+            state.wakeups.push(now + delay);
+            now
+        }
+    };
+    now.duration_since(seen) >= delay
+}
+
 /// Lets every controller act until nothing changes (bounded).
 pub fn settle(state: &mut State, now: &str) {
     for _ in 0..25 {
@@ -562,7 +581,19 @@ fn workloads(state: &mut State, now: &str) {
             if o.pointer("/metadata/deletionTimestamp").is_some() {
                 continue;
             }
-            let fails = images_fail(state, &o["spec"]["template"]);
+            let uid = o["metadata"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let warm = delay_passed(
+                state,
+                &uid,
+                o["metadata"]["generation"].as_i64().unwrap_or(0),
+            );
+            if !warm && kind == "Job" {
+                continue;
+            }
+            let fails = images_fail(state, &o["spec"]["template"]) || !warm;
             let gen = o["metadata"]["generation"].clone();
             let mut new = o.clone();
             match kind {

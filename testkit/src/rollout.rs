@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 
 use crate::api::State;
 use crate::config::ControllerMode;
-use crate::controllers::{annotate, key_of, template_hash, write_as, KCM};
+use crate::controllers::{
+    annotate, delay_passed, images_fail_cfg, key_of, template_hash, write_as, KCM,
+};
 
 /// One simulated ReplicaSet of a Deployment (no object is stored for it).
 #[derive(Debug, Clone, PartialEq)]
@@ -260,8 +262,12 @@ pub(crate) fn deployments(state: &mut State, now: &str) {
         surge = surge.max(0);
         let mode = state.config.controller_mode;
         let config = state.config.clone();
+        let generation = d["metadata"]["generation"].as_i64().unwrap_or(0);
+        let warm = delay_passed(state, &uid, generation);
+        let current = template.clone();
         let healthy = move |t: &Value| {
             mode == ControllerMode::Healthy
+                && (warm || *t != current)
                 && !t["spec"]["containers"].as_array().is_some_and(|cs| {
                     cs.iter()
                         .any(|c| config.image_fails(c["image"].as_str().unwrap_or_default()))
@@ -337,7 +343,7 @@ pub(crate) fn deployments(state: &mut State, now: &str) {
             );
         }
         let complete = new_rs.replicas == replicas && total == replicas && available == replicas;
-        let stuck = mode == ControllerMode::Healthy && !healthy(&template);
+        let stuck = mode == ControllerMode::Healthy && images_fail_cfg(&state.config, &template);
         if complete {
             set_condition(
                 &mut conds,

@@ -280,12 +280,14 @@ fn dispatch(
                 let delay = st.config.settle_delay;
                 if delay.is_zero() {
                     settle(&mut st, &now);
+                    schedule_wakeups(shared, &mut st);
                 } else {
                     let shared = shared.clone();
                     tokio::spawn(async move {
                         tokio::time::sleep(delay).await;
                         let mut st = shared.lock();
                         settle(&mut st, &crate::server::now());
+                        schedule_wakeups(&shared, &mut st);
                     });
                 }
             }
@@ -294,6 +296,19 @@ fn dispatch(
             (r, w.wrote)
         }
         Err(e) => (ApiResponse::error(&e), false),
+    }
+}
+
+/// Lets the controllers act again at the instants they asked for (`rollout_delay`).
+fn schedule_wakeups(shared: &Arc<Shared>, st: &mut State) {
+    for at in std::mem::take(&mut st.wakeups) {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+            let mut st = shared.lock();
+            settle(&mut st, &crate::server::now());
+            schedule_wakeups(&shared, &mut st);
+        });
     }
 }
 

@@ -669,3 +669,40 @@ async fn custom_resources_defaults_validation_and_status_subresource() {
         other => panic!("expected 422, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn rollout_delay_keeps_deployments_progressing_for_a_while() {
+    let config = ServerConfig {
+        rollout_delay: Duration::from_millis(400),
+        ..ServerConfig::default()
+    };
+    let server = TestServer::start_with(config).await.expect("server");
+    let deploys: Api<Deployment> = Api::namespaced(server.client().expect("client"), "default");
+    deploys
+        .patch(
+            "web",
+            &PatchParams::apply("eksync"),
+            &Patch::Apply(deployment("web", "nginx:1.27")),
+        )
+        .await
+        .expect("apply");
+    let early = deploys.get("web").await.expect("get");
+    assert_eq!(
+        condition(&early, "Available"),
+        Some(("False".into(), "MinimumReplicasUnavailable".into()))
+    );
+    assert_eq!(
+        condition(&early, "Progressing"),
+        Some(("True".into(), "ReplicaSetUpdated".into()))
+    );
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let late = deploys.get("web").await.expect("get");
+    assert_eq!(
+        condition(&late, "Available"),
+        Some(("True".into(), "MinimumReplicasAvailable".into()))
+    );
+    assert_eq!(
+        condition(&late, "Progressing"),
+        Some(("True".into(), "NewReplicaSetAvailable".into()))
+    );
+}
