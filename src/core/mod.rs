@@ -6,6 +6,7 @@ pub mod awsdiff;
 pub mod diag;
 pub mod eksctl;
 pub mod graph;
+pub mod kdiff;
 pub mod kube;
 pub mod load;
 pub mod model;

@@ -1,0 +1,197 @@
+//! What eksync sends for an object: the body from Git with the ownership label
+//! (`app.kubernetes.io/managed-by: eksync`) added, fields the server owns dropped (an exported
+//! manifest's `resourceVersion` would make the apply conditional), and `spec.replicas` left out when
+//! a HorizontalPodAutoscaler in the repo targets the object (the replicas belong to the HPA, so
+//! there is no endless diff and no tug of war; a warning says so when the manifest sets them).
+//!
+//! It does not substitute references (`values`) nor validate the body (`load`).
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use crate::core::kube::{split_api_version, ObjectKey};
+
+use super::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+
+/// Metadata fields Git must not send.
+const DROPPED_METADATA: &[&str] = &[
+    "resourceVersion",
+    "uid",
+    "managedFields",
+    "creationTimestamp",
+    "generation",
+    "selfLink",
+];
+
+/// What `prepare` needs to know about the rest of the repo.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PrepareContext {
+    /// Objects whose replicas an HPA in the repo owns.
+    pub hpa_targets: BTreeSet<ObjectKey>,
+}
+
+impl PrepareContext {
+    /// Collects the scale targets of every HorizontalPodAutoscaler among the repo's bodies.
+    pub fn from_bodies<'a>(bodies: impl IntoIterator<Item = &'a Value>) -> Self {
+        let mut hpa_targets = BTreeSet::new();
+        for b in bodies {
+            let (group, _) = split_api_version(str_at(b, &["apiVersion"]).unwrap_or_default());
+            if group != "autoscaling" || str_at(b, &["kind"]) != Some("HorizontalPodAutoscaler") {
+                continue;
+            }
+            let Some(target) = b.pointer("/spec/scaleTargetRef") else {
+                continue;
+            };
+            let (tgroup, _) =
+                split_api_version(str_at(target, &["apiVersion"]).unwrap_or_default());
+            if let (Some(kind), Some(name)) = (str_at(target, &["kind"]), str_at(target, &["name"]))
+            {
+                hpa_targets.insert(ObjectKey {
+                    group: tgroup.to_string(),
+                    kind: kind.to_string(),
+                    namespace: str_at(b, &["metadata", "namespace"]).map(str::to_string),
+                    name: name.to_string(),
+                });
+            }
+        }
+        PrepareContext { hpa_targets }
+    }
+}
+
+/// The body to apply, and warnings for the person running eksync.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    pub body: Value,
+    pub warnings: Vec<String>,
+}
+
+/// Prepares a body from Git for a server-side apply.
+pub fn prepare(body: &Value, ctx: &PrepareContext) -> Prepared {
+    let mut out = body.clone();
+    let mut warnings = Vec::new();
+    let key = key_of(body);
+    let Some(root) = out.as_object_mut() else {
+        return Prepared {
+            body: out,
+            warnings,
+        };
+    };
+    root.shift_remove("status");
+    let meta = root
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(meta) = meta.as_object_mut() {
+        for f in DROPPED_METADATA {
+            meta.shift_remove(*f);
+        }
+        let labels = meta
+            .entry("labels")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !labels.is_object() {
+            *labels = Value::Object(Map::new());
+        }
+        if let Some(labels) = labels.as_object_mut() {
+            match labels.get(MANAGED_BY_LABEL).and_then(Value::as_str) {
+                Some(MANAGED_BY_VALUE) => {}
+                Some(other) => {
+                    warnings.push(format!(
+                        "label {MANAGED_BY_LABEL}={other} is replaced by {MANAGED_BY_VALUE}: eksync finds the objects it manages by this label"
+                    ));
+                    labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY_VALUE.into());
+                }
+                None => {
+                    labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY_VALUE.into());
+                }
+            }
+        }
+    }
+    if key.as_ref().is_some_and(|k| ctx.hpa_targets.contains(k)) {
+        if let Some(spec) = root.get_mut("spec").and_then(Value::as_object_mut) {
+            if let Some(r) = spec.shift_remove("replicas") {
+                warnings.push(format!(
+                    "spec.replicas ({r}) is not applied: a HorizontalPodAutoscaler in the repo owns this workload's replicas"
+                ));
+            }
+        }
+    }
+    Prepared {
+        body: out,
+        warnings,
+    }
+}
+
+fn key_of(body: &Value) -> Option<ObjectKey> {
+    let (group, _) = split_api_version(str_at(body, &["apiVersion"])?);
+    Some(ObjectKey {
+        group: group.to_string(),
+        kind: str_at(body, &["kind"])?.to_string(),
+        namespace: str_at(body, &["metadata", "namespace"]).map(str::to_string),
+        name: str_at(body, &["metadata", "name"])?.to_string(),
+    })
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    crate::core::kube::get_str(v, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn deploy(name: &str, replicas: Option<i64>) -> Value {
+        let mut d = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "ci", "resourceVersion": "9", "creationTimestamp": null},
+            "spec": {"template": {}}, "status": {"replicas": 1}});
+        if let Some(r) = replicas {
+            d["spec"]["replicas"] = json!(r);
+        }
+        d
+    }
+
+    fn hpa(target: &str) -> Value {
+        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "h", "namespace": "ci"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target}}})
+    }
+
+    #[test]
+    fn adds_label_and_drops_server_fields() {
+        let p = prepare(&deploy("web", Some(2)), &PrepareContext::default());
+        assert_eq!(
+            p.body["metadata"],
+            json!({"name": "web", "namespace": "ci", "labels": {"app.kubernetes.io/managed-by": "eksync"}})
+        );
+        assert_eq!(p.body["spec"]["replicas"], json!(2));
+        assert!(p.body.get("status").is_none());
+        assert!(p.warnings.is_empty());
+    }
+
+    #[test]
+    fn hpa_target_loses_replicas_with_a_warning() {
+        let bodies = [hpa("web"), deploy("web", Some(3)), deploy("api", Some(3))];
+        let ctx = PrepareContext::from_bodies(bodies.iter());
+        assert_eq!(ctx.hpa_targets.len(), 1);
+        let p = prepare(&bodies[1], &ctx);
+        assert!(p.body["spec"].get("replicas").is_none());
+        assert_eq!(p.warnings.len(), 1);
+        assert!(p.warnings[0].contains("HorizontalPodAutoscaler"));
+        let other = prepare(&bodies[2], &ctx);
+        assert_eq!(other.body["spec"]["replicas"], json!(3));
+        let unset = prepare(&deploy("web", None), &ctx);
+        assert!(unset.warnings.is_empty());
+    }
+
+    #[test]
+    fn another_managed_by_value_is_replaced_with_a_warning() {
+        let mut d = deploy("web", None);
+        d["metadata"]["labels"] = json!({"app.kubernetes.io/managed-by": "Helm", "app": "web"});
+        let p = prepare(&d, &PrepareContext::default());
+        assert_eq!(
+            p.body["metadata"]["labels"],
+            json!({"app.kubernetes.io/managed-by": "eksync", "app": "web"})
+        );
+        assert_eq!(p.warnings.len(), 1);
+    }
+}

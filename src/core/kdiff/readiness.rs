@@ -1,0 +1,328 @@
+//! Readiness of a live object, judged from its status alone: a Deployment, StatefulSet or
+//! DaemonSet whose rollout is complete (the controller observed the latest generation, every
+//! replica is updated and available; `ProgressDeadlineExceeded` fails it), a Job that completed or
+//! failed, a bound PersistentVolumeClaim, an active Namespace, an established CRD, a LoadBalancer
+//! Service with an ingress. Every other kind is ready once it exists.
+//!
+//! It does not wait, poll or time out: the executor calls it on fresh reads and owns the clock.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Whether an object is ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+pub enum Readiness {
+    Ready,
+    Waiting(String),
+    Failed(String),
+}
+
+/// Judges readiness of a live object of `kind`.
+pub fn readiness(kind: &str, obj: &Value) -> Readiness {
+    match kind {
+        "Deployment" => deployment(obj),
+        "StatefulSet" => stateful_set(obj),
+        "DaemonSet" => daemon_set(obj),
+        "Job" => job(obj),
+        "PersistentVolumeClaim" => match str_at(obj, "/status/phase") {
+            Some("Bound") => Readiness::Ready,
+            Some("Lost") => Readiness::Failed("the claim lost its volume".into()),
+            other => Readiness::Waiting(format!("claim is {}", other.unwrap_or("Pending"))),
+        },
+        "Namespace" => match str_at(obj, "/status/phase") {
+            Some("Active") => Readiness::Ready,
+            Some(p) => Readiness::Waiting(format!("namespace is {p}")),
+            None => Readiness::Waiting("namespace has no phase yet".into()),
+        },
+        "CustomResourceDefinition" => {
+            if condition(obj, "Established").is_some_and(|c| c.status == "True") {
+                Readiness::Ready
+            } else if let Some(c) = condition(obj, "NamesAccepted").filter(|c| c.status == "False")
+            {
+                Readiness::Failed(format!("names not accepted: {}", c.message))
+            } else {
+                Readiness::Waiting("CRD is not established yet".into())
+            }
+        }
+        "Service" => {
+            if str_at(obj, "/spec/type") != Some("LoadBalancer") {
+                return Readiness::Ready;
+            }
+            let assigned = obj
+                .pointer("/status/loadBalancer/ingress")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty());
+            if assigned {
+                Readiness::Ready
+            } else {
+                Readiness::Waiting("load balancer has no ingress yet".into())
+            }
+        }
+        _ => Readiness::Ready,
+    }
+}
+
+struct Condition {
+    status: String,
+    reason: String,
+    message: String,
+}
+
+fn condition(obj: &Value, type_: &str) -> Option<Condition> {
+    obj.pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(type_))
+        .map(|c| {
+            let s = |k: &str| {
+                c.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            Condition {
+                status: s("status"),
+                reason: s("reason"),
+                message: s("message"),
+            }
+        })
+}
+
+fn str_at<'a>(obj: &'a Value, ptr: &str) -> Option<&'a str> {
+    obj.pointer(ptr).and_then(Value::as_str)
+}
+
+fn int_at(obj: &Value, ptr: &str) -> Option<i64> {
+    obj.pointer(ptr).and_then(Value::as_i64)
+}
+
+/// Waiting while the controller has not seen the latest spec.
+fn observed(obj: &Value) -> Option<Readiness> {
+    let generation = int_at(obj, "/metadata/generation")?;
+    let seen = int_at(obj, "/status/observedGeneration").unwrap_or(0);
+    (seen < generation).then(|| {
+        Readiness::Waiting(format!(
+            "controller has not observed generation {generation} yet (observed {seen})"
+        ))
+    })
+}
+
+fn deployment(obj: &Value) -> Readiness {
+    if let Some(c) = condition(obj, "Progressing") {
+        if c.reason == "ProgressDeadlineExceeded" {
+            return Readiness::Failed(format!(
+                "rollout exceeded its progress deadline: {}",
+                c.message
+            ));
+        }
+    }
+    if let Some(w) = observed(obj) {
+        return w;
+    }
+    let want = int_at(obj, "/spec/replicas").unwrap_or(1);
+    let updated = int_at(obj, "/status/updatedReplicas").unwrap_or(0);
+    let total = int_at(obj, "/status/replicas").unwrap_or(0);
+    let available = int_at(obj, "/status/availableReplicas").unwrap_or(0);
+    if updated < want {
+        Readiness::Waiting(format!("{updated} of {want} replicas updated"))
+    } else if total > updated {
+        Readiness::Waiting(format!(
+            "{} old replicas pending termination",
+            total - updated
+        ))
+    } else if available < updated {
+        Readiness::Waiting(format!(
+            "{available} of {updated} updated replicas available"
+        ))
+    } else {
+        Readiness::Ready
+    }
+}
+
+fn stateful_set(obj: &Value) -> Readiness {
+    if let Some(w) = observed(obj) {
+        return w;
+    }
+    let want = int_at(obj, "/spec/replicas").unwrap_or(1);
+    let ready = int_at(obj, "/status/readyReplicas").unwrap_or(0);
+    let updated = int_at(obj, "/status/updatedReplicas").unwrap_or(0);
+    let rolling =
+        str_at(obj, "/spec/updateStrategy/type").unwrap_or("RollingUpdate") == "RollingUpdate";
+    if rolling && updated < want {
+        Readiness::Waiting(format!("{updated} of {want} replicas updated"))
+    } else if ready < want {
+        Readiness::Waiting(format!("{ready} of {want} replicas ready"))
+    } else {
+        Readiness::Ready
+    }
+}
+
+fn daemon_set(obj: &Value) -> Readiness {
+    if let Some(w) = observed(obj) {
+        return w;
+    }
+    let desired = int_at(obj, "/status/desiredNumberScheduled").unwrap_or(0);
+    let updated = int_at(obj, "/status/updatedNumberScheduled").unwrap_or(0);
+    let available = int_at(obj, "/status/numberAvailable").unwrap_or(0);
+    if updated < desired {
+        Readiness::Waiting(format!("{updated} of {desired} pods updated"))
+    } else if available < desired {
+        Readiness::Waiting(format!("{available} of {desired} pods available"))
+    } else {
+        Readiness::Ready
+    }
+}
+
+fn job(obj: &Value) -> Readiness {
+    if let Some(c) = condition(obj, "Failed").filter(|c| c.status == "True") {
+        return Readiness::Failed(
+            format!("job failed: {} {}", c.reason, c.message)
+                .trim()
+                .to_string(),
+        );
+    }
+    if condition(obj, "Complete").is_some_and(|c| c.status == "True") {
+        return Readiness::Ready;
+    }
+    let succeeded = int_at(obj, "/status/succeeded").unwrap_or(0);
+    let completions = int_at(obj, "/spec/completions").unwrap_or(1);
+    Readiness::Waiting(format!("{succeeded} of {completions} completions"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn deploy(gen: i64, status: Value) -> Value {
+        json!({"metadata": {"generation": gen}, "spec": {"replicas": 3}, "status": status})
+    }
+
+    #[test]
+    fn workloads() {
+        use Readiness::*;
+        let waiting = |r: &Readiness| matches!(r, Waiting(_));
+        let failed = |r: &Readiness| matches!(r, Failed(_));
+        let table: Vec<(&str, Value, fn(&Readiness) -> bool)> = vec![
+            (
+                "Deployment",
+                deploy(
+                    2,
+                    json!({"observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}),
+                ),
+                waiting,
+            ),
+            (
+                "Deployment",
+                deploy(
+                    2,
+                    json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3, "availableReplicas": 3}),
+                ),
+                waiting,
+            ),
+            (
+                "Deployment",
+                deploy(
+                    2,
+                    json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 2}),
+                ),
+                waiting,
+            ),
+            (
+                "Deployment",
+                deploy(
+                    2,
+                    json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3}),
+                ),
+                |r| *r == Ready,
+            ),
+            (
+                "Deployment",
+                deploy(
+                    2,
+                    json!({"observedGeneration": 2, "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "too slow"}]}),
+                ),
+                failed,
+            ),
+            (
+                "StatefulSet",
+                json!({"metadata": {"generation": 1}, "spec": {"replicas": 2}, "status": {"observedGeneration": 1, "readyReplicas": 1, "updatedReplicas": 2}}),
+                waiting,
+            ),
+            (
+                "StatefulSet",
+                json!({"metadata": {"generation": 1}, "spec": {"replicas": 2}, "status": {"observedGeneration": 1, "readyReplicas": 2, "updatedReplicas": 2}}),
+                |r| *r == Ready,
+            ),
+            (
+                "DaemonSet",
+                json!({"metadata": {"generation": 1}, "status": {"observedGeneration": 1, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 2}}),
+                waiting,
+            ),
+            (
+                "DaemonSet",
+                json!({"metadata": {"generation": 1}, "status": {"observedGeneration": 1, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 3}}),
+                |r| *r == Ready,
+            ),
+            (
+                "Job",
+                json!({"status": {"conditions": [{"type": "Complete", "status": "True"}]}}),
+                |r| *r == Ready,
+            ),
+            (
+                "Job",
+                json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}}),
+                failed,
+            ),
+            ("Job", json!({"status": {"active": 1}}), waiting),
+            (
+                "PersistentVolumeClaim",
+                json!({"status": {"phase": "Pending"}}),
+                waiting,
+            ),
+            (
+                "PersistentVolumeClaim",
+                json!({"status": {"phase": "Bound"}}),
+                |r| *r == Ready,
+            ),
+            ("Namespace", json!({"status": {"phase": "Active"}}), |r| {
+                *r == Ready
+            }),
+            (
+                "Namespace",
+                json!({"status": {"phase": "Terminating"}}),
+                waiting,
+            ),
+            (
+                "CustomResourceDefinition",
+                json!({"status": {"conditions": [{"type": "Established", "status": "True"}]}}),
+                |r| *r == Ready,
+            ),
+            ("CustomResourceDefinition", json!({"status": {}}), waiting),
+            (
+                "CustomResourceDefinition",
+                json!({"status": {"conditions": [{"type": "NamesAccepted", "status": "False", "message": "conflict"}]}}),
+                failed,
+            ),
+            (
+                "Service",
+                json!({"spec": {"type": "LoadBalancer"}, "status": {"loadBalancer": {}}}),
+                waiting,
+            ),
+            (
+                "Service",
+                json!({"spec": {"type": "LoadBalancer"}, "status": {"loadBalancer": {"ingress": [{"hostname": "a.elb"}]}}}),
+                |r| *r == Ready,
+            ),
+            ("Service", json!({"spec": {"type": "ClusterIP"}}), |r| {
+                *r == Ready
+            }),
+            ("ConfigMap", json!({}), |r| *r == Ready),
+        ];
+        for (i, (kind, obj, check)) in table.iter().enumerate() {
+            let r = readiness(kind, obj);
+            assert!(check(&r), "row {i} ({kind}): {r:?}");
+        }
+    }
+}
