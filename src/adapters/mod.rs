@@ -2,3 +2,4 @@
 
 pub mod aws;
 pub mod fs;
+pub mod kube;

@@ -199,12 +199,14 @@ mod tests {
         json!({"metadata": {"generation": gen}, "spec": {"replicas": 3}, "status": status})
     }
 
+    type Check = fn(&Readiness) -> bool;
+
     #[test]
     fn workloads() {
         use Readiness::*;
         let waiting = |r: &Readiness| matches!(r, Waiting(_));
         let failed = |r: &Readiness| matches!(r, Failed(_));
-        let table: Vec<(&str, Value, fn(&Readiness) -> bool)> = vec![
+        let table: Vec<(&str, Value, Check)> = vec![
             (
                 "Deployment",
                 deploy(

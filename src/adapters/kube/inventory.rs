@@ -1,0 +1,86 @@
+//! The inventory in the cluster: the ConfigMap `eksync-inventory` in the configured namespace
+//! (default `eksync-system`, created when missing) holds the applied object identities as JSON
+//! under the key `inventory.json`. Neither object carries the ownership label, so they never show
+//! up in the managed set and are never pruned.
+//!
+//! It does not decide what goes into the inventory or what to prune (`core::kdiff::inventory` and
+//! the executor). A ConfigMap holds at most 1 MiB: roughly 10,000 identities.
+
+use http::Method;
+use serde_json::{json, Value};
+
+use crate::core::kdiff::Inventory;
+
+use super::apply::ApplyOptions;
+use super::client::{ApiCall, KubeAdapter};
+use super::KubeError;
+
+/// The name of the inventory ConfigMap.
+pub const INVENTORY_NAME: &str = "eksync-inventory";
+/// The data key holding the JSON.
+const KEY: &str = "inventory.json";
+
+impl KubeAdapter {
+    /// The recorded inventory, or `None` when eksync never wrote one to this cluster.
+    pub async fn read_inventory(&self) -> Result<Option<Inventory>, KubeError> {
+        let ns = self.settings().inventory_namespace.clone();
+        let Some(cm) = self
+            .get("v1", "ConfigMap", Some(&ns), INVENTORY_NAME)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let corrupt = |message: String| KubeError::InventoryCorrupt {
+            namespace: ns.clone(),
+            name: INVENTORY_NAME.into(),
+            message,
+        };
+        let text = cm
+            .pointer("/data")
+            .and_then(|d| d.get(KEY))
+            .and_then(Value::as_str)
+            .ok_or_else(|| corrupt(format!("no data key {KEY}")))?;
+        serde_json::from_str(text)
+            .map(Some)
+            .map_err(|e| corrupt(e.to_string()))
+    }
+
+    /// Records the inventory, creating the namespace when it is missing.
+    pub async fn write_inventory(&self, inventory: &Inventory) -> Result<(), KubeError> {
+        let ns = self.settings().inventory_namespace.clone();
+        let labels = json!({"app.kubernetes.io/part-of": "eksync"});
+        if self.get("v1", "Namespace", None, &ns).await?.is_none() {
+            let body = json!({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": ns, "labels": labels}});
+            self.call(&ApiCall {
+                method: Method::POST,
+                path: "/api/v1/namespaces".into(),
+                query: vec![("fieldManager", crate::core::kdiff::FIELD_MANAGER.into())],
+                body: Some((body.to_string().into_bytes(), "application/json")),
+                resource: "namespaces".into(),
+            })
+            .await
+            .or_else(|e| match e {
+                // Created by a concurrent run between the GET and the POST.
+                KubeError::Conflict { .. } => Ok(Value::Null),
+                other => Err(other),
+            })?;
+        }
+        let text = serde_json::to_string(inventory)
+            .map_err(|e| KubeError::BadObject(format!("inventory: {e}")))?;
+        let cm = json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": INVENTORY_NAME, "namespace": ns, "labels": labels},
+            "data": {KEY: text},
+        });
+        self.apply(
+            &cm,
+            ApplyOptions {
+                dry_run: false,
+                force: true,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
