@@ -222,6 +222,7 @@ async fn apply_creates_then_an_unchanged_object_is_a_no_op() {
     // Applying it again changes nothing on the server.
     let again = c.kube.apply(&web, APPLY).await.expect("re-applies");
     assert_eq!(rv(&again), rv(&live));
+    assert_eq!(log.changes(), 0, "a no-op apply changes no stored state");
     let after = c
         .kube
         .get("apps/v1", "Deployment", Some("default"), "web")
