@@ -6,8 +6,8 @@ mod support;
 
 use eksync::adapters::aws::AwsAdapter;
 use eksync::core::awsdiff::{
-    plan, AwsPlan, AwsStep, DesiredRolePolicy, DesiredStack, Disposition, DriftMode, Owner,
-    PlanOptions, ReplacementSource, StackAction,
+    plan, AwsPlan, AwsStep, DesiredRolePolicy, DesiredStack, Disposition, DriftMode, DriftTarget,
+    Owner, PlanOptions, ReplacementSource, StackAction,
 };
 use support::moto::moto;
 use support::scenario::*;
@@ -321,4 +321,91 @@ async fn eks_service_cidr_flows_into_a_stack_parameter() {
             .any(|(s, o)| s == "EKS" && o == "DescribeCluster"),
         "{calls:?}"
     );
+}
+
+#[tokio::test]
+async fn stack_declared_policy_and_asg_tag_drift_are_corrected() {
+    let (_guard, server) = moto().await;
+    let aws = AwsAdapter::connect(settings(&server.url))
+        .await
+        .expect("connect");
+    create_cluster_stack(&server.url).await;
+    let p = reconcile(&aws, &stacks("5"), &[], PlanOptions::default()).await;
+    apply(&aws, &p).await;
+    let live = aws.read_live(&stacks("5"), &[]).await.expect("read");
+    let role = live.stacks[STATIC_STACK]
+        .physical_id("NodeInstanceRole")
+        .expect("role")
+        .to_string();
+    let asg = live.stacks[SPOT_STACK]
+        .physical_id("NodeGroup")
+        .expect("asg")
+        .to_string();
+    // The static stack declares eksctl's PolicyAutoScaling (an AWS::IAM::Policy on its role).
+    let stack_policy = format!("{STATIC_STACK}-PolicyAutoScaling");
+    assert!(live
+        .role_policy(&role, &stack_policy)
+        .and_then(|p| p.document.as_ref())
+        .is_some());
+
+    let oob = out_of_band(&server.url);
+    oob.iam
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name(&stack_policy)
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .expect("out-of-band edit of the stack's policy");
+    let intent = "k8s.io/cluster-autoscaler/node-template/label/intent";
+    oob.autoscaling
+        .delete_tags()
+        .tags(
+            aws_sdk_autoscaling::types::Tag::builder()
+                .resource_id(&asg)
+                .resource_type("auto-scaling-group")
+                .key(intent)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("out-of-band DeleteTags");
+
+    let p = reconcile(&aws, &stacks("5"), &[], PlanOptions::default()).await;
+    let found: Vec<_> = p
+        .drift
+        .drift
+        .iter()
+        .map(|d| (d.target.clone(), d.property.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                DriftTarget::RolePolicy {
+                    stack: Some(STATIC_STACK.into()),
+                    role: role.clone(),
+                    policy: stack_policy.clone()
+                },
+                "PolicyDocument".to_string()
+            ),
+            (
+                DriftTarget::Asg {
+                    stack: SPOT_STACK.into(),
+                    logical_id: "NodeGroup".into(),
+                    name: asg.clone()
+                },
+                format!("Tags.{intent}")
+            ),
+        ]
+    );
+    let report = aws.apply_plan(&p).await;
+    assert!(report.succeeded(), "{report:?}");
+    let live = aws.read_live(&stacks("5"), &[]).await.expect("read");
+    assert_eq!(
+        live.asgs[&asg].tags.get(intent).map(String::as_str),
+        Some("apps")
+    );
+    let p = reconcile(&aws, &stacks("5"), &[], PlanOptions::default()).await;
+    assert!(!p.has_changes(), "{:#?}", p.drift);
 }

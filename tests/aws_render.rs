@@ -78,6 +78,7 @@ fn deployed(d: &DesiredAws) -> LiveAws {
             .map(|(k, v)| {
                 let value = match v {
                     ParamValue::Literal(l) => l.clone(),
+                    ParamValue::Secret(s) => s.expose().to_string(),
                     ParamValue::StackOutput { output, .. } => format!("{output}-value"),
                     ParamValue::EksServiceCidr { .. } => "10.100.0.0/16".to_string(),
                 };

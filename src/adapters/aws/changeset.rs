@@ -159,6 +159,7 @@ impl AwsAdapter {
         for (key, value) in params {
             let resolved = match value {
                 ParamValue::Literal(v) => v.clone(),
+                ParamValue::Secret(v) => v.expose().to_string(),
                 ParamValue::EksServiceCidr { cluster } => {
                     let resp = self
                         .clients

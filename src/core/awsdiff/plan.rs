@@ -286,6 +286,7 @@ fn resolved_parameters(d: &DesiredStack, live: &LiveAws) -> BTreeMap<String, Opt
         .map(|(k, v)| {
             let value = match v {
                 ParamValue::Literal(s) => Some(s.clone()),
+                ParamValue::Secret(s) => Some(s.expose().to_string()),
                 ParamValue::StackOutput { stack, output } => live
                     .stacks
                     .get(stack)
@@ -317,14 +318,8 @@ fn blocked_reason(status: &str) -> Option<String> {
 
 /// Hides the values of parameters the template declares `NoEcho`: a plan shows that such a
 /// parameter changes, never its value.
-fn mask_no_echo(changes: Vec<MapChange>, template: &Value) -> Vec<MapChange> {
-    let secret = |key: &str| {
-        template
-            .get("Parameters")
-            .and_then(|p| p.get(key))
-            .and_then(|p| p.get("NoEcho"))
-            .is_some_and(|v| v == &Value::Bool(true) || v.as_str() == Some("true"))
-    };
+fn mask_no_echo(changes: Vec<MapChange>, d: &DesiredStack) -> Vec<MapChange> {
+    let secret = |key: &str| is_secret(d, key);
     changes
         .into_iter()
         .map(|mut c| {
@@ -333,6 +328,30 @@ fn mask_no_echo(changes: Vec<MapChange>, template: &Value) -> Vec<MapChange> {
                 c.desired = c.desired.map(|_| "****".to_string());
             }
             c
+        })
+        .collect()
+}
+
+/// Whether parameter `key` of `d` is secret: declared `NoEcho` or given as a secret.
+fn is_secret(d: &DesiredStack, key: &str) -> bool {
+    matches!(d.parameters.get(key), Some(ParamValue::Secret(_)))
+        || d.template
+            .get("Parameters")
+            .and_then(|p| p.get(key))
+            .and_then(|p| p.get("NoEcho"))
+            .is_some_and(|v| v == &Value::Bool(true) || v.as_str() == Some("true"))
+}
+
+/// The step's parameters, with `NoEcho` literals turned into secrets so a printed plan hides them.
+fn step_parameters(d: &DesiredStack) -> BTreeMap<String, ParamValue> {
+    d.parameters
+        .iter()
+        .map(|(k, v)| match v {
+            ParamValue::Literal(l) if is_secret(d, k) => (
+                k.clone(),
+                ParamValue::Secret(super::types::SecretValue::new(l.clone())),
+            ),
+            other => (k.clone(), other.clone()),
         })
         .collect()
 }
@@ -373,16 +392,13 @@ pub fn plan(
             .filter(|s| s.status != "REVIEW_IN_PROGRESS");
         let (action, template_diff, parameter_changes, tag_changes) = match existing {
             None => {
-                let pc = mask_no_echo(diff_parameters(&params, &BTreeMap::new()), &d.template);
+                let pc = mask_no_echo(diff_parameters(&params, &BTreeMap::new()), d);
                 let tc = diff_tags(&d.tags, &BTreeMap::new());
                 (StackAction::Create, None, pc, tc)
             }
             Some(live_stack) => {
                 let td = diff_template(&live_stack.template, &d.template);
-                let pc = mask_no_echo(
-                    diff_parameters(&params, &live_stack.parameters),
-                    &d.template,
-                );
+                let pc = mask_no_echo(diff_parameters(&params, &live_stack.parameters), d);
                 let tc = diff_tags(&d.tags, &live_stack.tags);
                 let action = if let Some(reason) = blocked_reason(&live_stack.status) {
                     StackAction::Blocked(reason)
@@ -403,7 +419,7 @@ pub fn plan(
             let (stack, template, parameters, tags) = (
                 d.name.clone(),
                 d.template.clone(),
-                d.parameters.clone(),
+                step_parameters(d),
                 d.tags.clone(),
             );
             let change_set_name = change_set_name(&stamp, &d.name);
@@ -454,6 +470,16 @@ pub fn plan(
         if let Some(stack) = dr.target.stack() {
             if stack_step.contains_key(stack) {
                 notes.push(format!("{stack}: correction of {} deferred until after the stack update; re-checked on the next reconcile", dr.property));
+                continue;
+            }
+            let blocked = stack_plans
+                .iter()
+                .any(|s| s.name == stack && matches!(s.action, StackAction::Blocked(_)));
+            if blocked {
+                notes.push(format!(
+                    "{stack}: correction of {} skipped while the stack is blocked",
+                    dr.property
+                ));
                 continue;
             }
         }

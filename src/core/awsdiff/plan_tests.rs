@@ -332,8 +332,16 @@ fn no_echo_parameters_are_masked() {
     d[0].parameters
         .insert("Token".into(), ParamValue::Literal("s3cr3t-value".into()));
     let p = plan(&d, &[], &LiveAws::default(), PlanOptions::default(), now()).unwrap();
-    let text = serde_json::to_string(&p.stacks).unwrap();
+    let text = serde_json::to_string(&p).unwrap();
     assert!(!text.contains("s3cr3t-value"), "{text}");
+    assert!(!format!("{p:?}").contains("s3cr3t-value"));
+    match &p.steps[1].step {
+        AwsStep::CreateStack { parameters, .. } => match &parameters["Token"] {
+            ParamValue::Secret(s) => assert_eq!(s.expose(), "s3cr3t-value"),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
     let token = p.stacks[1]
         .parameter_changes
         .iter()
@@ -355,4 +363,16 @@ fn no_echo_parameters_are_masked() {
         "{:#?}",
         p.stacks[1]
     );
+}
+
+#[test]
+fn no_corrections_while_a_stack_is_in_progress() {
+    let mut l = live_all();
+    l.stacks.get_mut(NG).unwrap().status = "UPDATE_IN_PROGRESS".into();
+    l.asgs.get_mut("asg-1").unwrap().max_size = 9;
+    let p = plan(&desired(), &[], &l, PlanOptions::default(), now()).unwrap();
+    assert!(matches!(&p.stacks[1].action, StackAction::Blocked(r) if r.contains("in progress")));
+    assert_eq!(p.drift.drift.len(), 1, "still reported");
+    assert_eq!(p.steps, vec![]);
+    assert!(p.notes[0].contains("blocked"));
 }

@@ -38,12 +38,47 @@ pub struct OwnerRule {
     pub owner: Owner,
 }
 
+/// A value that must never be shown: `Debug` and `Serialize` print `****`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretValue(String);
+
+impl SecretValue {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretValue(****)")
+    }
+}
+
+impl Serialize for SecretValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("****")
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(SecretValue)
+    }
+}
+
 /// A stack parameter value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ParamValue {
     /// A literal value from Git.
     Literal(String),
+    /// A literal that must not be shown (the plan also treats `NoEcho` parameters so).
+    Secret(SecretValue),
     /// The output `output` of stack `stack`: a value that flows, known after that stack applies.
     StackOutput { stack: String, output: String },
     /// The service CIDR of EKS cluster `cluster` (`DescribeCluster`
