@@ -31,6 +31,7 @@ pub mod defaults;
 pub mod error;
 pub mod faults;
 pub mod fieldset;
+pub mod godump;
 pub mod golden;
 pub mod managed;
 pub mod patch;

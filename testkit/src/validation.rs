@@ -4,8 +4,8 @@
 //! maximum, enum, types), SSA typed-conversion errors (500) and unknown-field handling.
 //!
 //! It is not a full port of the apiserver's validation: only these rules exist, each returning
-//! the recorded message. Messages that embed Go struct dumps (Job template, PVC diff) are
-//! approximated with JSON.
+//! the recorded message. Messages that embed Go struct dumps use `godump` (Job template) and a
+//! unified diff of the Go-named PVC spec.
 
 use serde_json::{Map, Value};
 
@@ -105,11 +105,14 @@ pub fn validate(kind: &str, new: &Value, old: Option<&Value>) -> Vec<FieldError>
         "Job" => {
             if let Some(old) = old {
                 if old["spec"]["template"] != new["spec"]["template"] {
-                    errs.push(FieldError::invalid(
-                        "spec.template",
-                        &new["spec"]["template"],
-                        "field is immutable",
-                    ));
+                    errs.push(FieldError {
+                        reason: "FieldValueInvalid",
+                        message: format!(
+                            "Invalid value: {}: field is immutable",
+                            crate::godump::pod_template(&new["spec"]["template"])
+                        ),
+                        field: "spec.template".into(),
+                    });
                 }
             }
         }
@@ -132,7 +135,7 @@ pub fn validate(kind: &str, new: &Value, old: Option<&Value>) -> Vec<FieldError>
                         "spec",
                         &format!(
                             "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims\n{}",
-                            go_json(&new["spec"])
+                            pvc_spec_diff(&old["spec"], &new["spec"])
                         ),
                     ));
                 }
@@ -165,6 +168,68 @@ pub fn validate(kind: &str, new: &Value, old: Option<&Value>) -> Vec<FieldError>
         _ => {}
     }
     errs
+}
+
+/// The internal (Go) `PersistentVolumeClaimSpec` as the apiserver's diff prints it: Go field
+/// names in declaration order, nulls included, one-space indentation.
+fn go_pvc_spec(spec: &Value) -> String {
+    let or_null = |v: &Value| if v.is_null() { Value::Null } else { v.clone() };
+    let capitalized = |v: &Value| match v.as_object() {
+        Some(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| {
+                    let mut c = k.chars();
+                    let go = c
+                        .next()
+                        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                        .unwrap_or_default();
+                    (go, x.clone())
+                })
+                .collect(),
+        ),
+        None => Value::Null,
+    };
+    let mut m = Map::new();
+    m.insert("AccessModes".into(), or_null(&spec["accessModes"]));
+    m.insert("Selector".into(), or_null(&spec["selector"]));
+    let mut res = Map::new();
+    res.insert("Limits".into(), or_null(&spec["resources"]["limits"]));
+    res.insert("Requests".into(), or_null(&spec["resources"]["requests"]));
+    m.insert("Resources".into(), Value::Object(res));
+    m.insert(
+        "VolumeName".into(),
+        Value::from(spec["volumeName"].as_str().unwrap_or_default()),
+    );
+    m.insert(
+        "StorageClassName".into(),
+        or_null(&spec["storageClassName"]),
+    );
+    m.insert("VolumeMode".into(), or_null(&spec["volumeMode"]));
+    m.insert("DataSource".into(), capitalized(&spec["dataSource"]));
+    m.insert("DataSourceRef".into(), capitalized(&spec["dataSourceRef"]));
+    m.insert(
+        "VolumeAttributesClassName".into(),
+        or_null(&spec["volumeAttributesClassName"]),
+    );
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    if serde::Serialize::serialize(&Value::Object(m), &mut ser).is_err() {
+        return String::new();
+    }
+    let mut text = String::from_utf8_lossy(&out).into_owned();
+    text.push('\n');
+    text
+}
+
+/// Unified diff (3 lines of context, no file header) of two PVC specs, as in the apiserver's
+/// "spec is immutable" message.
+fn pvc_spec_diff(old: &Value, new: &Value) -> String {
+    let (a, b) = (go_pvc_spec(old), go_pvc_spec(new));
+    similar::TextDiff::from_lines(&a, &b)
+        .unified_diff()
+        .context_radius(3)
+        .to_string()
 }
 
 /// Parses a Kubernetes quantity (`5Gi`, `500M`, `1`) into bytes.
