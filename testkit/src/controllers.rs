@@ -195,6 +195,18 @@ fn crds(state: &mut State, now: &str) {
     for gv in &mut custom {
         gv.resources.sort_by(|a, b| a.resource.cmp(&b.resource));
     }
+    // Objects of custom resources whose CRD is gone (or no longer served) go with it.
+    let served = |g: &str, r: &str| {
+        custom
+            .iter()
+            .any(|gv| gv.group == g && gv.resources.iter().any(|x| x.resource == r))
+    };
+    let builtin = |g: &str| crate::catalog::builtin().iter().any(|gv| gv.group == g);
+    for k in state.store.keys() {
+        if !builtin(&k.0) && !served(&k.0, &k.1) {
+            state.store.remove(&k);
+        }
+    }
     state.catalog.custom = custom;
 }
 

@@ -14,14 +14,16 @@
 //! resourceVersion, `sendInitialEvents`, 410); deletion with propagation and finalizers;
 //! Namespace termination; `status` and `scale`; controller-made state (CRD Established, PVC
 //! binding, rollouts, LoadBalancer hostnames, namespace finalization, garbage collection) in
-//! [`ControllerMode::Healthy`] (default) or [`ControllerMode::Recorded`]; fault injection; a
-//! request log.
+//! [`ControllerMode::Healthy`] (default) or [`ControllerMode::Recorded`], with optional
+//! `settle_delay` and `rollout_delay`; fault injection; a request log.
 //!
 //! **Not simulated:** authentication and authorization (any token is accepted), admission
 //! webhooks, Pods, ReplicaSets and kubelets (workload statuses are computed, no Pods exist), API
 //! version conversion (objects are served as stored), OpenAPI documents, protobuf/CBOR, the full
-//! type schema (only the listed list/map semantics, numeric fields and validation rules exist),
-//! field-selector support beyond simple paths, and `exec`/`logs`/`portforward`.
+//! type schema (only the listed list/map semantics, numeric fields and validation rules exist;
+//! unknown built-in fields are not rejected by SSA), field-selector support beyond simple paths,
+//! background writers (leases, events), and `exec`/`logs`/`portforward`. See the README for the
+//! golden replay result and its named exceptions.
 
 pub mod api;
 pub mod catalog;

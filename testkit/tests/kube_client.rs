@@ -706,3 +706,48 @@ async fn rollout_delay_keeps_deployments_progressing_for_a_while() {
         Some(("True".into(), "NewReplicaSetAvailable".into()))
     );
 }
+
+#[tokio::test]
+async fn deleting_a_crd_removes_its_group_and_objects() {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+    let server = TestServer::start().await.expect("server");
+    let client = server.client().expect("client");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "things.golden.example.com"},
+        "spec": {"group": "golden.example.com", "scope": "Namespaced",
+            "names": {"plural": "things", "singular": "thing", "kind": "Thing"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}});
+    crds.patch(
+        "things.golden.example.com",
+        &PatchParams::apply("eksync"),
+        &Patch::Apply(crd),
+    )
+    .await
+    .expect("crd");
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("golden.example.com", "v1", "Thing"),
+        "things",
+    );
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &ar);
+    let obj = json!({"apiVersion": "golden.example.com/v1", "kind": "Thing", "metadata": {"name": "t1"}, "spec": {"any": 1}});
+    api.patch("t1", &PatchParams::apply("eksync"), &Patch::Apply(obj))
+        .await
+        .expect("cr");
+    assert_eq!(
+        api.list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .len(),
+        1
+    );
+    crds.delete("things.golden.example.com", &DeleteParams::default())
+        .await
+        .expect("delete crd");
+    let discovery = Discovery::new(client).run().await.expect("discovery");
+    assert!(!discovery.has_group("golden.example.com"));
+    let stored = server.with_state(|st| st.store.list("golden.example.com", "things", None).len());
+    assert_eq!(stored, 0, "custom objects went with their CRD");
+}
