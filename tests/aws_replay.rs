@@ -498,3 +498,42 @@ async fn connect_without_a_region_is_an_error() {
         assert!(err.to_string().contains("no AWS region"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn a_stack_that_never_settles_times_out() {
+    // What moto does with a failing resource: the stack stays IN_PROGRESS.
+    let mut events = vec![
+        ok("create-change-set.xml"),
+        ok("describe-change-set-max-size.xml"),
+        ok("execute-change-set.xml"),
+    ];
+    events.extend((0..200).map(|_| stack_status("UPDATE_IN_PROGRESS")));
+    let replay = StaticReplayClient::new(events);
+    let settings = AwsSettings {
+        region: Some("us-west-2".into()),
+        credentials: CredentialsSource::Static {
+            access_key_id: "a".into(),
+            secret_access_key: "b".into(),
+            session_token: None,
+        },
+        retry: RetrySettings::off(),
+        wait: WaitSettings {
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(4),
+            timeout: Duration::from_millis(60),
+        },
+        http_client: Some(SharedHttpClient::new(replay.clone())),
+        ..AwsSettings::default()
+    };
+    let aws = AwsAdapter::connect(settings).await.expect("connect");
+    let err = aws.apply_step(&update_step()).await.expect_err("times out");
+    assert!(
+        matches!(&err, AwsError::Timeout { what, .. } if what.contains(STACK) && what.contains("UPDATE_IN_PROGRESS")),
+        "{err:?}"
+    );
+    let polls = calls(&aws, "DescribeStacks");
+    assert!(
+        (3..200).contains(&polls),
+        "polled {polls} times with backoff"
+    );
+}

@@ -14,6 +14,9 @@ use rand::Rng;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+/// DescribeStackEvents pages read to find where the failed operation started.
+const MAX_EVENT_PAGES: usize = 5;
+
 /// Exponential backoff with jitter for polling, bounded by a deadline.
 pub(crate) struct Backoff {
     next: Duration,
@@ -364,33 +367,42 @@ impl AwsAdapter {
     /// The earliest resource failure of the latest operation, from DescribeStackEvents (newest
     /// first; the operation starts at the stack's own "User Initiated" event).
     async fn first_failure(&self, stack: &str) -> Result<Option<ResourceFailure>, AwsError> {
-        let resp = self
-            .clients
-            .cloudformation
-            .describe_stack_events()
-            .stack_name(stack)
-            .send()
-            .await
-            .map_err(|e| call_error("cloudformation", "DescribeStackEvents", e))?;
         let mut first = None;
-        for e in resp.stack_events() {
-            let logical = e.logical_resource_id().unwrap_or_default();
-            let status = e.resource_status().map(|s| s.as_str()).unwrap_or_default();
-            let is_stack =
-                e.resource_type() == Some("AWS::CloudFormation::Stack") && logical == stack;
-            if is_stack
-                && status.ends_with("_IN_PROGRESS")
-                && e.resource_status_reason() == Some("User Initiated")
-            {
-                break;
+        let mut token: Option<String> = None;
+        // Events come newest first, 100 a page; the operation's start is rarely far back.
+        for _page in 0..MAX_EVENT_PAGES {
+            let resp = self
+                .clients
+                .cloudformation
+                .describe_stack_events()
+                .stack_name(stack)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| call_error("cloudformation", "DescribeStackEvents", e))?;
+            for e in resp.stack_events() {
+                let logical = e.logical_resource_id().unwrap_or_default();
+                let status = e.resource_status().map(|s| s.as_str()).unwrap_or_default();
+                let is_stack =
+                    e.resource_type() == Some("AWS::CloudFormation::Stack") && logical == stack;
+                if is_stack
+                    && status.ends_with("_IN_PROGRESS")
+                    && e.resource_status_reason() == Some("User Initiated")
+                {
+                    return Ok(first);
+                }
+                if !is_stack && status.ends_with("_FAILED") {
+                    first = Some(ResourceFailure {
+                        logical_id: logical.to_string(),
+                        resource_type: e.resource_type().unwrap_or_default().to_string(),
+                        status: status.to_string(),
+                        reason: e.resource_status_reason().unwrap_or_default().to_string(),
+                    });
+                }
             }
-            if !is_stack && status.ends_with("_FAILED") {
-                first = Some(ResourceFailure {
-                    logical_id: logical.to_string(),
-                    resource_type: e.resource_type().unwrap_or_default().to_string(),
-                    status: status.to_string(),
-                    reason: e.resource_status_reason().unwrap_or_default().to_string(),
-                });
+            match resp.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
             }
         }
         Ok(first)
