@@ -100,10 +100,10 @@ async fn create_then_spot_max_size_change_previews_applies_and_settles() {
 
     // Preview through a change set: NodeGroup is modified; moto gives no replacement detail, so
     // the verdict is eksync's estimate (MaxSize does not force replacement).
-    let preview = aws
-        .preview(&p.steps[0].step, Some(diff))
-        .await
-        .expect("preview");
+    let previews = aws.preview_plan(&p).await;
+    assert_eq!(previews.len(), 1);
+    assert_eq!(previews[0].0, p.steps[0].id);
+    let preview = previews[0].1.as_ref().expect("preview");
     assert_eq!(preview.stack, SPOT_STACK);
     assert!(!preview.no_changes);
     assert_eq!(preview.changes.len(), 1, "{:#?}", preview.changes);

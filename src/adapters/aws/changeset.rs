@@ -6,11 +6,12 @@
 use super::apply::Backoff;
 use super::{call_error, AwsAdapter, AwsError};
 use crate::core::awsdiff::{
-    annotate_preview, AwsStep, ChangeSetPreview, ParamValue, RawChangeDetail, RawResourceChange,
-    TemplateDiff,
+    annotate_preview, AwsPlan, AwsStep, ChangeSetPreview, ParamValue, RawChangeDetail,
+    RawResourceChange, TemplateDiff,
 };
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use futures::{stream, StreamExt};
 use std::collections::BTreeMap;
 
 /// Texts CloudFormation uses for a change set that changes nothing.
@@ -73,6 +74,32 @@ impl<'a> StackChange<'a> {
 }
 
 impl AwsAdapter {
+    /// Previews every stack step of `plan` (bounded concurrency), each with its template diff for
+    /// replacement estimates. A step whose parameters wait for a stack that is not applied yet gets
+    /// an [`AwsError::Resolve`] ("known after apply").
+    pub async fn preview_plan(
+        &self,
+        plan: &AwsPlan,
+    ) -> Vec<(usize, Result<ChangeSetPreview, AwsError>)> {
+        let stack_steps = plan
+            .steps
+            .iter()
+            .filter(|s| StackChange::from_step(&s.step).is_some());
+        stream::iter(stack_steps)
+            .map(|s| async move {
+                let diff = StackChange::from_step(&s.step).and_then(|c| {
+                    plan.stacks
+                        .iter()
+                        .find(|p| p.name == c.stack)
+                        .and_then(|p| p.template_diff.as_ref())
+                });
+                (s.id, self.preview(&s.step, diff).await)
+            })
+            .buffered(self.concurrency())
+            .collect()
+            .await
+    }
+
     /// Creates the step's change set, describes it and deletes it again: a preview that changes
     /// nothing. `diff` (the template diff of the plan) lets eksync estimate replacement where the
     /// endpoint gives no detail.
