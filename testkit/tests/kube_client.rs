@@ -117,6 +117,30 @@ async fn server_side_apply_with_kube_client() {
         .await
         .expect("force");
     assert_eq!(forced.spec.and_then(|s| s.replicas), Some(5));
+
+    server.requests().clear();
+    let dry = api
+        .patch(
+            "web",
+            &PatchParams::default().dry_run(),
+            &Patch::Merge(json!({"spec": {"replicas": 7}})),
+        )
+        .await
+        .expect("dry-run merge patch");
+    assert_eq!(
+        dry.spec.and_then(|s| s.replicas),
+        Some(7),
+        "the answer shows the change"
+    );
+    let live = api.get("web").await.expect("get");
+    assert_eq!(
+        live.spec.and_then(|s| s.replicas),
+        Some(5),
+        "nothing was stored"
+    );
+    let log = server.requests().entries();
+    assert!(log[0].dry_run && log[0].verb == "patch" && !log[0].changed);
+    assert_eq!(server.requests().writes(), 0, "dry runs are not writes");
 }
 
 #[tokio::test]
@@ -516,7 +540,7 @@ async fn servers_start_in_parallel_and_are_isolated() {
 #[tokio::test]
 async fn settle_delay_defers_the_controllers() {
     let config = ServerConfig {
-        settle_delay: Duration::from_millis(300),
+        settle_delay: Duration::from_millis(1000),
         ..ServerConfig::default()
     };
     let server = TestServer::start_with(config).await.expect("server");
@@ -535,7 +559,7 @@ async fn settle_delay_defers_the_controllers() {
         None,
         "controllers have not acted yet"
     );
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     let late = deploys.get("slow").await.expect("get");
     assert_eq!(
         condition(&late, "Available"),
@@ -673,7 +697,7 @@ async fn custom_resources_defaults_validation_and_status_subresource() {
 #[tokio::test]
 async fn rollout_delay_keeps_deployments_progressing_for_a_while() {
     let config = ServerConfig {
-        rollout_delay: Duration::from_millis(400),
+        rollout_delay: Duration::from_millis(1000),
         ..ServerConfig::default()
     };
     let server = TestServer::start_with(config).await.expect("server");
@@ -695,7 +719,7 @@ async fn rollout_delay_keeps_deployments_progressing_for_a_while() {
         condition(&early, "Progressing"),
         Some(("True".into(), "ReplicaSetUpdated".into()))
     );
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     let late = deploys.get("web").await.expect("get");
     assert_eq!(
         condition(&late, "Available"),
