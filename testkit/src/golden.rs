@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures::StreamExt as _;
 use serde_json::{json, Map, Value};
 
@@ -605,11 +604,6 @@ pub fn load(path: &std::path::Path) -> Result<Value, GoldenError> {
         path: path.display().to_string(),
         source,
     })
-}
-
-/// Bytes helper kept for callers that post raw bodies.
-pub fn body_bytes(v: &Value) -> Bytes {
-    Bytes::from(v.to_string())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::fieldset::{item_key, list_elements};
+use crate::fieldset::list_elements;
 use crate::schema::{ListType, Schema};
 
 /// Patch errors.
@@ -166,7 +166,7 @@ fn smp_list(
             }
             Ok(Value::Array(out))
         }
-        ListType::Map(keys) => {
+        ListType::Map(_) => {
             let mkey = merge_key(lt).unwrap_or("name");
             if patch
                 .iter()
@@ -200,7 +200,6 @@ fn smp_list(
                     }
                 }
             }
-            let _ = keys;
             Ok(Value::Array(out))
         }
     }
@@ -220,11 +219,6 @@ pub fn json_patch(orig: &Value, patch: &Value) -> Result<Value, PatchError> {
     let mut out = orig.clone();
     json_patch::patch(&mut out, &p).map_err(|e| PatchError::Failed(e.to_string()))?;
     Ok(out)
-}
-
-/// Key of a keyed-list item, exposed for callers that look items up.
-pub fn key_of(item: &Value, keys: &[String], schema: &Schema, names: &[String]) -> Option<String> {
-    item_key(item, keys, schema, names)
 }
 
 #[cfg(test)]

@@ -517,11 +517,6 @@ pub fn drop_unknown_top_level(kind: &str, v: &mut Value) -> Vec<String> {
     unknown
 }
 
-/// Empty map helper for callers.
-pub fn empty() -> Map<String, Value> {
-    Map::new()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
