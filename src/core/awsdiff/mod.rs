@@ -13,7 +13,8 @@
 //!   correct;
 //! - a table of properties known to force replacement, used when the endpoint gives no replacement
 //!   detail in a change set ([`replacement`]);
-//! - the plan: ordered steps as data ([`plan`]).
+//! - the plan: ordered steps as data ([`plan`]), and its Markdown preview ([`summary`]);
+//! - the mapping from rendered stacks and `IAMRolePolicy` documents to its inputs ([`desired`]).
 //!
 //! It deliberately does not do I/O, async, or read the clock (time is passed in), and it never sees
 //! an SDK type: the adapter (`crate::adapters::aws`) fills [`LiveAws`] and performs [`AwsStep`]s.
@@ -38,6 +39,7 @@ pub mod normalize;
 pub mod plan;
 pub mod replacement;
 pub mod resolve;
+pub mod summary;
 pub mod types;
 
 pub use desired::{desired_aws, desired_policy, desired_stack, DesiredAws};
@@ -54,6 +56,7 @@ pub use replacement::{
     annotate_preview, forces_replacement, ChangeSetPreview, RawChangeDetail, RawResourceChange,
     Replacement, ReplacementSource, ResourceChangePreview,
 };
+pub use summary::render_markdown;
 pub use types::*;
 
 /// Errors of the pure AWS comparison logic.
