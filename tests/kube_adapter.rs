@@ -8,8 +8,8 @@ use eksync::adapters::kube::{
     ApplyOptions, KubeAdapter, KubeError, KubeSettings, Propagation, RetrySettings,
 };
 use eksync::core::kdiff::{
-    decide_immutable, diff, immutable_fields, prepare, Action, ImmutableDecision, Inventory,
-    InventoryEntry, PrepareContext,
+    decide_immutable, diff, immutable_fields, index_live, object_key, prepare, render, Action,
+    ImmutableDecision, Inventory, InventoryEntry, PrepareContext,
 };
 use serde_json::{json, Value};
 use testkit::{FaultAction, FaultRule, FaultTimes, TestServer};
@@ -30,19 +30,21 @@ fn fast_retries() -> RetrySettings {
     }
 }
 
-async fn cluster_with(retry: RetrySettings) -> Cluster {
+async fn cluster_with(tune: impl FnOnce(&mut KubeSettings)) -> Cluster {
     let server = TestServer::start().await.expect("test server starts");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = server.write_kubeconfig(dir.path()).expect("kubeconfig");
-    let kube = KubeAdapter::connect(KubeSettings {
+    let mut settings = KubeSettings {
         kubeconfig: Some(path),
         context: Some("testkit".into()),
         max_concurrency: 4,
-        retry,
+        retry: fast_retries(),
         ..KubeSettings::default()
-    })
-    .await
-    .expect("adapter connects");
+    };
+    tune(&mut settings);
+    let kube = KubeAdapter::connect(settings)
+        .await
+        .expect("adapter connects");
     Cluster {
         server,
         kube,
@@ -51,7 +53,7 @@ async fn cluster_with(retry: RetrySettings) -> Cluster {
 }
 
 async fn cluster() -> Cluster {
-    cluster_with(fast_retries()).await
+    cluster_with(|_| {}).await
 }
 
 const APPLY: ApplyOptions = ApplyOptions {
@@ -442,11 +444,7 @@ async fn throttling_with_retry_after_is_survived() {
 
 #[tokio::test]
 async fn server_errors_timeouts_and_dropped_connections_are_retried() {
-    let c = cluster_with(RetrySettings {
-        request_timeout: Duration::from_millis(300),
-        ..fast_retries()
-    })
-    .await;
+    let c = cluster_with(|s| s.retry.request_timeout = Duration::from_millis(300)).await;
     c.kube
         .apply(&config_map("default", "c"), APPLY)
         .await
@@ -569,4 +567,125 @@ async fn inventory_round_trips_in_its_own_namespace() {
     assert!(managed
         .iter()
         .all(|o| o["metadata"]["name"] != json!("eksync-inventory")));
+}
+
+#[tokio::test]
+async fn diffs_from_the_listed_managed_set_need_no_get_per_object() {
+    let c = cluster().await;
+    let desired = vec![
+        deployment("web", "web", 2),
+        config_map("default", "settings"),
+        prepared(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+        ),
+    ];
+    for body in &desired {
+        c.kube.apply(body, APPLY).await.expect("applies");
+    }
+    let mut kinds = Vec::new();
+    for body in &desired {
+        let api = body["apiVersion"].as_str().expect("apiVersion");
+        let kind = body["kind"].as_str().expect("kind");
+        kinds.push(
+            c.kube
+                .resolve(api, kind)
+                .await
+                .expect("ok")
+                .expect("served"),
+        );
+    }
+    let log = c.server.requests();
+    log.clear();
+    let live = index_live(c.kube.list_managed(&kinds).await.expect("lists"));
+    for body in &desired {
+        let key = object_key(body).expect("identity");
+        let dry = c.kube.apply(body, DRY_RUN).await.expect("dry run");
+        let d = diff(&dry, live.get(&key));
+        assert_eq!(d.action, Action::NoChange, "{key}: {:#?}", d.changes);
+    }
+    assert_eq!(log.count("get", None), 0);
+    assert_eq!(log.count("list", None), 3);
+    assert_eq!(log.writes(), 0);
+}
+
+#[tokio::test]
+async fn secret_diffs_and_renderings_never_show_values() {
+    let c = cluster().await;
+    let secret = |pw: &str| {
+        prepared(
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "db", "namespace": "default"},
+            "stringData": {"password": pw, "user": "admin"}}),
+        )
+    };
+    c.kube
+        .apply(&secret("old-hunter2"), APPLY)
+        .await
+        .expect("applies");
+    let live = c
+        .kube
+        .get("v1", "Secret", Some("default"), "db")
+        .await
+        .expect("reads")
+        .expect("exists");
+    let dry = c
+        .kube
+        .apply(&secret("new-hunter3"), DRY_RUN)
+        .await
+        .expect("dry run");
+    let d = diff(&dry, Some(&live));
+    assert_eq!(d.action, Action::Update);
+    let text = render("Secret default/db", &d);
+    assert!(text.contains("data.password: changed"), "{text}");
+    let serialized = serde_json::to_string(&d).expect("serializes");
+    for value in [
+        "old-hunter2",
+        "new-hunter3",
+        "b2xkLWh1bnRlcjI=",
+        "bmV3LWh1bnRlcjM=",
+    ] {
+        assert!(!text.contains(value), "{value} in {text}");
+        assert!(!serialized.contains(value), "{value} in {serialized}");
+    }
+    assert!(
+        d.changes.iter().all(|c| c.path != "data.user"),
+        "{:#?}",
+        d.changes
+    );
+}
+
+#[tokio::test]
+async fn concurrency_is_bounded_by_the_settings() {
+    let hang = Duration::from_millis(300);
+    let mut elapsed = Vec::new();
+    for limit in [1, 4] {
+        let c = cluster_with(|s| s.max_concurrency = limit).await;
+        let mut kinds = Vec::new();
+        for (api, kind) in [
+            ("v1", "ConfigMap"),
+            ("v1", "Secret"),
+            ("apps/v1", "Deployment"),
+            ("v1", "Service"),
+        ] {
+            kinds.push(
+                c.kube
+                    .resolve(api, kind)
+                    .await
+                    .expect("ok")
+                    .expect("served"),
+            );
+        }
+        c.server.faults().add(FaultRule::new(
+            "list",
+            "",
+            FaultAction::Hang(hang),
+            FaultTimes::Always,
+        ));
+        let started = Instant::now();
+        c.kube.list_managed(&kinds).await.expect("lists");
+        elapsed.push(started.elapsed());
+    }
+    assert!(elapsed[0] >= hang * 4, "one at a time: {:?}", elapsed[0]);
+    assert!(elapsed[1] < hang * 4, "four at a time: {:?}", elapsed[1]);
 }

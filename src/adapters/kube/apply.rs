@@ -99,6 +99,7 @@ impl KubeAdapter {
             query,
             body: Some((body, "application/apply-patch+yaml")),
             resource: r.plural.clone(),
+            secret: r.is_secret(),
         })
         .await
     }
@@ -120,6 +121,7 @@ impl KubeAdapter {
                 query: Vec::new(),
                 body: None,
                 resource: r.plural.clone(),
+                secret: r.is_secret(),
             })
             .await;
         match got {
@@ -158,6 +160,7 @@ impl KubeAdapter {
                     query,
                     body: None,
                     resource: r.plural.clone(),
+                    secret: r.is_secret(),
                 })
                 .await?;
             if let Some(items) = page.get("items").and_then(Value::as_array) {
@@ -204,6 +207,7 @@ impl KubeAdapter {
                 query: Vec::new(),
                 body: Some((body.to_string().into_bytes(), "application/json")),
                 resource: r.plural.clone(),
+                secret: r.is_secret(),
             })
             .await;
         match deleted {

@@ -6,13 +6,14 @@
 //! It does not know what the requests mean; `discovery`, `apply` and `inventory` build them.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use http::{header, HeaderValue, Method, Request};
 use kube::client::Body;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use rand::Rng as _;
+use regex::Regex;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -63,6 +64,8 @@ pub(crate) struct ApiCall {
     pub body: Option<(Vec<u8>, &'static str)>,
     /// The resource name for the counter (`deployments`, `discovery`).
     pub resource: String,
+    /// The request carries a Secret: values quoted in error messages are hidden.
+    pub secret: bool,
 }
 
 /// A connected adapter. Cheap to clone; clones share the client, cache, bound and counter.
@@ -290,6 +293,8 @@ fn to_error(status: u16, body: &Value, call: &ApiCall) -> KubeError {
             other => other.to_string(),
         });
     let message = format!("{} {}: {message}", call.method, call.path);
+    let hide = |m: String| if call.secret { redact_values(&m) } else { m };
+    let message = hide(message);
     match status {
         404 if !body.is_object() || message.contains("could not find the requested resource") => {
             KubeError::ResourceUnknown(message)
@@ -309,7 +314,7 @@ fn to_error(status: u16, body: &Value, call: &ApiCall) -> KubeError {
                                     .unwrap_or_default()
                                     .to_string()
                             };
-                            (s("field"), s("message"))
+                            (s("field"), hide(s("message")))
                         })
                         .collect()
                 })
@@ -321,10 +326,42 @@ fn to_error(status: u16, body: &Value, call: &ApiCall) -> KubeError {
     }
 }
 
+/// `Invalid value: "..."` (or an unquoted value) as the API server quotes it.
+static INVALID_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    // Invariant: a constant pattern, compiled in the unit test below; it cannot fail at run time.
+    #[allow(clippy::expect_used)]
+    Regex::new(r#"Invalid value: ("(?:[^"\\]|\\.)*"|[^\s:,\]]+)"#).expect("valid pattern")
+});
+
+/// Hides the values an error message quotes (for Secrets: a 422 may echo the data).
+pub(crate) fn redact_values(message: &str) -> String {
+    INVALID_VALUE
+        .replace_all(message, "Invalid value: (secret value hidden)")
+        .into_owned()
+}
+
 fn fmt_duration(d: Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{}s", d.as_secs())
     } else {
         format!("{}ms", d.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_errors_hide_quoted_values() {
+        let m = r#"Secret "db" is invalid: [data[pass word]: Invalid value: "hunter2 \"x\"": a valid config key must consist of alphanumeric characters, stringData.x: Invalid value: c2VjcmV0: bad]"#;
+        let r = redact_values(m);
+        assert!(!r.contains("hunter2"), "{r}");
+        assert!(!r.contains("c2VjcmV0"), "{r}");
+        assert!(
+            r.contains("data[pass word]: Invalid value: (secret value hidden): a valid config key"),
+            "{r}"
+        );
+        assert_eq!(redact_values("no values here"), "no values here");
     }
 }

@@ -48,6 +48,11 @@ impl ResolvedKind {
         }
     }
 
+    /// True for core `Secret`s (their values are hidden in errors).
+    pub fn is_secret(&self) -> bool {
+        self.group.is_empty() && self.kind == "Secret"
+    }
+
     /// The path of one object.
     pub fn object_path(&self, namespace: Option<&str>, name: &str) -> String {
         format!("{}/{name}", self.collection_path(namespace))
@@ -152,6 +157,7 @@ impl KubeAdapter {
             query: Vec::new(),
             body: None,
             resource: "discovery".into(),
+            secret: false,
         };
         let doc = match self.call(&call).await {
             Ok(v) => v,

@@ -57,6 +57,7 @@ impl KubeAdapter {
                 query: vec![("fieldManager", crate::core::kdiff::FIELD_MANAGER.into())],
                 body: Some((body.to_string().into_bytes(), "application/json")),
                 resource: "namespaces".into(),
+                secret: false,
             })
             .await
             .or_else(|e| match e {

@@ -5,7 +5,8 @@
 //! server-owned metadata, `status` and controller annotations ignored; drift attributed to the
 //! field manager that owns the live value), renders diffs for people with Secret values masked
 //! (`render`), classifies dry-run 422 errors into immutable-field changes and decides between
-//! delete+recreate and an error (`immutable`), judges rollout readiness (`readiness`) and holds the
+//! delete+recreate and an error (`immutable`), matches live objects to desired ones and recognises
+//! custom resources whose CRD the repo defines (`live`), judges rollout readiness (`readiness`) and holds the
 //! inventory of applied object identities (`inventory`).
 //!
 //! It deliberately does not talk to a cluster, name `kube` types, read a clock or decide the order
@@ -15,6 +16,7 @@
 pub mod diff;
 pub mod immutable;
 pub mod inventory;
+pub mod live;
 pub mod prepare;
 pub mod readiness;
 pub mod render;
@@ -22,6 +24,7 @@ pub mod render;
 pub use diff::{diff, Action, FieldChange, ObjectDiff};
 pub use immutable::{decide_immutable, immutable_fields, ImmutableDecision};
 pub use inventory::{Inventory, InventoryEntry};
+pub use live::{crd_defines, index_live, object_key};
 pub use prepare::{prepare, PrepareContext, Prepared};
 pub use readiness::{readiness, Readiness};
 pub use render::render;

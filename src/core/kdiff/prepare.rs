@@ -70,7 +70,7 @@ pub struct Prepared {
 pub fn prepare(body: &Value, ctx: &PrepareContext) -> Prepared {
     let mut out = body.clone();
     let mut warnings = Vec::new();
-    let key = key_of(body);
+    let key = super::live::object_key(body);
     let Some(root) = out.as_object_mut() else {
         return Prepared {
             body: out,
@@ -119,16 +119,6 @@ pub fn prepare(body: &Value, ctx: &PrepareContext) -> Prepared {
         body: out,
         warnings,
     }
-}
-
-fn key_of(body: &Value) -> Option<ObjectKey> {
-    let (group, _) = split_api_version(str_at(body, &["apiVersion"])?);
-    Some(ObjectKey {
-        group: group.to_string(),
-        kind: str_at(body, &["kind"])?.to_string(),
-        namespace: str_at(body, &["metadata", "namespace"]).map(str::to_string),
-        name: str_at(body, &["metadata", "name"])?.to_string(),
-    })
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
