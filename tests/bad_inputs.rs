@@ -850,6 +850,23 @@ fn cases() -> Vec<Case> {
             7,
             &["must be positive (got -0.5)"],
         ),
+        case(
+            "policy-duplicate-name",
+            "E-duplicate",
+            POLICY,
+            4,
+            3,
+            &["IAMRolePolicy ASG-Policy-For-Worker is defined twice"],
+        )
+        .related("aws/asg-policy-copy.yaml"),
+        case(
+            "k8s-list-items-not-a-list",
+            "E-document",
+            "k8s/list.yaml",
+            3,
+            1,
+            &["`kind: List` needs `items`, a list of objects"],
+        ),
     ]
 }
 
@@ -1072,6 +1089,25 @@ fn table_and_corpus_agree() {
         on_disk, named,
         "every directory under tests/bad-repos has exactly one case"
     );
+}
+
+#[test]
+fn a_repo_that_is_not_a_directory_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("repo.yaml");
+    fs::write(&file, "apiVersion: v1\n").expect("write file");
+    for repo in [tmp.path().join("missing"), file] {
+        for args in [&["validate", "-o", "json"][..], &["plan"][..]] {
+            let run = eksync(args, &repo, &[]);
+            assert_eq!(run.code, Some(1), "{args:?} {}", repo.display());
+            assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+            assert!(
+                run.stderr.contains(&repo.display().to_string()),
+                "{}",
+                run.stderr
+            );
+        }
+    }
 }
 
 #[test]

@@ -328,14 +328,32 @@ fn expand_lists(
         });
         return;
     }
-    if let Some(Value::Array(items)) = value.get("items") {
-        for (i, item) in items.iter().enumerate() {
-            expand_lists(
-                origin.clone(),
-                item.clone(),
-                base.key("items").index(i),
-                out,
-                ctx,
+    match value.get("items") {
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                expand_lists(
+                    origin.clone(),
+                    item.clone(),
+                    base.key("items").index(i),
+                    out,
+                    ctx,
+                );
+            }
+        }
+        // Without a list of items the objects meant to be here would be dropped unseen.
+        other => {
+            let at = ctx.origin_loc(
+                &origin,
+                &if other.is_some() {
+                    base.key("items")
+                } else {
+                    base
+                },
+            );
+            ctx.error(
+                "E-document",
+                "a `kind: List` needs `items`, a list of objects",
+                at,
             );
         }
     }

@@ -145,6 +145,20 @@ fn load_role_policy(d: RawDoc, files: &[(&str, &str)], model: &mut Model, ctx: &
         Some(ModeDoc::DetectOnly) => DriftMode::DetectOnly,
         _ => DriftMode::Correct,
     };
+    // The name is the policy's identity (graph nodes, `IAMRolePolicy/<name>` in depends-on): a
+    // second one would silently replace the first.
+    let name_path = base.key("metadata").key("name");
+    if let Some(first) = model.role_policies.iter().find(|p| p.name == name) {
+        let first_at = ctx.origin_loc(&first.origin, &FieldPath::keys(&["metadata", "name"]));
+        let d = Diagnostic::error(
+            "E-duplicate",
+            format!("IAMRolePolicy {name} is defined twice"),
+        )
+        .at(ctx.origin_loc(&origin, &name_path))
+        .related(first_at, "first defined here");
+        ctx.push(d);
+        return;
+    }
     if let Some(document) = document {
         model.role_policies.push(RolePolicy {
             name,
@@ -297,9 +311,11 @@ pub(crate) fn collect_refs(
             })),
             Err(e) => {
                 let at = ctx.origin_loc(origin, path);
+                // The offset counts bytes; people count characters.
+                let character = s.get(..e.offset).map_or(e.offset, |p| p.chars().count()) + 1;
                 ctx.error(
                     "E-ref",
-                    format!("{} (at character {})", e.message, e.offset + 1),
+                    format!("{} (at character {character})", e.message),
                     at,
                 );
             }

@@ -109,3 +109,49 @@ fn an_unquoted_version_is_explained() {
     let help = loaded.diagnostics[0].help.clone().unwrap_or_default();
     assert!(help.contains("put it in quotes"), "{help}");
 }
+
+#[test]
+fn a_list_without_a_list_of_items_is_an_error() {
+    for (text, line) in [
+        (
+            &b"apiVersion: v1\nkind: List\nitems:\n  kind: Namespace\n"[..],
+            3,
+        ),
+        (&b"# empty\napiVersion: v1\nkind: List\n"[..], 2),
+    ] {
+        let loaded = load(&source(&[("list.yaml", text)]));
+        let (_, at, _, msg) = only_error(&loaded, "E-document");
+        assert_eq!(at, Some(line));
+        assert!(msg.contains("needs `items`"), "{msg}");
+    }
+    let empty = load(&source(&[(
+        "list.yaml",
+        b"apiVersion: v1\nkind: List\nitems: []\n",
+    )]));
+    assert!(empty.diagnostics.is_empty(), "{:?}", empty.diagnostics);
+}
+
+#[test]
+fn two_role_policies_with_one_name_are_a_duplicate() {
+    let policy = b"apiVersion: eksync.io/v1alpha1\nkind: IAMRolePolicy\nmetadata:\n  name: p\nspec:\n  roleName: r\n  policyDocument:\n    Version: \"2012-10-17\"\n    Statement:\n      - Effect: Allow\n        Action: \"s3:GetObject\"\n        Resource: \"*\"\n";
+    let loaded = load(&source(&[("a.yaml", policy), ("b.yaml", policy)]));
+    let (file, line, column, msg) = only_error(&loaded, "E-duplicate");
+    assert_eq!((file.as_str(), line, column), ("b.yaml", Some(4), Some(3)));
+    assert!(msg.contains("IAMRolePolicy p is defined twice"), "{msg}");
+    let related = &loaded.diagnostics[0].related;
+    assert_eq!(related.len(), 1);
+    assert_eq!(related[0].location.file, "a.yaml");
+    assert_eq!(loaded.model.role_policies.len(), 1);
+}
+
+#[test]
+fn a_bad_reference_is_placed_by_character() {
+    let loaded = load(&source(&[(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: \"réglé {{aws:nope}}\"\n"
+            .as_bytes(),
+    )]));
+    let (_, line, column, msg) = only_error(&loaded, "E-ref");
+    assert_eq!((line, column), (Some(6), Some(3)));
+    assert!(msg.ends_with("(at character 7)"), "{msg}");
+}
