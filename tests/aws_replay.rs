@@ -1,8 +1,10 @@
 //! The AWS adapter against replayed HTTP responses shaped like AWS's documented ones: what moto
 //! cannot show (it completes synchronously, never rolls back, gives no replacement details, never
-//! throttles). Covers waiting through IN_PROGRESS states, UPDATE_ROLLBACK_COMPLETE with the failing
-//! resource's reason, throttling and 5xx followed by success, "no changes" as success, a change set
-//! with Replacement=True, and the `eksync/<version>` User-Agent on every request.
+//! throttles, skips EKS resources in templates). Covers waiting through IN_PROGRESS states,
+//! UPDATE_ROLLBACK_COMPLETE with the failing resource's reason, a stack that never settles,
+//! throttling and 5xx followed by success (and bounded retries), "no changes" as success, a change
+//! set with Replacement=True, a failed step skipping its dependents, a managed node group's drift,
+//! bounded concurrency of reads, and the `eksync/<version>` User-Agent on every request.
 
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
@@ -536,4 +538,101 @@ async fn a_stack_that_never_settles_times_out() {
         (3..200).contains(&polls),
         "polled {polls} times with backoff"
     );
+}
+
+mod concurrency {
+    use super::*;
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    use eksync::core::awsdiff::{plan, DesiredStack, PlanOptions, StackAction};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    const MISSING: &str = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id eksctl-x does not exist</Message></Error><RequestId>r</RequestId></ErrorResponse>"#;
+
+    /// Answers every call slowly with "stack does not exist", tracking how many are in flight.
+    #[derive(Debug, Clone, Default)]
+    struct SlowEndpoint {
+        in_flight: Arc<AtomicUsize>,
+        max: Arc<AtomicUsize>,
+        total: Arc<AtomicUsize>,
+    }
+
+    impl HttpConnector for SlowEndpoint {
+        fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+            let me = self.clone();
+            HttpConnectorFuture::new(async move {
+                let now = me.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                me.max.fetch_max(now, Ordering::SeqCst);
+                me.total.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                me.in_flight.fetch_sub(1, Ordering::SeqCst);
+                let response = http::Response::builder()
+                    .status(400)
+                    .header("content-type", "text/xml")
+                    .body(SdkBody::from(MISSING))
+                    .unwrap();
+                Ok(HttpResponse::try_from(response).unwrap())
+            })
+        }
+    }
+
+    impl HttpClient for SlowEndpoint {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(self.clone())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn reads_across_stacks_are_bounded_and_missing_stacks_are_to_create() {
+        let endpoint = SlowEndpoint::default();
+        let settings = AwsSettings {
+            region: Some("us-west-2".into()),
+            credentials: CredentialsSource::Static {
+                access_key_id: "a".into(),
+                secret_access_key: "b".into(),
+                session_token: None,
+            },
+            retry: RetrySettings::off(),
+            max_concurrency: 3,
+            // One DescribeStacks per stack, so there is something to run in parallel.
+            list_all_threshold: 1000,
+            http_client: Some(SharedHttpClient::new(endpoint.clone())),
+            ..AwsSettings::default()
+        };
+        let aws = AwsAdapter::connect(settings).await.expect("connect");
+        let stacks: Vec<DesiredStack> = (0..12)
+            .map(|i| {
+                DesiredStack::new(
+                    format!("eksctl-c-nodegroup-ng-{i}"),
+                    serde_json::json!({"Resources": {}}),
+                )
+            })
+            .collect();
+        let live = aws
+            .read_live(&stacks, &[])
+            .await
+            .expect("missing stacks are not an error");
+        assert!(live.stacks.is_empty());
+        assert_eq!(endpoint.total.load(Ordering::SeqCst), 12);
+        let max = endpoint.max.load(Ordering::SeqCst);
+        assert!(max <= 3, "at most 3 calls in flight, saw {max}");
+        assert!(max >= 2, "calls ran in parallel (max in flight {max})");
+        let p = plan(
+            &stacks,
+            &[],
+            &live,
+            PlanOptions::default(),
+            "2026-11-22T06:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        assert!(p.stacks.iter().all(|s| s.action == StackAction::Create));
+    }
 }
