@@ -8,11 +8,12 @@ use eksync::adapters::kube::{
     ApplyOptions, KubeAdapter, KubeError, KubeSettings, Propagation, RetrySettings,
 };
 use eksync::core::kdiff::{
-    decide_immutable, diff, immutable_fields, index_live, object_key, prepare, render, Action,
-    ImmutableDecision, Inventory, InventoryEntry, PrepareContext,
+    decide_immutable, diff, immutable_fields, index_live, object_key, prepare, readiness, render,
+    replicas_handover, Action, ImmutableDecision, Inventory, InventoryEntry, PrepareContext,
+    Readiness, HANDOVER_MANAGER,
 };
 use serde_json::{json, Value};
-use testkit::{FaultAction, FaultRule, FaultTimes, TestServer};
+use testkit::{FaultAction, FaultRule, FaultTimes, ServerConfig, TestServer};
 
 struct Cluster {
     server: TestServer,
@@ -31,7 +32,13 @@ fn fast_retries() -> RetrySettings {
 }
 
 async fn cluster_with(tune: impl FnOnce(&mut KubeSettings)) -> Cluster {
-    let server = TestServer::start().await.expect("test server starts");
+    cluster_on(ServerConfig::default(), tune).await
+}
+
+async fn cluster_on(config: ServerConfig, tune: impl FnOnce(&mut KubeSettings)) -> Cluster {
+    let server = TestServer::start_with(config)
+        .await
+        .expect("test server starts");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = server.write_kubeconfig(dir.path()).expect("kubeconfig");
     let mut settings = KubeSettings {
@@ -688,4 +695,133 @@ async fn concurrency_is_bounded_by_the_settings() {
     }
     assert!(elapsed[0] >= hang * 4, "one at a time: {:?}", elapsed[0]);
     assert!(elapsed[1] < hang * 4, "four at a time: {:?}", elapsed[1]);
+}
+
+#[tokio::test]
+async fn readiness_follows_the_clusters_controllers() {
+    let c = cluster_on(
+        ServerConfig {
+            failing_images: vec!["broken/*".into()],
+            ..ServerConfig::default()
+        },
+        |_| {},
+    )
+    .await;
+    let job = |name: &str, image: &str| {
+        prepared(
+            json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "run", "image": image}]}}}}),
+        )
+    };
+    let mut broken = deployment("bad", "bad", 1);
+    broken["spec"]["template"]["spec"]["containers"][0]["image"] = json!("broken/app:1");
+    let lb = prepared(
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "lb", "namespace": "default"},
+        "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+    );
+    let cases = [
+        (deployment("web", "web", 2), "ready"),
+        (broken, "failed"),
+        (job("ok", "busybox:1"), "ready"),
+        (job("fails", "broken/job:1"), "failed"),
+        (lb, "ready"),
+        (widget_crd(), "ready"),
+    ];
+    for (body, want) in cases {
+        c.kube.apply(&body, APPLY).await.expect("applies");
+        let kind = body["kind"].as_str().expect("kind");
+        let live = c
+            .kube
+            .get(
+                body["apiVersion"].as_str().expect("apiVersion"),
+                kind,
+                body["metadata"]["namespace"].as_str(),
+                body["metadata"]["name"].as_str().expect("name"),
+            )
+            .await
+            .expect("reads")
+            .expect("exists");
+        let got = readiness(kind, &live);
+        let state = match &got {
+            Readiness::Ready => "ready",
+            Readiness::Waiting(_) => "waiting",
+            Readiness::Failed(_) => "failed",
+        };
+        assert_eq!(state, want, "{kind} {}: {got:?}", body["metadata"]["name"]);
+    }
+}
+
+#[tokio::test]
+async fn adding_an_hpa_hands_replicas_over_without_a_scale_down() {
+    let c = cluster().await;
+    c.kube
+        .apply(&deployment("web", "web", 3), APPLY)
+        .await
+        .expect("applies");
+    let hpa = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "minReplicas": 2, "maxReplicas": 10}});
+    let git = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}}
+    });
+    let ctx = PrepareContext::from_bodies([&hpa, &git]);
+    let p = prepare(&git, &ctx);
+    assert_eq!(p.warnings.len(), 1, "the manifest sets replicas: warned");
+    let live = || async {
+        c.kube
+            .get("apps/v1", "Deployment", Some("default"), "web")
+            .await
+            .expect("reads")
+            .expect("exists")
+    };
+
+    // Without the handover, leaving replicas out would reset them to the default.
+    let naive = diff(
+        &c.kube.apply(&p.body, DRY_RUN).await.expect("dry run"),
+        Some(&live().await),
+    );
+    assert_eq!(naive.changes.len(), 1);
+    assert_eq!(naive.changes[0].after, Some(json!(1)));
+
+    let handover = replicas_handover(&p.body, &live().await, &ctx).expect("eksync owns replicas");
+    c.kube
+        .apply_as(&handover, APPLY, HANDOVER_MANAGER)
+        .await
+        .expect("handover applies");
+    let d = diff(
+        &c.kube.apply(&p.body, DRY_RUN).await.expect("dry run"),
+        Some(&live().await),
+    );
+    assert_eq!(d.action, Action::NoChange, "{:#?}", d.changes);
+    c.kube
+        .apply(&p.body, APPLY)
+        .await
+        .expect("applies without replicas");
+    let after = live().await;
+    assert_eq!(after["spec"]["replicas"], json!(3));
+    assert_eq!(
+        replicas_handover(&p.body, &after, &ctx),
+        None,
+        "handed over once"
+    );
+
+    // The autoscaler scales; eksync neither shows nor fights it.
+    let other = c.server.client().expect("plain client");
+    let req = http::Request::patch(
+        "/apis/apps/v1/namespaces/default/deployments/web/scale?fieldManager=horizontal-pod-autoscaler",
+    )
+    .header("content-type", "application/merge-patch+json")
+    .body(br#"{"spec":{"replicas":7}}"#.to_vec())
+    .expect("request");
+    other.request_text(req).await.expect("scale patch");
+    let d = diff(
+        &c.kube.apply(&p.body, DRY_RUN).await.expect("dry run"),
+        Some(&live().await),
+    );
+    assert_eq!(d.action, Action::NoChange, "{:#?}", d.changes);
 }

@@ -81,11 +81,22 @@ impl KubeAdapter {
     /// Server-side apply of a body (field manager `eksync`); returns the object the server
     /// holds (or would hold, for a dry run).
     pub async fn apply(&self, obj: &Value, opts: ApplyOptions) -> Result<Value, KubeError> {
+        self.apply_as(obj, opts, FIELD_MANAGER).await
+    }
+
+    /// Server-side apply under another field manager: only for handing a field over
+    /// (`core::kdiff::HANDOVER_MANAGER`); everything Git sets is applied by [`Self::apply`].
+    pub async fn apply_as(
+        &self,
+        obj: &Value,
+        opts: ApplyOptions,
+        field_manager: &str,
+    ) -> Result<Value, KubeError> {
         let id = ident(obj)?;
         let r = self.require(id.api_version, id.kind).await?;
         let ns = self.namespace_for(&r, id.namespace);
         let mut query = vec![
-            ("fieldManager", FIELD_MANAGER.to_string()),
+            ("fieldManager", field_manager.to_string()),
             ("force", opts.force.to_string()),
         ];
         if opts.dry_run {

@@ -99,6 +99,16 @@ impl ObjectDiff {
         self.action != Action::NoChange
     }
 
+    /// The diff without the change at `path` (e.g. `spec.replicas` after a replicas handover);
+    /// an update left without changes becomes no change.
+    pub fn ignoring(mut self, path: &str) -> Self {
+        self.changes.retain(|c| c.path != path);
+        if self.action == Action::Update && self.changes.is_empty() {
+            self.action = Action::NoChange;
+        }
+        self
+    }
+
     /// The changes that are drift (a field Git sets, changed by another manager).
     pub fn drift(&self) -> impl Iterator<Item = &FieldChange> {
         self.changes.iter().filter(|c| c.drift_by.is_some())

@@ -227,3 +227,17 @@ fn create_after_crd_is_a_change() {
         json!({"action": "create_after_crd", "wave": 3, "changes": []})
     );
 }
+
+#[test]
+fn ignoring_a_path_can_leave_no_change() {
+    let live = deployment(3, "nginx:1");
+    let only_replicas = diff(&deployment(1, "nginx:1"), Some(&live)).ignoring("spec.replicas");
+    assert_eq!(only_replicas.action, Action::NoChange);
+    let both = diff(&deployment(1, "nginx:2"), Some(&live)).ignoring("spec.replicas");
+    assert_eq!(both.action, Action::Update);
+    assert_eq!(both.changes.len(), 1);
+    assert_eq!(
+        both.changes[0].path,
+        "spec.template.spec.containers[0].image"
+    );
+}

@@ -25,7 +25,7 @@ pub use diff::{diff, Action, FieldChange, ObjectDiff};
 pub use immutable::{decide_immutable, immutable_fields, ImmutableDecision};
 pub use inventory::{Inventory, InventoryEntry};
 pub use live::{crd_defines, index_live, object_key};
-pub use prepare::{prepare, PrepareContext, Prepared};
+pub use prepare::{prepare, replicas_handover, PrepareContext, Prepared, HANDOVER_MANAGER};
 pub use readiness::{readiness, Readiness};
 pub use render::render;
 

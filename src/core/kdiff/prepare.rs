@@ -4,6 +4,11 @@
 //! a HorizontalPodAutoscaler in the repo targets the object (the replicas belong to the HPA, so
 //! there is no endless diff and no tug of war; a warning says so when the manifest sets them).
 //!
+//! Leaving `spec.replicas` out of an apply when eksync applied it before would make the server
+//! drop the field and default it (a scale-down to 1). `replicas_handover` gives the body that
+//! first hands the live value to a separate field manager, as the server-side apply documentation
+//! prescribes for handing replicas to an autoscaler.
+//!
 //! It does not substitute references (`values`) nor validate the body (`load`).
 
 use std::collections::BTreeSet;
@@ -12,7 +17,13 @@ use serde_json::{Map, Value};
 
 use crate::core::kube::{split_api_version, ObjectKey};
 
-use super::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use super::diff::owns;
+use super::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use crate::core::path::Seg;
+
+/// The field manager that holds an HPA target's replicas between eksync letting go of them and
+/// the autoscaler's first change.
+pub const HANDOVER_MANAGER: &str = "eksync-handover";
 
 /// Metadata fields Git must not send.
 const DROPPED_METADATA: &[&str] = &[
@@ -121,6 +132,42 @@ pub fn prepare(body: &Value, ctx: &PrepareContext) -> Prepared {
     }
 }
 
+/// When `prepared` leaves out `spec.replicas` because an HPA owns them and the live object's
+/// replicas are still owned by eksync, the minimal body to apply first with the field manager
+/// [`HANDOVER_MANAGER`] (same value as live), so that eksync's next apply does not reset them.
+/// `None` when nothing needs handing over.
+pub fn replicas_handover(prepared: &Value, live: &Value, ctx: &PrepareContext) -> Option<Value> {
+    let key = super::live::object_key(prepared)?;
+    if !ctx.hpa_targets.contains(&key) || prepared.pointer("/spec/replicas").is_some() {
+        return None;
+    }
+    let replicas = live.pointer("/spec/replicas")?;
+    let path = [Seg::Key("spec".into()), Seg::Key("replicas".into())];
+    let eksync_owns = live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .is_some_and(|entries| {
+            entries.iter().any(|e| {
+                e.get("manager").and_then(Value::as_str) == Some(FIELD_MANAGER)
+                    && e.get("fieldsV1").is_some_and(|fs| owns(fs, live, &path))
+            })
+        });
+    if !eksync_owns {
+        return None;
+    }
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), Value::String(key.name));
+    if let Some(ns) = key.namespace {
+        metadata.insert("namespace".into(), Value::String(ns));
+    }
+    Some(serde_json::json!({
+        "apiVersion": prepared.get("apiVersion")?,
+        "kind": key.kind,
+        "metadata": metadata,
+        "spec": {"replicas": replicas},
+    }))
+}
+
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     crate::core::kube::get_str(v, path)
 }
@@ -171,6 +218,31 @@ mod tests {
         assert_eq!(other.body["spec"]["replicas"], json!(3));
         let unset = prepare(&deploy("web", None), &ctx);
         assert!(unset.warnings.is_empty());
+    }
+
+    #[test]
+    fn handover_only_when_eksync_still_owns_the_replicas() {
+        let bodies = [hpa("web"), deploy("web", Some(3))];
+        let ctx = PrepareContext::from_bodies(bodies.iter());
+        let prepared = prepare(&bodies[1], &ctx).body;
+        let live = |manager: &str| {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "ci", "managedFields": [
+                    {"manager": manager, "operation": "Apply", "fieldsV1": {"f:spec": {"f:replicas": {}, "f:template": {}}}}
+                ]},
+                "spec": {"replicas": 4}})
+        };
+        assert_eq!(
+            replicas_handover(&prepared, &live("eksync"), &ctx),
+            Some(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "ci"}, "spec": {"replicas": 4}}))
+        );
+        assert_eq!(
+            replicas_handover(&prepared, &live("horizontal-pod-autoscaler"), &ctx),
+            None
+        );
+        let not_target = prepare(&deploy("api", None), &ctx).body;
+        assert_eq!(replicas_handover(&not_target, &live("eksync"), &ctx), None);
     }
 
     #[test]
