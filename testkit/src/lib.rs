@@ -21,11 +21,12 @@
 //! webhooks, Pods, ReplicaSets and kubelets (workload statuses are computed, no Pods exist), API
 //! version conversion (objects are served as stored), OpenAPI documents, protobuf/CBOR, the full
 //! type schema (only the listed list/map semantics, numeric fields and validation rules exist;
-//! unknown built-in fields are not rejected by SSA), field-selector support beyond simple paths,
-//! background writers (leases, events), and `exec`/`logs`/`portforward`. See the README for the
-//! golden replay result and its named exceptions.
+//! unknown fields are found only for the kinds mapped to `k8s-openapi` types), field selectors
+//! beyond simple paths, background writers (leases, events), and `exec`/`logs`/`portforward`.
+//! See the README for the golden replay result and its named exceptions.
 
 pub mod api;
+pub mod builtin_schema;
 pub mod catalog;
 pub mod config;
 pub mod controllers;

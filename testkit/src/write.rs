@@ -211,6 +211,20 @@ fn validate_all(
     }
 }
 
+/// Removes the fields of a built-in object that its type does not declare (any depth for kinds
+/// with a typed schema, top level otherwise); returns their dotted paths.
+fn drop_unknown_builtin(kind: &str, obj: &mut Value) -> Vec<String> {
+    let paths = crate::builtin_schema::unknown_fields(kind, obj);
+    if paths.is_empty() {
+        return drop_unknown_top_level(kind, obj);
+    }
+    crate::builtin_schema::remove(obj, &paths);
+    paths
+        .iter()
+        .map(|p| crate::builtin_schema::dotted(p))
+        .collect()
+}
+
 /// POST.
 pub fn create(
     state: &mut State,
@@ -224,7 +238,7 @@ pub fn create(
     let strict = req.q("fieldValidation") == Some("Strict");
     let unknown = match &crd {
         Some(s) => prune_unknown(&mut obj, s),
-        None => drop_unknown_top_level(&t.info.kind, &mut obj),
+        None => drop_unknown_builtin(&t.info.kind, &mut obj),
     };
     if let Some(first) = unknown.first() {
         if strict {
@@ -463,7 +477,7 @@ pub fn update(
     let mut warnings = Vec::new();
     let unknown = match &crd {
         Some(s) => prune_unknown(&mut new, s),
-        None => drop_unknown_top_level(&t.info.kind, &mut new),
+        None => drop_unknown_builtin(&t.info.kind, &mut new),
     };
     warnings.extend(
         unknown
@@ -603,7 +617,20 @@ pub fn apply(
         )));
     }
     let schema = schema_for(t, crd.as_ref());
-    if let Some(e) = typed_check(&config, &schema) {
+    let typed_error = typed_check(&config, &schema).or_else(|| {
+        if crd.is_some() {
+            return None;
+        }
+        crate::builtin_schema::unknown_fields(&t.info.kind, &config)
+            .first()
+            .map(|p| {
+                format!(
+                    "{}: field not declared in schema",
+                    crate::builtin_schema::smd_path(&config, p, &schema)
+                )
+            })
+    });
+    if let Some(e) = typed_error {
         let ns = config
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)

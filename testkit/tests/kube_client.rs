@@ -775,3 +775,57 @@ async fn deleting_a_crd_removes_its_group_and_objects() {
     let stored = server.with_state(|st| st.store.list("golden.example.com", "things", None).len());
     assert_eq!(stored, 0, "custom objects went with their CRD");
 }
+
+#[tokio::test]
+async fn unknown_builtin_fields_are_rejected_by_apply_and_dropped_by_create() {
+    let server = TestServer::start().await.expect("server");
+    let client = server.client().expect("client");
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let mut typo = deployment("typo", "nginx:1.27");
+    typo["spec"]["template"]["spec"]["containers"][0]["imagePolicy"] = json!("Always");
+    match deploys
+        .patch("typo", &PatchParams::apply("eksync"), &Patch::Apply(typo))
+        .await
+    {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!(s.code, 500);
+            assert!(
+                s.message.ends_with(".spec.template.spec.containers[name=\"web\"].imagePolicy: field not declared in schema"),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("expected 500, got {other:?}"),
+    }
+    // A POST with the same typo (raw HTTP, to see the Warning header): 201, field dropped.
+    let mut body = deployment("typo", "nginx:1.27");
+    body["spec"]["template"]["spec"]["containers"][0]["imagePolicy"] = json!("Always");
+    let body = body.to_string();
+    let req = format!(
+        "POST /apis/apps/v1/namespaces/default/deployments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut conn = tokio::net::TcpStream::connect(server.addr())
+        .await
+        .expect("connect");
+    tokio::io::AsyncWriteExt::write_all(&mut conn, req.as_bytes())
+        .await
+        .expect("send");
+    let mut resp = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut conn, &mut resp)
+        .await
+        .expect("read");
+    assert!(resp.starts_with("HTTP/1.1 201"), "{resp}");
+    assert!(
+        resp.to_lowercase().contains(
+            "warning: 299 - \"unknown field \\\"spec.template.spec.containers[0].imagepolicy\\\"\""
+        ),
+        "{resp}"
+    );
+    let stored = deploys.get("typo").await.expect("stored");
+    let stored = serde_json::to_value(stored).expect("json");
+    assert!(stored["spec"]["template"]["spec"]["containers"][0]
+        .get("imagePolicy")
+        .is_none());
+    drop(client);
+}
