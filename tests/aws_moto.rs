@@ -409,3 +409,36 @@ async fn stack_declared_policy_and_asg_tag_drift_are_corrected() {
     let p = reconcile(&aws, &stacks("5"), &[], PlanOptions::default()).await;
     assert!(!p.has_changes(), "{:#?}", p.drift);
 }
+
+#[tokio::test]
+async fn previewing_a_create_then_applying_it_works() {
+    let (_guard, server) = moto().await;
+    let aws = AwsAdapter::connect(settings(&server.url))
+        .await
+        .expect("connect");
+    create_cluster_stack(&server.url).await;
+    let p = reconcile(&aws, &stacks("5"), &[], PlanOptions::default()).await;
+    let previews = aws.preview_plan(&p).await;
+    assert_eq!(previews.len(), 2);
+    for (id, preview) in &previews {
+        let preview = preview
+            .as_ref()
+            .unwrap_or_else(|e| panic!("step {id}: {e}"));
+        assert!(
+            preview.changes.iter().all(|c| c.action == "Add"),
+            "{preview:#?}"
+        );
+        assert!(preview.changes.iter().any(|c| c.logical_id == "NodeGroup"));
+    }
+    // The preview left nothing that changes the plan...
+    let again = reconcile(&aws, &stacks("5"), &[], PlanOptions::default()).await;
+    assert!(
+        again.stacks.iter().all(|s| s.action == StackAction::Create),
+        "{:#?}",
+        again.stacks
+    );
+    // ...and the create still applies.
+    apply(&aws, &again).await;
+    let p = reconcile(&aws, &stacks("5"), &[], PlanOptions::default()).await;
+    assert!(!p.has_changes(), "{:#?}", p.stacks);
+}

@@ -126,6 +126,9 @@ impl AwsAdapter {
         };
         self.delete_change_set(change.stack, change.change_set_name)
             .await?;
+        if change.kind == ChangeSetType::Create {
+            self.remove_empty_review_stack(change.stack).await?;
+        }
         Ok(preview)
     }
 
@@ -353,6 +356,42 @@ impl AwsAdapter {
                 }
             }
         }
+    }
+
+    /// A CREATE change set makes an empty stack in REVIEW_IN_PROGRESS. After a preview, remove it
+    /// when it is still empty and has no other change sets, so a preview leaves nothing behind. A
+    /// stack in that state has no resources to lose.
+    async fn remove_empty_review_stack(&self, stack: &str) -> Result<(), AwsError> {
+        let cf = &self.clients.cloudformation;
+        let described = match cf.describe_stacks().stack_name(stack).send().await {
+            Ok(r) => r,
+            Err(e) if e.code() == Some("ValidationError") => return Ok(()),
+            Err(e) => return Err(call_error("cloudformation", "DescribeStacks", e)),
+        };
+        let Some(live) = described.stacks().first() else {
+            return Ok(());
+        };
+        if live.stack_status().map(|s| s.as_str()) != Some("REVIEW_IN_PROGRESS") {
+            return Ok(());
+        }
+        let others = cf
+            .list_change_sets()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| call_error("cloudformation", "ListChangeSets", e))?;
+        if !others.summaries().is_empty() {
+            return Ok(());
+        }
+        // Delete by id, so only the stack this preview made can be removed.
+        let id = live.stack_id().unwrap_or(stack);
+        cf.delete_stack()
+            .stack_name(id)
+            .send()
+            .await
+            .map_err(|e| call_error("cloudformation", "DeleteStack", e))?;
+        self.cache.evict_stack(stack);
+        Ok(())
     }
 
     /// Deletes a change set (it must not have been executed).

@@ -11,7 +11,8 @@
 //! and fetches nothing else from CloudFormation.
 //!
 //! It deliberately does not decide anything: what to change comes from `core::awsdiff::plan`. It never
-//! deletes stacks, and never touches an Auto Scaling group's desired capacity.
+//! deletes a stack that has resources (only the empty REVIEW_IN_PROGRESS stack its own preview of a
+//! create made), and never touches an Auto Scaling group's desired capacity.
 
 mod apply;
 mod changeset;
