@@ -485,6 +485,21 @@ async fn server_errors_timeouts_and_dropped_connections_are_retried() {
         Some(&4)
     );
 
+    // A body that does not fit the schema (SSA answers 500) is not retried.
+    let mut typo = deployment("typo", "typo", 1);
+    typo["spec"]["replicas"] = json!("three");
+    c.kube.requests().reset();
+    match c.kube.apply(&typo, DRY_RUN).await {
+        Err(KubeError::Invalid { message, .. }) => {
+            assert!(message.contains("typed patch"), "{message}")
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    assert_eq!(
+        c.kube.requests().snapshot().get("PATCH deployments"),
+        Some(&1)
+    );
+
     // Retries are bounded: a server that always fails gives the last error.
     faults.add(FaultRule::new(
         "get",
@@ -537,6 +552,45 @@ async fn delete_with_propagation_and_gone_objects() {
         .await
         .expect("already gone is fine");
     assert!(!again);
+
+    // The propagation policy reaches the server: orphaned dependents stay, others are collected.
+    for (policy, child_survives) in [
+        (Propagation::Orphan, true),
+        (Propagation::Background, false),
+    ] {
+        let parent = c
+            .kube
+            .apply(&config_map("default", "parent"), APPLY)
+            .await
+            .expect("parent");
+        let mut child = config_map("default", "child");
+        child["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "ConfigMap",
+            "name": "parent", "uid": parent["metadata"]["uid"]}]);
+        c.kube.apply(&child, APPLY).await.expect("child");
+        c.kube
+            .delete("v1", "ConfigMap", Some("default"), "parent", policy)
+            .await
+            .expect("deletes");
+        c.server.settle();
+        let left = c
+            .kube
+            .get("v1", "ConfigMap", Some("default"), "child")
+            .await
+            .expect("reads");
+        assert_eq!(left.is_some(), child_survives, "{policy:?}");
+        if left.is_some() {
+            c.kube
+                .delete(
+                    "v1",
+                    "ConfigMap",
+                    Some("default"),
+                    "child",
+                    Propagation::Background,
+                )
+                .await
+                .expect("cleanup");
+        }
+    }
 }
 
 #[tokio::test]
@@ -824,4 +878,53 @@ async fn adding_an_hpa_hands_replicas_over_without_a_scale_down() {
         Some(&live().await),
     );
     assert_eq!(d.action, Action::NoChange, "{:#?}", d.changes);
+}
+
+#[tokio::test]
+async fn read_modify_write_retries_a_conflict_from_a_fresh_read() {
+    let c = cluster().await;
+    c.kube
+        .apply(&config_map("default", "c"), APPLY)
+        .await
+        .expect("applies");
+    c.server.faults().add(FaultRule::new(
+        "update",
+        "/configmaps/c",
+        FaultAction::Conflict,
+        FaultTimes::Times(1),
+    ));
+    let log = c.server.requests();
+    log.clear();
+    let updated = c
+        .kube
+        .modify("v1", "ConfigMap", Some("default"), "c", |o| {
+            o["metadata"]["annotations"] = json!({"eksync.io/note": "touched"});
+        })
+        .await
+        .expect("modifies")
+        .expect("exists");
+    assert_eq!(
+        updated["metadata"]["annotations"]["eksync.io/note"],
+        json!("touched")
+    );
+    let steps: Vec<(String, u16)> = log
+        .entries()
+        .iter()
+        .map(|e| (e.verb.clone(), e.status))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("get".to_string(), 200),
+            ("update".to_string(), 409),
+            ("get".to_string(), 200),
+            ("update".to_string(), 200),
+        ]
+    );
+    let missing = c
+        .kube
+        .modify("v1", "ConfigMap", Some("default"), "nope", |_| {})
+        .await
+        .expect("ok");
+    assert_eq!(missing, None);
 }

@@ -1,6 +1,7 @@
 //! Object operations: server-side apply (field manager `eksync`, `force` to take back fields Git
 //! sets, `dryRun=All` for diffs), GET of one object, the managed set listed with one paginated
-//! LIST per kind and the ownership label, and DELETE with a propagation policy.
+//! LIST per kind and the ownership label, DELETE with a propagation policy, and read-modify-write
+//! updates retried from a fresh read on 409.
 //!
 //! It does not prepare bodies (`core::kdiff::prepare`) nor interpret results (`core::kdiff`).
 
@@ -16,6 +17,8 @@ use super::KubeError;
 
 /// Page size of LIST requests.
 const PAGE: usize = 500;
+/// Read-modify-write rounds before a 409 is given up.
+const MODIFY_ROUNDS: u32 = 5;
 
 /// How to apply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -191,6 +194,46 @@ impl KubeAdapter {
                 .map(str::to_string);
             if continue_token.is_none() {
                 return Ok(out);
+            }
+        }
+    }
+
+    /// Read-modify-write: reads the object, lets `edit` change it, and replaces it (guarded by its
+    /// resourceVersion, field manager `eksync`). A 409 (someone wrote in between) starts again
+    /// from a fresh read, a bounded number of times. `Ok(None)` when the object does not exist.
+    pub async fn modify(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        edit: impl Fn(&mut Value),
+    ) -> Result<Option<Value>, KubeError> {
+        let r = self.require(api_version, kind).await?;
+        let ns = self.namespace_for(&r, namespace);
+        let mut round = 0;
+        loop {
+            round += 1;
+            let Some(mut obj) = self.get(api_version, kind, namespace, name).await? else {
+                return Ok(None);
+            };
+            edit(&mut obj);
+            let body = serde_json::to_vec(&obj)
+                .map_err(|e| KubeError::BadObject(format!("{kind} {name}: {e}")))?;
+            let put = self
+                .call(&ApiCall {
+                    method: Method::PUT,
+                    path: r.object_path(ns, name),
+                    query: vec![("fieldManager", FIELD_MANAGER.to_string())],
+                    body: Some((body, "application/json")),
+                    resource: r.plural.clone(),
+                    secret: r.is_secret(),
+                })
+                .await;
+            match put {
+                Err(KubeError::Conflict { .. }) if round < MODIFY_ROUNDS => continue,
+                Ok(v) => return Ok(Some(v)),
+                Err(e) => return Err(e),
             }
         }
     }

@@ -242,6 +242,16 @@ impl KubeAdapter {
             return Attempt::Done(body);
         }
         let err = to_error(status, &body, call);
+        if let KubeError::Api { code: 500, message } = &err {
+            if message.contains(TYPED_PATCH_ERROR) {
+                // Server-side apply's type check answers 500, but the body is at fault: retrying
+                // cannot help.
+                return Attempt::Fatal(KubeError::Invalid {
+                    message: message.clone(),
+                    causes: Vec::new(),
+                });
+            }
+        }
         if retryable_status(status) {
             Attempt::Retry(err, server_retry_after(retry_after.as_deref(), &body))
         } else {
@@ -326,10 +336,12 @@ fn to_error(status: u16, body: &Value, call: &ApiCall) -> KubeError {
     }
 }
 
+/// The API server's 500 when an applied body does not fit the type schema.
+const TYPED_PATCH_ERROR: &str = "failed to create typed patch object";
+
 /// `Invalid value: "..."` (or an unquoted value) as the API server quotes it.
 static INVALID_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     // Invariant: a constant pattern, compiled in the unit test below; it cannot fail at run time.
-    #[allow(clippy::expect_used)]
     Regex::new(r#"Invalid value: ("(?:[^"\\]|\\.)*"|[^\s:,\]]+)"#).expect("valid pattern")
 });
 
