@@ -867,6 +867,23 @@ fn cases() -> Vec<Case> {
             1,
             &["`kind: List` needs `items`, a list of objects"],
         ),
+        case(
+            "k8s-list-item-unschedulable",
+            "E-schedule",
+            "k8s/list.yaml",
+            24,
+            11,
+            &["no node group", "pods select on-demand"],
+        ),
+        case(
+            "k8s-list-duplicate-object",
+            "E-duplicate",
+            "k8s/list.yaml",
+            11,
+            7,
+            &["Namespace jenkins is defined twice"],
+        )
+        .related("k8s/list.yaml"),
     ]
 }
 

@@ -428,7 +428,7 @@ fn object_edges(b: &mut Builder, i: usize) {
                     "W-namespace",
                     format!("namespace `{ns}` is not defined in the repo; it must already exist in the cluster"),
                     &o.origin,
-                    &FieldPath::keys(&["metadata", "namespace"]),
+                    &o.field(&FieldPath::keys(&["metadata", "namespace"])),
                 );
             }
             None => {}
@@ -597,19 +597,18 @@ fn rbac_edges(b: &mut Builder, me: usize, cluster: Option<&str>, key: &ObjectKey
             format!("{} {} grants {kind} {name}", key.kind, key.name),
         );
     } else if kind == "Role" {
+        let o = &b.model.objects[match b.nodes[me].what {
+            NodeRef::Object(i) => i,
+            _ => return,
+        }];
         b.warn(
             "W-missing-ref",
             format!(
                 "{} {} grants Role {name}, which is not in the repo",
                 key.kind, key.name
             ),
-            &b.model.objects[match b.nodes[me].what {
-                NodeRef::Object(i) => i,
-                _ => return,
-            }]
-            .origin
-            .clone(),
-            &FieldPath::keys(&["roleRef", "name"]),
+            &o.origin,
+            &o.field(&FieldPath::keys(&["roleRef", "name"])),
         );
     }
 }
@@ -649,7 +648,7 @@ fn workload_edges(b: &mut Builder, i: usize, me: usize, spec: &Value, spec_path:
                 "W-missing-ref",
                 format!("pods use {kind} `{name}`, which is not in the repo; it must already exist in the cluster"),
                 &o.origin,
-                &sub(&path),
+                &o.field(&sub(&path)),
             ),
         }
     }
@@ -661,7 +660,7 @@ fn workload_edges(b: &mut Builder, i: usize, me: usize, spec: &Value, spec_path:
                 "W-missing-ref",
                 format!("pods run as ServiceAccount `{sa}`, which is not in the repo; it must already exist in the cluster"),
                 &o.origin,
-                &base.key("serviceAccountName"),
+                &o.field(&base.key("serviceAccountName")),
             ),
             None => {}
         }
@@ -727,7 +726,7 @@ fn scheduling_edges(b: &mut Builder, i: usize, me: usize, spec: &Value, base: &F
                 why_not.join("; ")
             ),
             &o.origin,
-            &at,
+            &o.field(&at),
         );
         return;
     }
@@ -922,7 +921,7 @@ fn depends_on(b: &mut Builder, i: usize, me: usize) {
     else {
         return;
     };
-    let path = FieldPath::keys(&["metadata", "annotations"]).key(DEPENDS_ON_ANNOTATION);
+    let path = o.field(&FieldPath::keys(&["metadata", "annotations"]).key(DEPENDS_ON_ANNOTATION));
     for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let parts: Vec<&str> = item.split('/').collect();
         let target = match parts.as_slice() {
@@ -1006,6 +1005,24 @@ mod tests {
         assert!(diags[0].message.contains("names cluster `nope`"));
         let at = diags[0].location.as_ref().map(|l| (l.line, l.column));
         assert_eq!(at, Some((Some(6), Some(3))));
+    }
+
+    #[test]
+    fn diagnostics_on_list_items_point_into_the_item() {
+        let (_, diags) = build_from(
+            "list.yaml",
+            "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: a\n      namespace: default\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: b\n      namespace: default\n      annotations:\n        eksync.io/depends-on: ConfigMap/nope\n",
+        );
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        let loc = diags[0]
+            .location
+            .clone()
+            .unwrap_or_else(|| Location::file(""));
+        assert_eq!((loc.line, loc.column), (Some(15), Some(9)));
+        assert_eq!(
+            loc.field.as_deref(),
+            Some("items[1].metadata.annotations[\"eksync.io/depends-on\"]")
+        );
     }
 
     #[test]

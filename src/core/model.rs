@@ -105,7 +105,16 @@ pub struct KubeObject {
     /// The body as Git holds it, with the default namespace filled in.
     pub body: Value,
     pub origin: Origin,
+    /// Where the object sits in its YAML document: the root, or `items[i]` of a `kind: List`.
+    pub base: FieldPath,
     pub refs: Vec<FoundRef>,
+}
+
+impl KubeObject {
+    /// A path inside the object as a path inside its document, for locating diagnostics.
+    pub fn field(&self, path: &FieldPath) -> FieldPath {
+        self.base.join(path)
+    }
 }
 
 /// Everything loaded from a repo.

@@ -40,6 +40,13 @@ impl FieldPath {
         self.0.is_empty()
     }
 
+    /// This path followed by `other` (`items[0]` joined with `metadata.name`).
+    pub fn join(&self, other: &FieldPath) -> Self {
+        let mut p = self.clone();
+        p.0.extend(other.0.iter().cloned());
+        p
+    }
+
     /// The path without its last segment (the root stays the root).
     pub fn parent(&self) -> Self {
         let mut p = self.clone();

@@ -37,7 +37,7 @@ pub(super) fn load(d: RawDoc, ctx: &mut Ctx) -> Option<Cluster> {
     let config: ClusterConfig = decode(value, &origin, &base, "ClusterConfig", ctx)?;
     let before = ctx.diags.len();
     validate(&config, &mut |path, code, msg, warning| {
-        let at = ctx.origin_loc(&origin, &base.clone().join(path));
+        let at = ctx.origin_loc(&origin, &base.join(path));
         if warning {
             ctx.warn(code, msg, at);
         } else {
@@ -45,7 +45,7 @@ pub(super) fn load(d: RawDoc, ctx: &mut Ctx) -> Option<Cluster> {
         }
     });
     for path in config.unrendered_fields() {
-        let at = ctx.origin_loc(&origin, &base.clone().join(&path));
+        let at = ctx.origin_loc(&origin, &base.join(&path));
         ctx.warn(
             "W-eksctl-unrendered",
             format!("`{path}` is valid eksctl but eksync does not render it into stacks yet; it is ignored"),
@@ -54,13 +54,6 @@ pub(super) fn load(d: RawDoc, ctx: &mut Ctx) -> Option<Cluster> {
     }
     let _ = before;
     Some(Cluster { config, origin })
-}
-
-impl FieldPath {
-    fn join(mut self, other: &FieldPath) -> FieldPath {
-        self.0.extend(other.0.iter().cloned());
-        self
-    }
 }
 
 /// Reports duplicate cluster names across files.

@@ -386,7 +386,8 @@ pub(super) fn load_kube(
 ) {
     let crd_table = crds(&docs);
     let assign = ClusterAssigner::new(model, settings, ctx);
-    let mut seen: HashMap<(Option<String>, ObjectKey), Origin> = HashMap::new();
+    // Where each object was first defined: its document and its place in it.
+    let mut seen: HashMap<(Option<String>, ObjectKey), (Origin, FieldPath)> = HashMap::new();
     for d in docs {
         let Some(obj) = load_object(
             d,
@@ -398,15 +399,18 @@ pub(super) fn load_kube(
             continue;
         };
         let ident = (obj.cluster.clone(), obj.key.clone());
-        if let Some(first) = seen.get(&ident) {
-            let name = FieldPath::keys(&["metadata", "name"]);
+        let name = FieldPath::keys(&["metadata", "name"]);
+        if let Some((first, first_base)) = seen.get(&ident) {
             let d = Diagnostic::error("E-duplicate", format!("{} is defined twice", obj.key))
-                .at(ctx.origin_loc(&obj.origin, &name))
-                .related(ctx.origin_loc(first, &name), "first defined here");
+                .at(ctx.origin_loc(&obj.origin, &obj.field(&name)))
+                .related(
+                    ctx.origin_loc(first, &first_base.join(&name)),
+                    "first defined here",
+                );
             ctx.push(d);
             continue;
         }
-        seen.insert(ident, obj.origin.clone());
+        seen.insert(ident, (obj.origin.clone(), obj.base.clone()));
         model.objects.push(obj);
     }
 }
@@ -688,6 +692,7 @@ fn load_object(
         cluster,
         body: value,
         origin,
+        base,
         refs: found,
     })
 }

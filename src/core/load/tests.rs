@@ -155,3 +155,15 @@ fn a_bad_reference_is_placed_by_character() {
     assert_eq!((line, column), (Some(6), Some(3)));
     assert!(msg.ends_with("(at character 7)"), "{msg}");
 }
+
+#[test]
+fn a_duplicate_inside_a_list_points_at_both_items() {
+    let loaded = load(&source(&[(
+        "list.yaml",
+        b"apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Namespace\n    metadata:\n      name: a\n  - apiVersion: v1\n    kind: Namespace\n    metadata:\n      name: a\n",
+    )]));
+    let (_, line, column, _) = only_error(&loaded, "E-duplicate");
+    assert_eq!((line, column), (Some(11), Some(7)));
+    let first = &loaded.diagnostics[0].related[0].location;
+    assert_eq!((first.line, first.column), (Some(7), Some(7)));
+}
