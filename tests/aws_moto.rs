@@ -32,6 +32,15 @@ async fn apply(aws: &AwsAdapter, p: &AwsPlan) {
     assert_eq!(report.results.len(), p.steps.len());
 }
 
+/// The cluster stack, both node group stacks (Spot maxSize 5) and `policies`, applied.
+async fn deployed(url: &str, policies: &[DesiredRolePolicy]) -> AwsAdapter {
+    let aws = AwsAdapter::connect(settings(url)).await.expect("connect");
+    create_cluster_stack(url).await;
+    let p = reconcile(&aws, &stacks("5"), policies, PlanOptions::default()).await;
+    apply(&aws, &p).await;
+    aws
+}
+
 async fn spot_asg(aws: &AwsAdapter) -> eksync::core::awsdiff::LiveAsg {
     let live = aws.read_live(&stacks("5"), &[]).await.expect("read");
     let name = live.stacks[SPOT_STACK]
@@ -130,13 +139,8 @@ async fn create_then_spot_max_size_change_previews_applies_and_settles() {
 #[tokio::test]
 async fn out_of_band_drift_is_found_and_corrected_but_desired_capacity_is_not() {
     let (_guard, server) = moto().await;
-    let aws = AwsAdapter::connect(settings(&server.url))
-        .await
-        .expect("connect");
     let policies = [worker_policy(DriftMode::Correct)];
-    create_cluster_stack(&server.url).await;
-    let p = reconcile(&aws, &stacks("5"), &policies, PlanOptions::default()).await;
-    apply(&aws, &p).await;
+    let aws = deployed(&server.url, &policies).await;
 
     // Out of band: someone edits the inline policy, raises the Spot ASG's max, and the autoscaler
     // sets its desired capacity.
@@ -326,12 +330,7 @@ async fn eks_service_cidr_flows_into_a_stack_parameter() {
 #[tokio::test]
 async fn stack_declared_policy_and_asg_tag_drift_are_corrected() {
     let (_guard, server) = moto().await;
-    let aws = AwsAdapter::connect(settings(&server.url))
-        .await
-        .expect("connect");
-    create_cluster_stack(&server.url).await;
-    let p = reconcile(&aws, &stacks("5"), &[], PlanOptions::default()).await;
-    apply(&aws, &p).await;
+    let aws = deployed(&server.url, &[]).await;
     let live = aws.read_live(&stacks("5"), &[]).await.expect("read");
     let role = live.stacks[STATIC_STACK]
         .physical_id("NodeInstanceRole")

@@ -52,12 +52,9 @@ fn stack_status(status: &str) -> ReplayEvent {
     )
 }
 
-async fn adapter(
-    events: Vec<ReplayEvent>,
-    retry: RetrySettings,
-) -> (AwsAdapter, StaticReplayClient) {
-    let replay = StaticReplayClient::new(events);
-    let settings = AwsSettings {
+/// Settings for a test HTTP client: a region, static keys, fast polling, SDK retries as given.
+fn test_settings(http: SharedHttpClient, retry: RetrySettings) -> AwsSettings {
+    AwsSettings {
         region: Some("us-west-2".into()),
         credentials: CredentialsSource::Static {
             access_key_id: "AKIDEXAMPLE".into(),
@@ -70,9 +67,17 @@ async fn adapter(
             max_delay: Duration::from_millis(5),
             timeout: Duration::from_secs(10),
         },
-        http_client: Some(SharedHttpClient::new(replay.clone())),
+        http_client: Some(http),
         ..AwsSettings::default()
-    };
+    }
+}
+
+async fn adapter(
+    events: Vec<ReplayEvent>,
+    retry: RetrySettings,
+) -> (AwsAdapter, StaticReplayClient) {
+    let replay = StaticReplayClient::new(events);
+    let settings = test_settings(SharedHttpClient::new(replay.clone()), retry);
     (
         AwsAdapter::connect(settings).await.expect("connect"),
         replay,
@@ -475,13 +480,10 @@ async fn managed_node_group_drift_is_read_and_owned() {
 async fn connect_without_a_region_is_an_error() {
     let settings = AwsSettings {
         region: None,
-        credentials: CredentialsSource::Static {
-            access_key_id: "a".into(),
-            secret_access_key: "b".into(),
-            session_token: None,
-        },
-        http_client: Some(SharedHttpClient::new(StaticReplayClient::new(vec![]))),
-        ..AwsSettings::default()
+        ..test_settings(
+            SharedHttpClient::new(StaticReplayClient::new(vec![])),
+            RetrySettings::off(),
+        )
     };
     // Only meaningful when neither the environment nor a shared config file names a region.
     let home_config =
@@ -512,20 +514,12 @@ async fn a_stack_that_never_settles_times_out() {
     events.extend((0..200).map(|_| stack_status("UPDATE_IN_PROGRESS")));
     let replay = StaticReplayClient::new(events);
     let settings = AwsSettings {
-        region: Some("us-west-2".into()),
-        credentials: CredentialsSource::Static {
-            access_key_id: "a".into(),
-            secret_access_key: "b".into(),
-            session_token: None,
-        },
-        retry: RetrySettings::off(),
         wait: WaitSettings {
             initial_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(4),
             timeout: Duration::from_millis(60),
         },
-        http_client: Some(SharedHttpClient::new(replay.clone())),
-        ..AwsSettings::default()
+        ..test_settings(SharedHttpClient::new(replay.clone()), RetrySettings::off())
     };
     let aws = AwsAdapter::connect(settings).await.expect("connect");
     let err = aws.apply_step(&update_step()).await.expect_err("times out");
@@ -594,18 +588,13 @@ mod concurrency {
     async fn reads_across_stacks_are_bounded_and_missing_stacks_are_to_create() {
         let endpoint = SlowEndpoint::default();
         let settings = AwsSettings {
-            region: Some("us-west-2".into()),
-            credentials: CredentialsSource::Static {
-                access_key_id: "a".into(),
-                secret_access_key: "b".into(),
-                session_token: None,
-            },
-            retry: RetrySettings::off(),
             max_concurrency: 3,
             // One DescribeStacks per stack, so there is something to run in parallel.
             list_all_threshold: 1000,
-            http_client: Some(SharedHttpClient::new(endpoint.clone())),
-            ..AwsSettings::default()
+            ..test_settings(
+                SharedHttpClient::new(endpoint.clone()),
+                RetrySettings::off(),
+            )
         };
         let aws = AwsAdapter::connect(settings).await.expect("connect");
         let stacks: Vec<DesiredStack> = (0..12)

@@ -114,6 +114,20 @@ fn last_changed(stack: &Stack) -> Option<String> {
         .and_then(|t| t.fmt(Format::DateTime).ok())
 }
 
+/// Key/value lists as a map; entries without a key are dropped, a missing value is empty.
+fn pairs<T>(
+    items: &[T],
+    kv: impl Fn(&T) -> (Option<&str>, Option<&str>),
+) -> BTreeMap<String, String> {
+    items
+        .iter()
+        .filter_map(|item| {
+            let (k, v) = kv(item);
+            Some((k?.to_string(), v.unwrap_or_default().to_string()))
+        })
+        .collect()
+}
+
 fn to_live(stack: &Stack) -> LiveStack {
     LiveStack {
         name: stack.stack_name().unwrap_or_default().to_string(),
@@ -123,36 +137,11 @@ fn to_live(stack: &Stack) -> LiveStack {
             .map(|s| s.as_str().to_string())
             .unwrap_or_default(),
         status_reason: stack.stack_status_reason().map(str::to_string),
-        parameters: stack
-            .parameters()
-            .iter()
-            .filter_map(|p| {
-                Some((
-                    p.parameter_key()?.to_string(),
-                    p.parameter_value().unwrap_or_default().to_string(),
-                ))
-            })
-            .collect(),
-        tags: stack
-            .tags()
-            .iter()
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                ))
-            })
-            .collect(),
-        outputs: stack
-            .outputs()
-            .iter()
-            .filter_map(|o| {
-                Some((
-                    o.output_key()?.to_string(),
-                    o.output_value().unwrap_or_default().to_string(),
-                ))
-            })
-            .collect(),
+        parameters: pairs(stack.parameters(), |p| {
+            (p.parameter_key(), p.parameter_value())
+        }),
+        tags: pairs(stack.tags(), |t| (t.key(), t.value())),
+        outputs: pairs(stack.outputs(), |o| (o.output_key(), o.output_value())),
         template: Value::Null,
         resources: Vec::new(),
         last_changed: last_changed(stack),
@@ -345,16 +334,7 @@ impl AwsAdapter {
                         min_size: g.min_size().unwrap_or_default().into(),
                         max_size: g.max_size().unwrap_or_default().into(),
                         desired_capacity: g.desired_capacity().unwrap_or_default().into(),
-                        tags: g
-                            .tags()
-                            .iter()
-                            .filter_map(|t| {
-                                Some((
-                                    t.key()?.to_string(),
-                                    t.value().unwrap_or_default().to_string(),
-                                ))
-                            })
-                            .collect(),
+                        tags: pairs(g.tags(), |t| (t.key(), t.value())),
                     };
                     out.insert(name, asg);
                 }

@@ -356,49 +356,10 @@ fn stack_drift(c: &mut Collector<'_>, stack: &LiveStack, live: &LiveAws) {
                     }
                 }
             }
-            "AWS::IAM::Role" => {
-                let Some(role) = physical else { continue };
-                if let Some(Value::Array(policies)) = props.get("Policies") {
-                    for p in policies {
-                        let Some(name) = p
-                            .get("PolicyName")
-                            .and_then(|n| resolve(n, &ctx))
-                            .and_then(|n| scalar_string(&n))
-                        else {
-                            continue;
-                        };
-                        policy_drift(
-                            c,
-                            stack,
-                            logical_id,
-                            &role,
-                            &name,
-                            p.get("PolicyDocument"),
-                            &ctx,
-                            live,
-                        );
-                    }
-                }
-            }
-            "AWS::IAM::Policy" => {
-                let name = props
-                    .get("PolicyName")
-                    .and_then(|n| resolve(n, &ctx))
-                    .and_then(|n| scalar_string(&n));
-                let roles = props.get("Roles").and_then(|r| resolve(r, &ctx));
-                let (Some(name), Some(Value::Array(roles))) = (name, roles) else {
-                    continue;
-                };
-                for role in roles.iter().filter_map(scalar_string) {
+            "AWS::IAM::Role" | "AWS::IAM::Policy" => {
+                for p in resource_policies(resource, physical.as_deref(), &ctx) {
                     policy_drift(
-                        c,
-                        stack,
-                        logical_id,
-                        &role,
-                        &name,
-                        props.get("PolicyDocument"),
-                        &ctx,
-                        live,
+                        c, stack, logical_id, &p.role, &p.name, p.document, &ctx, live,
                     );
                 }
             }
@@ -500,6 +461,67 @@ fn stack_drift(c: &mut Collector<'_>, stack: &LiveStack, live: &LiveAws) {
             }
             _ => {}
         }
+    }
+}
+
+/// An inline policy a template resource puts on a role, with names resolved.
+pub(crate) struct ResourcePolicy<'a> {
+    pub role: String,
+    pub name: String,
+    pub document: Option<&'a Value>,
+}
+
+/// The inline policies of one deployed resource: an `AWS::IAM::Role`'s `Policies` (on the role,
+/// `physical`) or an `AWS::IAM::Policy` (on each of its `Roles`). Names that need intrinsics this
+/// module cannot evaluate are left out.
+pub(crate) fn resource_policies<'a>(
+    resource: &'a Value,
+    physical: Option<&str>,
+    ctx: &ResolveContext,
+) -> Vec<ResourcePolicy<'a>> {
+    let props = resource.get("Properties");
+    let name_of = |v: Option<&Value>| {
+        v.and_then(|n| resolve(n, ctx))
+            .and_then(|n| scalar_string(&n))
+    };
+    match resource.get("Type").and_then(Value::as_str) {
+        Some("AWS::IAM::Role") => {
+            let Some(role) = physical else {
+                return Vec::new();
+            };
+            props
+                .and_then(|p| p.get("Policies"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| {
+                    Some(ResourcePolicy {
+                        role: role.to_string(),
+                        name: name_of(p.get("PolicyName"))?,
+                        document: p.get("PolicyDocument"),
+                    })
+                })
+                .collect()
+        }
+        Some("AWS::IAM::Policy") => {
+            let name = name_of(props.and_then(|p| p.get("PolicyName")));
+            let roles = props
+                .and_then(|p| p.get("Roles"))
+                .and_then(|r| resolve(r, ctx));
+            let (Some(name), Some(Value::Array(roles))) = (name, roles) else {
+                return Vec::new();
+            };
+            roles
+                .iter()
+                .filter_map(scalar_string)
+                .map(|role| ResourcePolicy {
+                    role,
+                    name: name.clone(),
+                    document: props.and_then(|p| p.get("PolicyDocument")),
+                })
+                .collect()
+        }
+        _ => Vec::new(),
     }
 }
 

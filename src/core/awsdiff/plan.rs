@@ -8,9 +8,11 @@
 //! being updated (the update may change those values; the next reconcile re-checks them).
 
 use super::diff::{diff_parameters, diff_tags, diff_template, MapChange, TemplateDiff};
-use super::drift::{deployed_context, detect_drift, Disposition, DriftReport, DriftTarget};
+use super::drift::{
+    deployed_context, detect_drift, resource_policies, Disposition, DriftReport, DriftTarget,
+};
 use super::normalize::normalize_json;
-use super::resolve::{resolve, scalar_string};
+use super::resolve::scalar_string;
 use super::types::{
     DesiredRolePolicy, DesiredStack, DriftMode, LiveAws, LiveStack, ParamValue, RoleSource,
 };
@@ -168,36 +170,11 @@ pub fn live_reads_needed(
         };
         for (logical_id, r) in resources {
             let physical = stack.physical_id(logical_id).map(str::to_string);
-            let props = r.get("Properties").cloned().unwrap_or(Value::Null);
             match r.get("Type").and_then(Value::as_str).unwrap_or("") {
                 "AWS::AutoScaling::AutoScalingGroup" => req.asg_names.extend(physical),
-                "AWS::IAM::Role" => {
-                    let Some(role) = physical else { continue };
-                    for p in props
-                        .get("Policies")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                    {
-                        if let Some(name) = p
-                            .get("PolicyName")
-                            .and_then(|n| resolve(n, &ctx))
-                            .and_then(|n| scalar_string(&n))
-                        {
-                            req.role_policies.insert((role.clone(), name));
-                        }
-                    }
-                }
-                "AWS::IAM::Policy" => {
-                    let name = props
-                        .get("PolicyName")
-                        .and_then(|n| resolve(n, &ctx))
-                        .and_then(|n| scalar_string(&n));
-                    let roles = props.get("Roles").and_then(|r| resolve(r, &ctx));
-                    if let (Some(name), Some(Value::Array(roles))) = (name, roles) {
-                        for role in roles.iter().filter_map(scalar_string) {
-                            req.role_policies.insert((role, name.clone()));
-                        }
+                "AWS::IAM::Role" | "AWS::IAM::Policy" => {
+                    for p in resource_policies(r, physical.as_deref(), &ctx) {
+                        req.role_policies.insert((p.role, p.name));
                     }
                 }
                 "AWS::EKS::Cluster" => req.eks_clusters.extend(physical),
