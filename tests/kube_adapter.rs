@@ -176,6 +176,23 @@ async fn discovery_finds_core_kinds_and_a_crd_created_during_the_run() {
     let applied = c.kube.apply(&widget, APPLY).await.expect("widget applies");
     assert_eq!(applied["spec"]["size"], json!(1));
 
+    // A second CRD in the same, already cached group/version is found by refreshing on the miss.
+    let mut gadgets = widget_crd();
+    gadgets["metadata"]["name"] = json!("gadgets.example.com");
+    gadgets["spec"]["names"] = json!({"plural": "gadgets", "singular": "gadget", "kind": "Gadget", "listKind": "GadgetList"});
+    gadgets["spec"]["scope"] = json!("Cluster");
+    c.kube
+        .apply(&gadgets, APPLY)
+        .await
+        .expect("second CRD applies");
+    let g = c
+        .kube
+        .resolve("example.com/v1", "Gadget")
+        .await
+        .expect("resolves");
+    let g = g.expect("Gadget is served");
+    assert_eq!((g.plural.as_str(), g.namespaced), ("gadgets", false));
+
     // Every request the adapter made names eksync.
     let entries = c.server.requests().entries();
     assert!(!entries.is_empty());
@@ -927,4 +944,30 @@ async fn read_modify_write_retries_a_conflict_from_a_fresh_read() {
         .await
         .expect("ok");
     assert_eq!(missing, None);
+}
+
+#[tokio::test]
+async fn configuration_errors_name_the_kubeconfig_or_context() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("nope.yaml");
+    let err = KubeAdapter::connect(KubeSettings {
+        kubeconfig: Some(missing.clone()),
+        ..KubeSettings::default()
+    })
+    .await
+    .expect_err("missing kubeconfig");
+    assert!(matches!(err, KubeError::Config(_)), "{err:?}");
+    assert!(err.to_string().contains("nope.yaml"), "{err}");
+
+    let server = TestServer::start().await.expect("server");
+    let path = server.write_kubeconfig(dir.path()).expect("kubeconfig");
+    let err = KubeAdapter::connect(KubeSettings {
+        kubeconfig: Some(path),
+        context: Some("production".into()),
+        ..KubeSettings::default()
+    })
+    .await
+    .expect_err("unknown context");
+    assert!(matches!(err, KubeError::Config(_)), "{err:?}");
+    assert!(err.to_string().contains("production"), "{err}");
 }
