@@ -200,25 +200,18 @@ impl AwsAdapter {
         let cf = &self.clients.cloudformation;
         let mut out = Vec::new();
         if names.len() >= self.settings.list_all_threshold {
-            let mut token = None;
-            loop {
-                let resp = cf
-                    .describe_stacks()
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| call_error("cloudformation", "DescribeStacks", e))?;
-                out.extend(
-                    resp.stacks()
-                        .iter()
-                        .filter(|s| s.stack_name().is_some_and(|n| names.contains(n)))
-                        .cloned(),
-                );
-                match resp.next_token() {
-                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                    _ => break,
-                }
-            }
+            let all: Vec<Stack> = cf
+                .describe_stacks()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| call_error("cloudformation", "DescribeStacks", e))?;
+            out.extend(
+                all.into_iter()
+                    .filter(|s| s.stack_name().is_some_and(|n| names.contains(n))),
+            );
         } else {
             let found: Vec<Option<Stack>> = stream::iter(names.iter().cloned())
                 .map(|name| async move {
@@ -267,33 +260,27 @@ impl AwsAdapter {
             stack: stack.name.clone(),
             reason: format!("not JSON ({e}); eksync deploys JSON templates"),
         })?;
-        let mut token = None;
-        loop {
-            let resp = cf
-                .list_stack_resources()
-                .stack_name(&stack.name)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| call_error("cloudformation", "ListStackResources", e))?;
-            stack
-                .resources
-                .extend(resp.stack_resource_summaries().iter().map(|r| {
-                    LiveStackResource {
-                        logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
-                        physical_id: r.physical_resource_id().map(str::to_string),
-                        resource_type: r.resource_type().unwrap_or_default().to_string(),
-                        status: r
-                            .resource_status()
-                            .map(|s| s.as_str().to_string())
-                            .unwrap_or_default(),
-                    }
-                }));
-            match resp.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
+        let summaries = cf
+            .list_stack_resources()
+            .stack_name(&stack.name)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| call_error("cloudformation", "ListStackResources", e))?;
+        stack.resources = summaries
+            .iter()
+            .map(|r| LiveStackResource {
+                logical_id: r.logical_resource_id().unwrap_or_default().to_string(),
+                physical_id: r.physical_resource_id().map(str::to_string),
+                resource_type: r.resource_type().unwrap_or_default().to_string(),
+                status: r
+                    .resource_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+            })
+            .collect();
         if !stack.status.ends_with("_IN_PROGRESS") {
             self.cache.put(
                 &stack.id,
@@ -315,33 +302,28 @@ impl AwsAdapter {
         let names: Vec<String> = names.iter().cloned().collect();
         let mut out = BTreeMap::new();
         for chunk in names.chunks(ASG_BATCH) {
-            let mut token = None;
-            loop {
-                let resp = self
-                    .clients
-                    .autoscaling
-                    .describe_auto_scaling_groups()
-                    .set_auto_scaling_group_names(Some(chunk.to_vec()))
-                    .max_records(100)
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .map_err(|e| call_error("autoscaling", "DescribeAutoScalingGroups", e))?;
-                for g in resp.auto_scaling_groups() {
-                    let name = g.auto_scaling_group_name().unwrap_or_default().to_string();
-                    let asg = LiveAsg {
-                        name: name.clone(),
-                        min_size: g.min_size().unwrap_or_default().into(),
-                        max_size: g.max_size().unwrap_or_default().into(),
-                        desired_capacity: g.desired_capacity().unwrap_or_default().into(),
-                        tags: pairs(g.tags(), |t| (t.key(), t.value())),
-                    };
-                    out.insert(name, asg);
-                }
-                match resp.next_token() {
-                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                    _ => break,
-                }
+            let groups = self
+                .clients
+                .autoscaling
+                .describe_auto_scaling_groups()
+                .set_auto_scaling_group_names(Some(chunk.to_vec()))
+                .max_records(100)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| call_error("autoscaling", "DescribeAutoScalingGroups", e))?;
+            for g in groups {
+                let name = g.auto_scaling_group_name().unwrap_or_default().to_string();
+                let asg = LiveAsg {
+                    name: name.clone(),
+                    min_size: g.min_size().unwrap_or_default().into(),
+                    max_size: g.max_size().unwrap_or_default().into(),
+                    desired_capacity: g.desired_capacity().unwrap_or_default().into(),
+                    tags: pairs(g.tags(), |t| (t.key(), t.value())),
+                };
+                out.insert(name, asg);
             }
         }
         Ok(out)
