@@ -971,3 +971,28 @@ async fn configuration_errors_name_the_kubeconfig_or_context() {
     assert!(matches!(err, KubeError::Config(_)), "{err:?}");
     assert!(err.to_string().contains("production"), "{err}");
 }
+
+#[tokio::test]
+async fn an_object_in_a_namespace_that_does_not_exist_yet_says_so() {
+    let c = cluster().await;
+    match c.kube.apply(&config_map("later", "c"), DRY_RUN).await {
+        Err(KubeError::NamespaceNotFound { namespace, .. }) => assert_eq!(namespace, "later"),
+        other => panic!("expected NamespaceNotFound, got {other:?}"),
+    }
+    assert_eq!(
+        c.kube
+            .get("v1", "Namespace", None, "later")
+            .await
+            .expect("reads"),
+        None
+    );
+    let ns =
+        prepared(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "later"}}));
+    c.kube.apply(&ns, APPLY).await.expect("namespace");
+    let dry = c
+        .kube
+        .apply(&config_map("later", "c"), DRY_RUN)
+        .await
+        .expect("dry run once the namespace exists");
+    assert_eq!(diff(&dry, None).action, Action::Create);
+}

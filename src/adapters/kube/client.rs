@@ -309,6 +309,18 @@ fn to_error(status: u16, body: &Value, call: &ApiCall) -> KubeError {
         404 if !body.is_object() || message.contains("could not find the requested resource") => {
             KubeError::ResourceUnknown(message)
         }
+        404 if call.resource != "namespaces"
+            && body.pointer("/details/kind").and_then(Value::as_str) == Some("namespaces") =>
+        {
+            KubeError::NamespaceNotFound {
+                namespace: body
+                    .pointer("/details/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                message,
+            }
+        }
         404 => KubeError::NotFound(message),
         409 => KubeError::Conflict { message },
         422 => {

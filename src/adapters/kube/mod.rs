@@ -66,6 +66,10 @@ pub enum KubeError {
     /// The object does not exist (404 on an object).
     #[error("not found: {0}")]
     NotFound(String),
+    /// 404 because the object's namespace does not exist (yet): an object whose namespace is
+    /// created earlier in the same plan cannot be dry-run before that wave.
+    #[error("namespace {namespace} does not exist: {message}")]
+    NamespaceNotFound { namespace: String, message: String },
     /// 409: a field-manager conflict on apply, a stale update, or AlreadyExists.
     #[error("conflict: {message}")]
     Conflict { message: String },
@@ -105,7 +109,9 @@ impl KubeError {
     /// The HTTP status behind the error, if there was one.
     pub fn code(&self) -> Option<u16> {
         match self {
-            KubeError::NotFound(_) | KubeError::ResourceUnknown(_) => Some(404),
+            KubeError::NotFound(_)
+            | KubeError::ResourceUnknown(_)
+            | KubeError::NamespaceNotFound { .. } => Some(404),
             KubeError::Conflict { .. } => Some(409),
             KubeError::Invalid { .. } => Some(422),
             KubeError::Forbidden(_) => Some(403),
