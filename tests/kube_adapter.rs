@@ -8,9 +8,9 @@ use eksync::adapters::kube::{
     ApplyOptions, KubeAdapter, KubeError, KubeSettings, Propagation, RetrySettings,
 };
 use eksync::core::kdiff::{
-    decide_immutable, diff, immutable_fields, index_live, object_key, prepare, readiness, render,
-    replicas_handover, Action, ImmutableDecision, Inventory, InventoryEntry, PrepareContext,
-    Readiness, HANDOVER_MANAGER,
+    decide_immutable, diff, immutable_fields, index_live, needs_live_read, object_key, prepare,
+    readiness, render, replicas_handover, Action, ImmutableDecision, Inventory, InventoryEntry,
+    PrepareContext, Readiness, HANDOVER_MANAGER,
 };
 use serde_json::{json, Value};
 use testkit::{FaultAction, FaultRule, FaultTimes, ServerConfig, TestServer};
@@ -995,4 +995,50 @@ async fn an_object_in_a_namespace_that_does_not_exist_yet_says_so() {
         .await
         .expect("dry run once the namespace exists");
     assert_eq!(diff(&dry, None).action, Action::Create);
+}
+
+#[tokio::test]
+async fn an_existing_object_without_the_label_is_read_and_adopted() {
+    let c = cluster().await;
+    let foreign = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "x", "namespace": "default"}, "data": {"k": "v"}});
+    c.kube
+        .apply_as(&foreign, APPLY, "kubectl")
+        .await
+        .expect("someone else created it");
+    let cms = c
+        .kube
+        .resolve("v1", "ConfigMap")
+        .await
+        .expect("ok")
+        .expect("served");
+    let live = index_live(c.kube.list_managed(&[cms]).await.expect("lists"));
+    let body = config_map("default", "x");
+    let listed = live.get(&object_key(&body).expect("key"));
+    assert!(listed.is_none(), "not labelled yet");
+    let dry = c.kube.apply(&body, DRY_RUN).await.expect("dry run");
+    assert!(
+        needs_live_read(&dry, listed),
+        "the dry run found it on the server"
+    );
+    let read = c
+        .kube
+        .get("v1", "ConfigMap", Some("default"), "x")
+        .await
+        .expect("reads")
+        .expect("exists");
+    let d = diff(&dry, Some(&read));
+    assert_eq!(d.action, Action::Update);
+    let paths: Vec<&str> = d.changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, vec!["metadata.labels"]);
+
+    let new = c
+        .kube
+        .apply(&config_map("default", "new"), DRY_RUN)
+        .await
+        .expect("dry run");
+    assert!(
+        !needs_live_read(&new, None),
+        "a dry-run create has no resourceVersion"
+    );
 }

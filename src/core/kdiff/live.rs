@@ -30,6 +30,18 @@ pub fn index_live(objects: impl IntoIterator<Item = Value>) -> BTreeMap<ObjectKe
         .collect()
 }
 
+/// True when the object was not in the listed managed set (`live_from_list` is `None`) but the
+/// dry run found it on the server: a dry-run create has no `resourceVersion`, a dry-run apply to
+/// an existing object carries the object's. Such an object (created outside eksync, or without
+/// the ownership label yet) must be read before diffing, or it would show as a create.
+pub fn needs_live_read(dry_run_result: &Value, live_from_list: Option<&Value>) -> bool {
+    live_from_list.is_none()
+        && dry_run_result
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|rv| !rv.is_empty())
+}
+
 /// True when `crd` (a CustomResourceDefinition body) serves `kind` in `api_version`.
 pub fn crd_defines(crd: &Value, api_version: &str, kind: &str) -> bool {
     if get_str(crd, &["kind"]) != Some("CustomResourceDefinition") {
@@ -64,6 +76,15 @@ mod tests {
         assert_eq!(idx.len(), 2);
         let desired = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ci"}, "spec": {}});
         assert!(idx.contains_key(&object_key(&desired).expect("key")));
+    }
+
+    #[test]
+    fn live_read_needed_only_for_unlisted_existing_objects() {
+        let existing = json!({"metadata": {"name": "x", "resourceVersion": "12"}});
+        let created = json!({"metadata": {"name": "x", "uid": "u"}});
+        assert!(needs_live_read(&existing, None));
+        assert!(!needs_live_read(&existing, Some(&existing)));
+        assert!(!needs_live_read(&created, None));
     }
 
     #[test]
