@@ -884,6 +884,14 @@ fn cases() -> Vec<Case> {
             &["Namespace jenkins is defined twice"],
         )
         .related("k8s/list.yaml"),
+        case(
+            "k8s-name-not-a-string",
+            "E-invalid-field",
+            "k8s/configmap.yaml",
+            5,
+            3,
+            &["metadata.name must be a string, not `2024`; put it in quotes"],
+        ),
     ]
 }
 

@@ -490,6 +490,27 @@ fn load_object(
         p.0.extend(k.iter().map(|s| Seg::Key((*s).to_string())));
         p
     };
+    // Present but not a string (`name: 2024` is a number to YAML): say that, not "missing".
+    let mut wrong_type = false;
+    for key in [&["apiVersion"][..], &["kind"], &["metadata", "name"]] {
+        if let Some(v) = kube::get(&value, key).filter(|v| !v.is_string()) {
+            let at = ctx.origin_loc(&origin, &field(key));
+            let hint = if v.is_number() || v.is_boolean() {
+                "; put it in quotes"
+            } else {
+                ""
+            };
+            ctx.error(
+                "E-invalid-field",
+                format!("{} must be a string, not `{v}`{hint}", key.join(".")),
+                at,
+            );
+            wrong_type = true;
+        }
+    }
+    if wrong_type {
+        return None;
+    }
     let mut missing = Vec::new();
     let api_version = value
         .get("apiVersion")

@@ -167,3 +167,17 @@ fn a_duplicate_inside_a_list_points_at_both_items() {
     let first = &loaded.diagnostics[0].related[0].location;
     assert_eq!((first.line, first.column), (Some(7), Some(7)));
 }
+
+#[test]
+fn a_name_that_is_not_a_string_is_not_called_missing() {
+    let loaded = load(&source(&[(
+        "cm.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: 2024\n",
+    )]));
+    let (_, line, column, msg) = only_error(&loaded, "E-invalid-field");
+    assert_eq!((line, column), (Some(4), Some(3)));
+    assert!(
+        msg.contains("metadata.name must be a string, not `2024`"),
+        "{msg}"
+    );
+}
