@@ -892,6 +892,14 @@ fn cases() -> Vec<Case> {
             3,
             &["metadata.name must be a string, not `2024`; put it in quotes"],
         ),
+        case(
+            "settings-two-files",
+            "E-settings",
+            "eksync.yml",
+            1,
+            1,
+            &["both eksync.yaml and eksync.yml exist"],
+        ),
     ]
 }
 

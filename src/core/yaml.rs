@@ -62,7 +62,7 @@ pub struct Parsed {
 /// but still counted in the document index.
 pub fn parse(text: &str) -> Parsed {
     let mut b = Builder::default();
-    let mut parser = Parser::new_from_str(text);
+    let mut parser = Parser::new_from_str(without_bom(text));
     if let Err(e) = parser.load(&mut b, true) {
         let doc = b.doc_index.saturating_sub(1);
         b.errors.push(YamlError {
@@ -75,6 +75,13 @@ pub fn parse(text: &str) -> Parsed {
         docs: b.docs,
         errors: b.errors,
     }
+}
+
+/// The text without a leading UTF-8 byte order mark. YAML allows one at the start of a stream
+/// (editors on Windows write it, kubectl accepts it), but the parser would read it as part of the
+/// first key. Columns then count as an editor shows them, which does not show the mark.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 /// How many nodes aliases may copy into one file. Each alias copies its anchor's whole value, so a
@@ -392,7 +399,7 @@ pub fn locate(text: &str, document: usize, path: &FieldPath) -> Option<Pos> {
         best_depth: 0,
         doc_start: None,
     };
-    let mut parser = Parser::new_from_str(text);
+    let mut parser = Parser::new_from_str(without_bom(text));
     // A syntax error after the target is irrelevant; before it, `best` holds what was found.
     let _ = parser.load(&mut finder, true);
     finder.best.or(finder.doc_start)
@@ -579,6 +586,19 @@ mod tests {
             assert!(p.errors.is_empty(), "{text}: {:?}", p.errors);
             assert_eq!(&p.docs[0].value, want, "{text}");
         }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_key() {
+        let text = "\u{feff}apiVersion: v1\nkind: X\n";
+        let p = parse(text);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(p.docs[0].value, json!({"apiVersion": "v1", "kind": "X"}));
+        let at = locate(text, 0, &FieldPath::keys(&["apiVersion"]));
+        assert_eq!(at, Some(Pos { line: 1, column: 1 }));
+        let json = parse("\u{feff}{\"a\": 1}");
+        assert!(json.errors.is_empty(), "{:?}", json.errors);
+        assert_eq!(json.docs[0].value, json!({"a": 1}));
     }
 
     #[test]

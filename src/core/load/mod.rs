@@ -180,10 +180,18 @@ pub fn load(src: &Source) -> Loaded {
     }
 
     // Settings first: they decide which files are manifests.
-    let settings_file = utf8
-        .iter()
-        .find(|(p, _)| SETTINGS_FILES.contains(p))
-        .map(|(p, t)| (*p, *t));
+    let mut settings_files = utf8.iter().filter(|(p, _)| SETTINGS_FILES.contains(p));
+    let settings_file = settings_files.next().map(|(p, t)| (*p, *t));
+    if let Some((first, _)) = settings_file {
+        for (other, _) in settings_files {
+            // The whole file is the problem: point at its start.
+            ctx.error(
+                "E-settings",
+                format!("both {first} and {other} exist and eksync reads only {first}; keep one"),
+                Location::at(*other, 0, 1, 1),
+            );
+        }
+    }
     let (settings, settings_origin) = match settings_file {
         Some((path, text)) => settings::load(path, text, &mut ctx),
         None => (Settings::default(), None),

@@ -181,3 +181,18 @@ fn a_name_that_is_not_a_string_is_not_called_missing() {
         "{msg}"
     );
 }
+
+#[test]
+fn two_settings_files_are_an_error() {
+    let settings = b"apiVersion: eksync.io/v1alpha1\nkind: Settings\n";
+    let loaded = load(&source(&[
+        ("eksync.yaml", settings),
+        ("eksync.yml", settings),
+    ]));
+    let (file, line, _, msg) = only_error(&loaded, "E-settings");
+    assert_eq!((file.as_str(), line), ("eksync.yml", Some(1)));
+    assert!(
+        msg.contains("both eksync.yaml and eksync.yml exist"),
+        "{msg}"
+    );
+}
