@@ -380,11 +380,15 @@ impl AwsAdapter {
             .send()
             .await
             .map_err(|e| call_error("cloudformation", "ListChangeSets", e))?;
-        if !others.summaries().is_empty() {
-            return Ok(());
-        }
         // Delete by id, so only the stack this preview made can be removed.
         let id = live.stack_id().unwrap_or(stack);
+        let of_this_stack = |c: &&aws_sdk_cloudformation::types::ChangeSetSummary| {
+            c.stack_id()
+                .map_or(c.stack_name() == Some(stack), |i| i == id)
+        };
+        if others.summaries().iter().any(|c| of_this_stack(&c)) {
+            return Ok(());
+        }
         cf.delete_stack()
             .stack_name(id)
             .send()
