@@ -6,3 +6,4 @@
 
 pub mod adapters;
 pub mod core;
+pub mod exec;

@@ -7,9 +7,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use eksync::adapters::aws::{
+    AwsAdapter, AwsSettings, CredentialsSource, RetrySettings, WaitSettings,
+};
 use eksync::adapters::fs::{self as repo_fs, ReadOptions};
 use eksync::core::analysis::{self, Analysis};
 use eksync::core::report::{self, PlanView};
+use eksync::exec::{self, ExecOptions, LivePlan};
 
 #[derive(Parser)]
 #[command(
@@ -45,8 +49,67 @@ struct RepoArgs {
     max_file_size: u64,
 }
 
+/// Where live state is and how to treat it.
+#[derive(clap::Args)]
+struct LiveArgs {
+    /// kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long, env = "KUBECONFIG")]
+    kubeconfig: Option<PathBuf>,
+    /// kubeconfig context to use.
+    #[arg(long)]
+    context: Option<String>,
+    /// AWS region (default: the ClusterConfig's region, then the standard chain).
+    #[arg(long, env = "AWS_REGION")]
+    aws_region: Option<String>,
+    /// AWS named profile.
+    #[arg(long, env = "AWS_PROFILE")]
+    aws_profile: Option<String>,
+    /// Send every AWS call to this endpoint (AWS-compatible endpoints, local tests).
+    #[arg(long, env = "EKSYNC_AWS_ENDPOINT_URL")]
+    aws_endpoint_url: Option<String>,
+    /// Report drift but change nothing that only corrects drift.
+    #[arg(long)]
+    detect_only: bool,
+    /// Skip CloudFormation change-set previews.
+    #[arg(long)]
+    no_preview: bool,
+    /// Steps run at once inside a wave.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Attempts per AWS call (1 turns retries off).
+    #[arg(long, env = "EKSYNC_AWS_MAX_ATTEMPTS", default_value_t = 5)]
+    aws_max_attempts: u32,
+    /// First delay between polls while waiting for a step, in milliseconds.
+    #[arg(long, env = "EKSYNC_POLL_MS", default_value_t = 2000)]
+    poll_ms: u64,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Compare the repo with live AWS and Kubernetes state (exit 0: no changes, 2: changes).
+    Diff {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[command(flatten)]
+        live: LiveArgs,
+        #[arg(short, long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Apply the repo in dependency order, waiting for each step to be healthy.
+    Apply {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[command(flatten)]
+        live: LiveArgs,
+        #[arg(short, long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+        /// Show what would change and stop.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask before changing anything.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Load the repo and report every problem, with file, document and line.
     Validate {
         #[command(flatten)]
@@ -83,6 +146,82 @@ enum Command {
 enum Outcome {
     Ok,
     Invalid,
+    Changes,
+    Failed,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn connect_aws(a: &Analysis, live: &LiveArgs) -> AwsAdapter {
+    if let Some(profile) = &live.aws_profile {
+        // The standard credential chain reads the profile from the environment; this runs before
+        // any other thread reads it.
+        std::env::set_var("AWS_PROFILE", profile);
+    }
+    let region = live.aws_region.clone().or_else(|| {
+        let regions: std::collections::BTreeSet<&str> = a
+            .model
+            .clusters
+            .iter()
+            .map(|c| c.config.metadata.region.as_str())
+            .collect();
+        (regions.len() == 1).then(|| regions.into_iter().next().unwrap_or_default().to_string())
+    });
+    AwsAdapter::connect(AwsSettings {
+        region,
+        endpoint_url: live.aws_endpoint_url.clone(),
+        credentials: CredentialsSource::DefaultChain,
+        max_concurrency: live.concurrency.max(1),
+        retry: RetrySettings {
+            max_attempts: live.aws_max_attempts.max(1),
+            ..RetrySettings::default()
+        },
+        wait: WaitSettings {
+            initial_delay: std::time::Duration::from_millis(live.poll_ms),
+            max_delay: std::time::Duration::from_millis(live.poll_ms.max(1).saturating_mul(15)),
+            ..WaitSettings::default()
+        },
+        ..AwsSettings::default()
+    })
+    .await
+}
+
+fn exec_options(live: &LiveArgs) -> ExecOptions {
+    ExecOptions {
+        detect_only: live.detect_only,
+        preview: !live.no_preview,
+        concurrency: live.concurrency.max(1),
+    }
+}
+
+fn emit_live(p: &LivePlan, output: Output) -> Result<()> {
+    match output {
+        Output::Text => emit(&exec::report::text(p)),
+        Output::Json => emit(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&exec::report::json(p))?
+        )),
+        Output::Markdown => emit(&exec::report::markdown(p)),
+    }
+}
+
+fn confirm() -> Result<bool> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        return Ok(true);
+    }
+    eprint!("Apply these changes? [y/N] ");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the answer")?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
 fn analyze(repo: &RepoArgs) -> Result<Analysis> {
@@ -105,6 +244,66 @@ fn emit(text: &str) -> Result<()> {
 
 fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
+        Command::Diff { repo, live, output } => {
+            let a = analyze(&repo)?;
+            if a.has_errors() {
+                eprint!("{}", report::diagnostics_text(&a.diagnostics));
+                return Ok(Outcome::Invalid);
+            }
+            let rt = runtime()?;
+            let p = rt.block_on(async {
+                let aws = connect_aws(&a, &live).await;
+                exec::plan(&a, Some(&aws), &exec_options(&live), jiff::Timestamp::now()).await
+            })?;
+            emit_live(&p, output)?;
+            Ok(if p.has_changes() {
+                Outcome::Changes
+            } else {
+                Outcome::Ok
+            })
+        }
+        Command::Apply {
+            repo,
+            live,
+            output,
+            dry_run,
+            yes,
+        } => {
+            let a = analyze(&repo)?;
+            if a.has_errors() {
+                eprint!("{}", report::diagnostics_text(&a.diagnostics));
+                return Ok(Outcome::Invalid);
+            }
+            let rt = runtime()?;
+            let opts = exec_options(&live);
+            let outcome = rt.block_on(async {
+                let aws = connect_aws(&a, &live).await;
+                let p = exec::plan(&a, Some(&aws), &opts, jiff::Timestamp::now()).await?;
+                if !p.has_changes() {
+                    emit_live(&p, output)?;
+                    return Ok::<_, anyhow::Error>(Outcome::Ok);
+                }
+                if dry_run {
+                    emit_live(&p, output)?;
+                    return Ok(Outcome::Changes);
+                }
+                if !yes && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                    eprint!("{}", exec::report::text(&p));
+                    if !confirm()? {
+                        eprintln!("nothing applied");
+                        return Ok(Outcome::Ok);
+                    }
+                }
+                let done = exec::apply(&a, p, Some(&aws), &opts).await;
+                emit_live(&done, output)?;
+                Ok(if done.failed() > 0 {
+                    Outcome::Failed
+                } else {
+                    Outcome::Changes
+                })
+            })?;
+            Ok(outcome)
+        }
         Command::Validate { repo, output } => {
             let a = analyze(&repo)?;
             match output {
@@ -188,9 +387,17 @@ fn run(cli: Cli) -> Result<Outcome> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EKSYNC_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match run(cli) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::Invalid) => ExitCode::from(1),
+        Ok(Outcome::Invalid) | Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::Changes) => ExitCode::from(2),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

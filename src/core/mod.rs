@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod awsdiff;
+pub mod desired;
 pub mod diag;
 pub mod eksctl;
 pub mod graph;

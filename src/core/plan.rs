@@ -89,6 +89,20 @@ pub fn order(g: &Graph) -> Result<Order, Vec<Diagnostic>> {
     Ok(Order { waves, wave_of })
 }
 
+/// Every node that (transitively) depends on one of `roots`, excluding the roots themselves.
+pub fn dependents(g: &Graph, roots: &BTreeSet<usize>) -> BTreeSet<usize> {
+    let mut out = BTreeSet::new();
+    let mut stack: Vec<usize> = roots.iter().copied().collect();
+    while let Some(u) = stack.pop() {
+        for e in g.edges.iter().filter(|e| e.from == u) {
+            if !roots.contains(&e.to) && out.insert(e.to) {
+                stack.push(e.to);
+            }
+        }
+    }
+    out
+}
+
 /// One diagnostic per strongly connected component with more than one node (or a self-loop),
 /// printing one concrete cycle through it.
 fn cycles(g: &Graph) -> Vec<Diagnostic> {
@@ -203,6 +217,13 @@ mod tests {
         let g = graph(4, &[(0, 1), (1, 2), (0, 2), (3, 2)]);
         let o = order(&g).unwrap();
         assert_eq!(o.waves, vec![vec![0, 3], vec![1], vec![2]]);
+    }
+
+    #[test]
+    fn dependents_are_transitive() {
+        let g = graph(5, &[(0, 1), (1, 2), (3, 4)]);
+        assert_eq!(dependents(&g, &BTreeSet::from([0])), BTreeSet::from([1, 2]));
+        assert_eq!(dependents(&g, &BTreeSet::from([2, 3])), BTreeSet::from([4]));
     }
 
     #[test]

@@ -5,9 +5,9 @@
 
 use serde_json::Value;
 
-use super::eksctl::ClusterConfig;
-use super::kube;
-use super::refs::{self, ValueRef};
+use super::awsdiff::LiveAws;
+use super::eksctl::{self, ClusterConfig};
+use super::refs::{self, StackRef, ValueRef};
 
 /// The value of a reference that the config alone decides.
 pub fn offline_value(cluster: Option<&ClusterConfig>, r: &ValueRef) -> Option<String> {
@@ -19,6 +19,29 @@ pub fn offline_value(cluster: Option<&ClusterConfig>, r: &ValueRef) -> Option<St
         ValueRef::MinSize(n) => ng(n).map(|g| g.sizes.min.to_string()),
         ValueRef::MaxSize(n) => ng(n).map(|g| g.sizes.max.to_string()),
         ValueRef::Resource { .. } | ValueRef::Output { .. } => None,
+    }
+}
+
+/// The value of a reference from live AWS (falling back to what the config decides): a stack
+/// resource's physical id or a stack output, once the stack exists.
+pub fn live_value(live: &LiveAws, cluster: Option<&ClusterConfig>, r: &ValueRef) -> Option<String> {
+    let c = cluster?;
+    let stack_name = |s: &StackRef| match s {
+        StackRef::Cluster => eksctl::cluster_stack_name(&c.metadata.name),
+        StackRef::NodeGroup(ng) => eksctl::nodegroup_stack_name(&c.metadata.name, ng),
+    };
+    match r {
+        ValueRef::Resource { stack, logical_id } => live
+            .stacks
+            .get(&stack_name(stack))
+            .and_then(|s| s.physical_id(logical_id))
+            .map(str::to_string),
+        ValueRef::Output { stack, key } => live
+            .stacks
+            .get(&stack_name(stack))
+            .and_then(|s| s.outputs.get(key))
+            .cloned(),
+        _ => offline_value(Some(c), r),
     }
 }
 
@@ -77,7 +100,6 @@ pub fn mask_secret(group: &str, kind: &str, body: &Value) -> Value {
             }
         }
     }
-    let _ = kube::get;
     out
 }
 

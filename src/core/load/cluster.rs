@@ -106,6 +106,22 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
             ),
         );
     }
+    if let Some(v) = c
+        .metadata
+        .annotations
+        .get(crate::core::desired::CLUSTER_STACK_ANNOTATION)
+    {
+        if v != "manage" && v != "observe" {
+            err(
+                report,
+                &meta
+                    .key("annotations")
+                    .key(crate::core::desired::CLUSTER_STACK_ANNOTATION),
+                "E-annotation",
+                format!("`{v}` is not a cluster-stack mode; use manage or observe"),
+            );
+        }
+    }
     if let Some(v) = &c.metadata.version {
         let ok = v.split_once('.').is_some_and(|(a, b)| {
             a == "1" && !b.is_empty() && b.bytes().all(|x| x.is_ascii_digit())

@@ -277,7 +277,15 @@ impl Template {
             .insert(logical_id.to_string(), (aws_type.to_string(), body));
     }
 
+    /// Declares an output. Scalar values are written as strings: CloudFormation output values are
+    /// strings (DescribeStacks returns them so), and a string in the template keeps the deployed and
+    /// desired templates comparable.
     pub(crate) fn output(&mut self, name: &str, value: Value, export: bool) {
+        let value = match value {
+            Value::Bool(b) => Value::String(b.to_string()),
+            Value::Number(n) => Value::String(n.to_string()),
+            other => other,
+        };
         let mut o = json!({ "Value": value });
         if export {
             o["Export"] = json!({"Name": sub(&format!("${{AWS::StackName}}::{name}"))});
@@ -285,12 +293,53 @@ impl Template {
         self.outputs.insert(name.to_string(), o);
     }
 
+    /// Turns every `Fn::ImportValue` of a cluster-stack export into a `Ref` to a parameter fed from
+    /// that stack output (`ParameterSource::StackOutput`), so the executor passes the value at
+    /// change time. Unlike eksctl, eksync does not couple stacks through exports: an export another
+    /// stack imports can never change, which would block cluster-stack updates; the dependency stays
+    /// explicit in the graph instead.
+    fn imports_to_parameters(&mut self) {
+        fn rewrite(v: &mut Value, found: &mut BTreeMap<String, (String, String)>) {
+            match v {
+                Value::Object(m) => {
+                    if let Some(Value::String(export)) = m.get("Fn::ImportValue") {
+                        if let Some((stack, output)) = export.split_once("::") {
+                            let key = if output.starts_with("Cluster") {
+                                output.to_string()
+                            } else {
+                                format!("Cluster{output}")
+                            };
+                            found.insert(key.clone(), (stack.to_string(), output.to_string()));
+                            *v = json!({ "Ref": key });
+                            return;
+                        }
+                    }
+                    m.values_mut().for_each(|x| rewrite(x, found));
+                }
+                Value::Array(a) => a.iter_mut().for_each(|x| rewrite(x, found)),
+                _ => {}
+            }
+        }
+        let mut found = BTreeMap::new();
+        for (_, body) in self.resources.values_mut() {
+            rewrite(body, &mut found);
+        }
+        for (key, (stack, output)) in found {
+            self.parameter(
+                &key,
+                &format!("output {output} of stack {stack}"),
+                ParameterSource::StackOutput { stack, output },
+            );
+        }
+    }
+
     pub(crate) fn finish(
-        self,
+        mut self,
         name: String,
         kind: StackKind,
         tags: BTreeMap<String, String>,
     ) -> RenderedStack {
+        self.imports_to_parameters();
         let mut top = Map::new();
         top.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
         top.insert("Description".into(), json!(self.description));

@@ -487,10 +487,7 @@ fn user_text_in_user_data_is_protected_from_fn_sub() {
     // The only substitutions left are the ones the template provides.
     let vars = &props(&stacks[1], "NodeGroupLaunchTemplate")["LaunchTemplateData"]["UserData"]
         ["Fn::Base64"]["Fn::Sub"][1];
-    assert_eq!(
-        vars["ClusterEndpoint"]["Fn::ImportValue"],
-        "eksctl-eks-test-jenkins-cluster::Endpoint"
-    );
+    assert_eq!(vars["ClusterEndpoint"]["Ref"], "ClusterEndpoint");
     let params: Vec<&str> = stacks[1]
         .parameters
         .iter()
@@ -498,7 +495,14 @@ fn user_text_in_user_data_is_protected_from_fn_sub() {
         .collect();
     assert_eq!(
         params,
-        ["ClusterCertificateAuthorityData", "ClusterServiceCIDR"]
+        [
+            "ClusterCertificateAuthorityData",
+            "ClusterEndpoint",
+            "ClusterSecurityGroup",
+            "ClusterServiceCIDR",
+            "ClusterSharedNodeSecurityGroup",
+            "ClusterVPC"
+        ]
     );
 }
 
@@ -510,14 +514,12 @@ fn a_configured_service_cidr_needs_no_parameter() {
     );
     let stacks = render_cluster(&cfg).expect("renders");
     assert!(user_data_text(&stacks[1]).contains("cidr: \"172.20.0.0/16\""));
-    assert_eq!(stacks[1].parameters.len(), 1);
-    assert_eq!(
-        stacks[1].parameters[0].source,
-        ParameterSource::StackOutput {
-            stack: "eksctl-eks-test-jenkins-cluster".into(),
-            output: "CertificateAuthorityData".into()
-        }
-    );
+    // Every parameter comes from a cluster-stack output; none asks EKS for the service CIDR.
+    assert_eq!(stacks[1].parameters.len(), 5);
+    assert!(stacks[1].parameters.iter().all(|p| matches!(
+        &p.source,
+        ParameterSource::StackOutput { stack, .. } if stack == "eksctl-eks-test-jenkins-cluster"
+    )));
     assert_eq!(
         props(&stacks[0], "ControlPlane")["KubernetesNetworkConfig"]["ServiceIpv4Cidr"],
         "172.20.0.0/16"

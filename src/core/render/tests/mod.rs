@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use super::ParameterSource;
 use super::*;
 use crate::core::eksctl::ClusterConfig;
 
@@ -231,26 +232,34 @@ fn collect_imports(v: &Value, out: &mut Vec<String>) {
 }
 
 #[test]
-fn every_import_names_an_export_of_the_cluster_stack() {
+fn cluster_values_flow_as_parameters_from_the_cluster_stacks_outputs() {
     let stacks = example();
     let cluster = &stacks[0];
     let mut imports = Vec::new();
     for s in &stacks[1..] {
         collect_imports(&s.template, &mut imports);
-    }
-    assert!(imports.len() >= 4, "{imports:?}");
-    let exports = cluster.exports();
-    assert!(exports.contains(&"eksctl-eks-test-jenkins-cluster::ARN".to_string()));
-    assert!(!exports
-        .iter()
-        .any(|e| e.ends_with("::CertificateAuthorityData")));
-    for i in imports {
-        let (stack, output) = i.split_once("::").expect("<stack>::<output>");
-        assert_eq!(stack, cluster.name);
-        assert_eq!(
-            cluster.template["Outputs"][output]["Export"]["Name"]["Fn::Sub"],
-            format!("${{AWS::StackName}}::{output}"),
-            "{output} is exported"
-        );
+        assert!(imports.is_empty(), "no Fn::ImportValue: {imports:?}");
+        let from_cluster: Vec<_> = s
+            .parameters
+            .iter()
+            .filter_map(|p| match &p.source {
+                ParameterSource::StackOutput { stack, output } => {
+                    Some((p.key.clone(), stack.clone(), output.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(from_cluster.len() >= 4, "{from_cluster:?}");
+        for (key, stack, output) in from_cluster {
+            assert_eq!(stack, cluster.name);
+            assert!(
+                cluster.has_output(&output),
+                "{output} is an output of the cluster stack"
+            );
+            assert_eq!(
+                s.template["Parameters"][&key]["Type"], "String",
+                "{key} is declared"
+            );
+        }
     }
 }
