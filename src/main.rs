@@ -11,6 +11,7 @@ use eksync::adapters::aws::{
     AwsAdapter, AwsSettings, CredentialsSource, RetrySettings, WaitSettings,
 };
 use eksync::adapters::fs::{self as repo_fs, ReadOptions};
+use eksync::adapters::kube::{KubeAdapter, KubeSettings};
 use eksync::core::analysis::{self, Analysis};
 use eksync::core::report::{self, PlanView};
 use eksync::exec::{self, ExecOptions, LivePlan};
@@ -82,6 +83,24 @@ struct LiveArgs {
     /// First delay between polls while waiting for a step, in milliseconds.
     #[arg(long, env = "EKSYNC_POLL_MS", default_value_t = 2000)]
     poll_ms: u64,
+    /// Wait at most this many seconds for any object to become healthy (default: per kind).
+    #[arg(long, env = "EKSYNC_READINESS_TIMEOUT")]
+    readiness_timeout: Option<u64>,
+    /// Do not read or change AWS.
+    #[arg(long)]
+    no_aws: bool,
+    /// Do not read or change Kubernetes.
+    #[arg(long)]
+    no_kubernetes: bool,
+    /// Delete managed objects that left Git.
+    #[arg(long)]
+    prune: bool,
+    /// Largest share of the inventory one run may prune (0 to 1).
+    #[arg(long, default_value_t = 0.5)]
+    prune_max_share: f64,
+    /// Allow a prune above --prune-max-share.
+    #[arg(long)]
+    prune_allow_large: bool,
 }
 
 #[derive(Subcommand)]
@@ -157,7 +176,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-async fn connect_aws(a: &Analysis, live: &LiveArgs) -> AwsAdapter {
+async fn connect_aws(a: &Analysis, live: &LiveArgs) -> Result<AwsAdapter> {
     if let Some(profile) = &live.aws_profile {
         // The standard credential chain reads the profile from the environment; this runs before
         // any other thread reads it.
@@ -189,13 +208,44 @@ async fn connect_aws(a: &Analysis, live: &LiveArgs) -> AwsAdapter {
         ..AwsSettings::default()
     })
     .await
+    .context("connecting to AWS")
+}
+
+async fn connect_kube(a: &Analysis, live: &LiveArgs) -> Result<Option<KubeAdapter>> {
+    if live.no_kubernetes || a.model.objects.is_empty() {
+        return Ok(None);
+    }
+    let k = KubeAdapter::connect(KubeSettings {
+        kubeconfig: live.kubeconfig.clone(),
+        context: live.context.clone(),
+        max_concurrency: live.concurrency.max(1) * 2,
+        ..KubeSettings::default()
+    })
+    .await
+    .context("connecting to Kubernetes")?;
+    Ok(Some(k))
 }
 
 fn exec_options(live: &LiveArgs) -> ExecOptions {
+    let mut readiness = exec::kube::ReadinessOptions {
+        poll: std::time::Duration::from_millis(live.poll_ms),
+        ..Default::default()
+    };
+    if let Some(secs) = live.readiness_timeout {
+        let t = std::time::Duration::from_secs(secs);
+        readiness.default = t;
+        readiness.timeouts.values_mut().for_each(|v| *v = t);
+    }
     ExecOptions {
         detect_only: live.detect_only,
         preview: !live.no_preview,
         concurrency: live.concurrency.max(1),
+        prune: exec::kube::PruneOptions {
+            enabled: live.prune,
+            max_share: live.prune_max_share,
+            allow_large: live.prune_allow_large,
+        },
+        readiness,
     }
 }
 
@@ -252,8 +302,22 @@ fn run(cli: Cli) -> Result<Outcome> {
             }
             let rt = runtime()?;
             let p = rt.block_on(async {
-                let aws = connect_aws(&a, &live).await;
-                exec::plan(&a, Some(&aws), &exec_options(&live), jiff::Timestamp::now()).await
+                let aws = if live.no_aws {
+                    None
+                } else {
+                    Some(connect_aws(&a, &live).await?)
+                };
+                let kube = connect_kube(&a, &live).await?;
+                Ok::<_, anyhow::Error>(
+                    exec::plan(
+                        &a,
+                        aws.as_ref(),
+                        kube.as_ref(),
+                        &exec_options(&live),
+                        jiff::Timestamp::now(),
+                    )
+                    .await?,
+                )
             })?;
             emit_live(&p, output)?;
             Ok(if p.has_changes() {
@@ -277,8 +341,20 @@ fn run(cli: Cli) -> Result<Outcome> {
             let rt = runtime()?;
             let opts = exec_options(&live);
             let outcome = rt.block_on(async {
-                let aws = connect_aws(&a, &live).await;
-                let p = exec::plan(&a, Some(&aws), &opts, jiff::Timestamp::now()).await?;
+                let aws = if live.no_aws {
+                    None
+                } else {
+                    Some(connect_aws(&a, &live).await?)
+                };
+                let kube = connect_kube(&a, &live).await?;
+                let p = exec::plan(
+                    &a,
+                    aws.as_ref(),
+                    kube.as_ref(),
+                    &opts,
+                    jiff::Timestamp::now(),
+                )
+                .await?;
                 if !p.has_changes() {
                     emit_live(&p, output)?;
                     return Ok::<_, anyhow::Error>(Outcome::Ok);
@@ -294,7 +370,7 @@ fn run(cli: Cli) -> Result<Outcome> {
                         return Ok(Outcome::Ok);
                     }
                 }
-                let done = exec::apply(&a, p, Some(&aws), &opts).await;
+                let done = exec::apply(&a, p, aws.as_ref(), kube.as_ref(), &opts).await;
                 emit_live(&done, output)?;
                 Ok(if done.failed() > 0 {
                     Outcome::Failed

@@ -174,7 +174,7 @@ fn eksync(server: &MotoServer, args: &[&str]) -> (i32, Value) {
     let out = Command::cargo_bin("eksync")
         .unwrap()
         .args(args)
-        .args(["-o", "json"])
+        .args(["-o", "json", "--no-kubernetes"])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("EKSYNC_AWS_ENDPOINT_URL", &server.url)
@@ -362,8 +362,16 @@ async fn drift_is_found_and_corrected_but_the_autoscalers_desired_capacity_is_le
         "{spot_drift}"
     );
     assert!(spot_drift.contains("detect-only"), "{spot_drift}");
-    let (code, _) = eksync(server, &["apply", repo_s, "--yes", "--detect-only"]);
-    assert_eq!(code, 0, "detect-only applies nothing");
+    let (code, run) = eksync(server, &["apply", repo_s, "--yes", "--detect-only"]);
+    assert_eq!(code, 2, "drift is present: {run:#}");
+    assert!(
+        run["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["outcome"].is_null()),
+        "detect-only runs no step: {run:#}"
+    );
     let asg = spot_asg(&oob).await;
     assert_eq!((asg.max_size(), asg.desired_capacity()), (Some(7), Some(2)));
 

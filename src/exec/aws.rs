@@ -321,15 +321,16 @@ fn summarize(o: &StepOutcome) -> String {
 }
 
 /// Runs the AWS steps of the given nodes: nodes in parallel (bounded), each node's steps in plan
-/// order. Afterwards live AWS is read again, so later waves see the values just produced.
+/// order. Afterwards live AWS is read again (returned), so later waves see the values just
+/// produced.
 pub(super) async fn run_nodes(
-    p: &mut LivePlan,
+    p: &LivePlan,
     adapter: &AwsAdapter,
     nodes: &[usize],
     opts: &ExecOptions,
-) -> Vec<(usize, Outcome)> {
+) -> (Vec<(usize, Outcome)>, Option<LiveAws>) {
     let Some(state) = p.aws.as_ref() else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     let per_node: Vec<(usize, Vec<AwsStep>)> = nodes
         .iter()
@@ -346,7 +347,7 @@ pub(super) async fn run_nodes(
         .filter(|(_, steps): &(usize, Vec<AwsStep>)| !steps.is_empty())
         .collect();
     if per_node.is_empty() {
-        return Vec::new();
+        return (Vec::new(), None);
     }
     let results: Vec<(usize, Outcome)> = stream::iter(per_node)
         .map(|(i, steps)| async move {
@@ -374,13 +375,9 @@ pub(super) async fn run_nodes(
         .buffer_unordered(opts.concurrency.max(1))
         .collect()
         .await;
-    if let Some(state) = p.aws.as_mut() {
-        if let Ok(live) = adapter
-            .read_live(&state.desired.stacks, &state.desired.policies)
-            .await
-        {
-            state.live = live;
-        }
-    }
-    results
+    let live = adapter
+        .read_live(&state.desired.stacks, &state.desired.policies)
+        .await
+        .ok();
+    (results, live)
 }

@@ -8,12 +8,14 @@
 //! adapters'. This module only sequences, and records what happened.
 
 pub mod aws;
+pub mod kube;
 pub mod report;
 
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::adapters::aws::{AwsAdapter, AwsError};
+use crate::adapters::kube::{KubeAdapter, KubeError};
 use crate::core::analysis::Analysis;
 use crate::core::awsdiff::AwsDiffError;
 use crate::core::desired::DesiredError;
@@ -30,6 +32,8 @@ pub enum ExecError {
     Aws(#[from] AwsError),
     #[error("planning AWS changes: {0}")]
     AwsPlan(#[from] AwsDiffError),
+    #[error("reading Kubernetes: {0}")]
+    Kube(#[from] KubeError),
 }
 
 /// How a live run behaves.
@@ -41,6 +45,8 @@ pub struct ExecOptions {
     pub preview: bool,
     /// Steps run at once inside a wave.
     pub concurrency: usize,
+    pub prune: kube::PruneOptions,
+    pub readiness: kube::ReadinessOptions,
 }
 
 impl Default for ExecOptions {
@@ -49,6 +55,8 @@ impl Default for ExecOptions {
             detect_only: false,
             preview: true,
             concurrency: 4,
+            prune: kube::PruneOptions::default(),
+            readiness: kube::ReadinessOptions::default(),
         }
     }
 }
@@ -64,13 +72,15 @@ pub enum Action {
     DriftOnly,
     /// It cannot be changed now (for example a stack in a rollback state).
     Blocked,
+    /// It left Git and is pruned.
+    Delete,
     /// Live state was not consulted for it.
     Unknown,
 }
 
 impl Action {
     pub fn changes(self) -> bool {
-        matches!(self, Action::Create | Action::Update)
+        matches!(self, Action::Create | Action::Update | Action::Delete)
     }
 }
 
@@ -108,10 +118,15 @@ pub struct Item {
 #[derive(Debug, Clone, Serialize)]
 pub struct LivePlan {
     pub items: Vec<Item>,
+    /// Managed objects that left Git.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prune: Vec<Item>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     #[serde(skip)]
     pub(crate) aws: Option<aws::AwsState>,
+    #[serde(skip)]
+    pub(crate) kube: Option<kube::KubeState>,
 }
 
 impl LivePlan {
@@ -119,12 +134,14 @@ impl LivePlan {
     pub fn has_changes(&self) -> bool {
         self.items
             .iter()
-            .any(|i| i.action.changes() || !i.drift.is_empty())
+            .chain(self.prune.iter())
+            .any(|i| i.action.changes() || !i.drift.is_empty() || i.action == Action::DriftOnly)
     }
 
     pub fn failed(&self) -> usize {
         self.items
             .iter()
+            .chain(self.prune.iter())
             .filter(|i| matches!(i.outcome, Some(Outcome::Failed { .. })))
             .count()
     }
@@ -151,8 +168,10 @@ fn empty_plan(a: &Analysis) -> LivePlan {
         .collect();
     LivePlan {
         items,
+        prune: Vec::new(),
         notes: Vec::new(),
         aws: None,
+        kube: None,
     }
 }
 
@@ -160,6 +179,7 @@ fn empty_plan(a: &Analysis) -> LivePlan {
 pub async fn plan(
     a: &Analysis,
     aws: Option<&AwsAdapter>,
+    kube_adapter: Option<&KubeAdapter>,
     opts: &ExecOptions,
     now: jiff::Timestamp,
 ) -> Result<LivePlan, ExecError> {
@@ -179,10 +199,17 @@ pub async fn plan(
             }
         }
     }
-    if p.items.iter().any(|i| i.system == System::Kubernetes) {
-        p.notes.push(
-            "Kubernetes objects are not compared with a cluster yet: they show as unknown".into(),
-        );
+    match kube_adapter {
+        Some(k) => {
+            kube::plan(a, k, opts, &mut p).await?;
+            p.prune = kube::prune_items(&p, opts);
+        }
+        None => {
+            if p.items.iter().any(|i| i.system == System::Kubernetes) {
+                p.notes
+                    .push("Kubernetes was not consulted: objects show as unknown".into());
+            }
+        }
     }
     Ok(p)
 }
@@ -192,6 +219,7 @@ pub async fn apply(
     a: &Analysis,
     mut p: LivePlan,
     aws_adapter: Option<&AwsAdapter>,
+    kube_adapter: Option<&KubeAdapter>,
     opts: &ExecOptions,
 ) -> LivePlan {
     let mut failed: BTreeSet<usize> = BTreeSet::new();
@@ -223,23 +251,34 @@ pub async fn apply(
             .filter(|&i| p.items[i].action.changes() || aws::has_steps(&p, i))
             .collect();
         let mut results: Vec<(usize, Outcome)> = Vec::new();
-        let aws_nodes: Vec<usize> = runnable
-            .iter()
-            .copied()
-            .filter(|&i| p.items[i].system == System::Aws)
-            .collect();
-        if let Some(adapter) = aws_adapter {
-            results.extend(aws::run_nodes(&mut p, adapter, &aws_nodes, opts).await);
-        } else {
-            for &i in &aws_nodes {
-                results.push((
-                    i,
-                    Outcome::Skipped {
-                        because: "AWS was not consulted".into(),
-                    },
-                ));
+        let of = |system: System| -> Vec<usize> {
+            runnable
+                .iter()
+                .copied()
+                .filter(|&i| p.items[i].system == system)
+                .collect()
+        };
+        let (aws_nodes, kube_nodes) = (of(System::Aws), of(System::Kubernetes));
+        // Nothing in one wave depends on another node of the same wave: AWS and Kubernetes steps
+        // of a wave run side by side.
+        let aws_run = async {
+            match aws_adapter {
+                Some(adapter) => aws::run_nodes(&p, adapter, &aws_nodes, opts).await,
+                None => (skip_all(&aws_nodes, "AWS was not consulted"), None),
             }
+        };
+        let kube_run = async {
+            match kube_adapter {
+                Some(k) => kube::run_nodes(a, &p, k, &kube_nodes, opts).await,
+                None => skip_all(&kube_nodes, "Kubernetes was not consulted"),
+            }
+        };
+        let ((aws_results, fresh_live), kube_results) = tokio::join!(aws_run, kube_run);
+        if let (Some(live), Some(state)) = (fresh_live, p.aws.as_mut()) {
+            state.live = live;
         }
+        results.extend(aws_results);
+        results.extend(kube_results);
         for (i, outcome) in results {
             if matches!(outcome, Outcome::Failed { .. }) {
                 failed.insert(i);
@@ -263,5 +302,24 @@ pub async fn apply(
             p.items[d].outcome = Some(Outcome::Skipped { because });
         }
     }
+    if let Some(k) = kube_adapter {
+        let (prune, notes) = kube::finish(a, &p, k, opts).await;
+        p.prune = prune;
+        p.notes.extend(notes);
+    }
     p
+}
+
+fn skip_all(nodes: &[usize], because: &str) -> Vec<(usize, Outcome)> {
+    nodes
+        .iter()
+        .map(|&i| {
+            (
+                i,
+                Outcome::Skipped {
+                    because: because.to_string(),
+                },
+            )
+        })
+        .collect()
 }

@@ -14,6 +14,7 @@ fn sign(a: Action) -> &'static str {
         Action::NoChange => "=",
         Action::DriftOnly => "!",
         Action::Blocked => "x",
+        Action::Delete => "-",
         Action::Unknown => "?",
     }
 }
@@ -25,6 +26,7 @@ fn verb(a: Action) -> &'static str {
         Action::NoChange => "no change",
         Action::DriftOnly => "drift (not corrected)",
         Action::Blocked => "blocked",
+        Action::Delete => "delete",
         Action::Unknown => "unknown",
     }
 }
@@ -53,7 +55,7 @@ fn counts(p: &LivePlan) -> [usize; 6] {
             Action::DriftOnly => 2,
             Action::Blocked => 3,
             Action::NoChange => 4,
-            Action::Unknown => 5,
+            Action::Unknown | Action::Delete => 5,
         };
         c[k] += 1;
     }
@@ -102,6 +104,25 @@ pub fn text(p: &LivePlan) -> String {
             let _ = writeln!(s, "        => {}", outcome_text(o));
         }
     }
+    if !p.prune.is_empty() {
+        let _ = writeln!(s, "\nLeft Git");
+        for i in &p.prune {
+            let _ = writeln!(
+                s,
+                "  {} {:<3} {} ({})",
+                sign(i.action),
+                tag(i.system),
+                label(i),
+                verb(i.action)
+            );
+            for d in &i.details {
+                let _ = writeln!(s, "        {d}");
+            }
+            if let Some(o) = &i.outcome {
+                let _ = writeln!(s, "        => {}", outcome_text(o));
+            }
+        }
+    }
     for n in &p.notes {
         let _ = writeln!(s, "\nnote: {n}");
     }
@@ -123,6 +144,7 @@ pub fn json(p: &LivePlan) -> serde_json::Value {
         .count();
     json!({
         "items": p.items,
+        "prune": p.prune,
         "notes": p.notes,
         "summary": {
             "create": create, "update": update, "drift_only": drift, "blocked": blocked,

@@ -279,22 +279,41 @@ impl AwsAdapter {
         match role {
             RoleSource::Name(n) => Ok(n.clone()),
             RoleSource::StackResource { stack, logical_id } => {
-                let resp = self
-                    .clients
-                    .cloudformation
-                    .describe_stack_resource()
-                    .stack_name(stack)
-                    .logical_resource_id(logical_id)
-                    .send()
-                    .await
-                    .map_err(|e| call_error("cloudformation", "DescribeStackResource", e))?;
-                resp.stack_resource_detail()
-                    .and_then(|d| d.physical_resource_id())
-                    .map(str::to_string)
-                    .ok_or_else(|| AwsError::Resolve {
-                        what: format!("role {stack}/{logical_id}"),
-                        reason: "the stack resource has no physical id".into(),
-                    })
+                // ListStackResources, as the live read does: one paginated call that also works
+                // while other resources of the stack are still being created.
+                let mut token = None;
+                loop {
+                    let resp = self
+                        .clients
+                        .cloudformation
+                        .list_stack_resources()
+                        .stack_name(stack)
+                        .set_next_token(token.take())
+                        .send()
+                        .await
+                        .map_err(|e| call_error("cloudformation", "ListStackResources", e))?;
+                    let found = resp
+                        .stack_resource_summaries()
+                        .iter()
+                        .find(|r| r.logical_resource_id() == Some(logical_id.as_str()));
+                    if let Some(r) = found {
+                        return r.physical_resource_id().map(str::to_string).ok_or_else(|| {
+                            AwsError::Resolve {
+                                what: format!("role {stack}/{logical_id}"),
+                                reason: "the stack resource has no physical id yet".into(),
+                            }
+                        });
+                    }
+                    match resp.next_token() {
+                        Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                        _ => {
+                            return Err(AwsError::Resolve {
+                                what: format!("role {stack}/{logical_id}"),
+                                reason: format!("stack {stack} has no resource {logical_id}"),
+                            })
+                        }
+                    }
+                }
             }
         }
     }
