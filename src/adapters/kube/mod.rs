@@ -2,8 +2,8 @@
 //! context, or in-cluster config), resolves kinds to resources through a cached discovery that is
 //! refreshed on a miss (a CRD created mid-run is found), applies objects server-side with field
 //! manager `eksync` (optionally as a dry run), reads objects, lists the managed set with one LIST
-//! per kind and the ownership label, deletes with a propagation policy, and keeps the inventory
-//! in a ConfigMap in the cluster. Every request carries `User-Agent: eksync/<version>`, is
+//! per kind and the ownership label, deletes with a propagation policy, updates read-modify-write
+//! (a 409 starts again from a fresh read), and keeps the inventory in a ConfigMap in the cluster. Every request carries `User-Agent: eksync/<version>`, is
 //! retried with exponential backoff and jitter on 429 (honouring `Retry-After`), 5xx, timeouts and
 //! connection errors, and runs under a concurrency bound; every attempt is counted.
 //!

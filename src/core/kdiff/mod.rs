@@ -1,13 +1,14 @@
 //! Kubernetes object diffs without noise, as pure functions over JSON bodies.
 //!
-//! It prepares what eksync sends (`prepare`: ownership label, HPA-owned replicas left out, server
-//! fields dropped), compares a server-side dry-run apply result with the live object (`diff`:
-//! server-owned metadata, `status` and controller annotations ignored; drift attributed to the
-//! field manager that owns the live value), renders diffs for people with Secret values masked
-//! (`render`), classifies dry-run 422 errors into immutable-field changes and decides between
-//! delete+recreate and an error (`immutable`), matches live objects to desired ones and recognises
-//! custom resources whose CRD the repo defines (`live`), judges rollout readiness (`readiness`) and holds the
-//! inventory of applied object identities (`inventory`).
+//! It prepares what eksync sends (`prepare`: ownership label, HPA-owned replicas left out with a
+//! handover body so they are not reset, server fields dropped), compares a server-side dry-run
+//! apply result with the live object (`diff`: server-owned metadata, `status` and controller
+//! annotations ignored; drift attributed to the field manager that owns the live value), renders
+//! diffs for people with Secret values masked (`render`), classifies dry-run 422 errors into
+//! immutable-field changes and decides between delete+recreate and an error (`immutable`), matches
+//! live objects to desired ones, spots unlisted existing objects and custom resources whose CRD
+//! the repo defines (`live`), judges rollout readiness (`readiness`) and holds the inventory of
+//! applied object identities (`inventory`).
 //!
 //! It deliberately does not talk to a cluster, name `kube` types, read a clock or decide the order
 //! of steps: the Kubernetes adapter does the requests and the executor decides what to do with
