@@ -149,8 +149,11 @@ fn stateful_set(obj: &Value) -> Readiness {
     let updated = int_at(obj, "/status/updatedReplicas").unwrap_or(0);
     let rolling =
         str_at(obj, "/spec/updateStrategy/type").unwrap_or("RollingUpdate") == "RollingUpdate";
-    if rolling && updated < want {
-        Readiness::Waiting(format!("{updated} of {want} replicas updated"))
+    // Ordinals below the partition are deliberately left on the old revision.
+    let partition = int_at(obj, "/spec/updateStrategy/rollingUpdate/partition").unwrap_or(0);
+    let want_updated = (want - partition).max(0);
+    if rolling && updated < want_updated {
+        Readiness::Waiting(format!("{updated} of {want_updated} replicas updated"))
     } else if ready < want {
         Readiness::Waiting(format!("{ready} of {want} replicas ready"))
     } else {
@@ -165,7 +168,9 @@ fn daemon_set(obj: &Value) -> Readiness {
     let desired = int_at(obj, "/status/desiredNumberScheduled").unwrap_or(0);
     let updated = int_at(obj, "/status/updatedNumberScheduled").unwrap_or(0);
     let available = int_at(obj, "/status/numberAvailable").unwrap_or(0);
-    if updated < desired {
+    let rolling =
+        str_at(obj, "/spec/updateStrategy/type").unwrap_or("RollingUpdate") == "RollingUpdate";
+    if rolling && updated < desired {
         Readiness::Waiting(format!("{updated} of {desired} pods updated"))
     } else if available < desired {
         Readiness::Waiting(format!("{available} of {desired} pods available"))
@@ -266,6 +271,21 @@ mod tests {
                 "DaemonSet",
                 json!({"metadata": {"generation": 1}, "status": {"observedGeneration": 1, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 3}}),
                 |r| *r == Ready,
+            ),
+            (
+                "DaemonSet",
+                json!({"metadata": {"generation": 1}, "spec": {"updateStrategy": {"type": "OnDelete"}}, "status": {"observedGeneration": 1, "desiredNumberScheduled": 3, "updatedNumberScheduled": 0, "numberAvailable": 3}}),
+                |r| *r == Ready,
+            ),
+            (
+                "StatefulSet",
+                json!({"metadata": {"generation": 1}, "spec": {"replicas": 3, "updateStrategy": {"rollingUpdate": {"partition": 2}}}, "status": {"observedGeneration": 1, "readyReplicas": 3, "updatedReplicas": 1}}),
+                |r| *r == Ready,
+            ),
+            (
+                "StatefulSet",
+                json!({"metadata": {"generation": 1}, "spec": {"replicas": 3, "updateStrategy": {"rollingUpdate": {"partition": 1}}}, "status": {"observedGeneration": 1, "readyReplicas": 3, "updatedReplicas": 1}}),
+                waiting,
             ),
             (
                 "Job",
