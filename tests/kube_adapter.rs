@@ -1042,3 +1042,35 @@ async fn an_existing_object_without_the_label_is_read_and_adopted() {
         "a dry-run create has no resourceVersion"
     );
 }
+
+#[tokio::test]
+async fn list_managed_follows_pages() {
+    let c = cluster_with(|s| s.list_page_size = 2).await;
+    for i in 0..5 {
+        c.kube
+            .apply(&config_map("default", &format!("cm-{i}")), APPLY)
+            .await
+            .expect("applies");
+    }
+    let cms = c
+        .kube
+        .resolve("v1", "ConfigMap")
+        .await
+        .expect("ok")
+        .expect("served");
+    let log = c.server.requests();
+    log.clear();
+    let managed = c.kube.list_managed(&[cms]).await.expect("lists");
+    let mut names: Vec<&str> = managed
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().expect("name"))
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["cm-0", "cm-1", "cm-2", "cm-3", "cm-4"]);
+    assert_eq!(log.count("list", Some("configmaps")), 3);
+    let entries = log.entries();
+    assert!(entries[0].query.iter().all(|(k, _)| k != "continue"));
+    assert!(entries[1..]
+        .iter()
+        .all(|e| e.query.iter().any(|(k, _)| k == "continue")));
+}

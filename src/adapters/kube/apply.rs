@@ -15,8 +15,6 @@ use super::client::{ApiCall, KubeAdapter};
 use super::discovery::ResolvedKind;
 use super::KubeError;
 
-/// Page size of LIST requests.
-const PAGE: usize = 500;
 /// Read-modify-write rounds before a 409 is given up.
 const MODIFY_ROUNDS: u32 = 5;
 
@@ -162,7 +160,7 @@ impl KubeAdapter {
                     "labelSelector",
                     format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"),
                 ),
-                ("limit", PAGE.to_string()),
+                ("limit", self.settings().list_page_size.max(1).to_string()),
             ];
             if let Some(t) = &continue_token {
                 query.push(("continue", t.clone()));

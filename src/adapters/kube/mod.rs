@@ -42,6 +42,8 @@ pub struct KubeSettings {
     pub user_agent: String,
     /// The namespace of the inventory ConfigMap (created if missing).
     pub inventory_namespace: String,
+    /// Items per LIST page (`limit`); pages are followed with `continue`.
+    pub list_page_size: usize,
 }
 
 impl Default for KubeSettings {
@@ -53,6 +55,7 @@ impl Default for KubeSettings {
             retry: RetrySettings::default(),
             user_agent: USER_AGENT.to_string(),
             inventory_namespace: "eksync-system".to_string(),
+            list_page_size: 500,
         }
     }
 }
