@@ -24,8 +24,8 @@ struct Case {
     column: Option<usize>,
     /// Every one of these must appear in the message.
     message: &'static [&'static str],
-    /// A file the diagnostic's `related` notes must name (the other half of a duplicate).
-    related: Option<&'static str>,
+    /// The file and line a `related` note must name (the other half of a duplicate).
+    related: Option<(&'static str, usize)>,
     /// Extra command-line arguments for both commands.
     args: &'static [&'static str],
     /// Makes the files git should not hold, in a temporary copy of the directory.
@@ -77,8 +77,8 @@ impl Case {
         self
     }
 
-    const fn related(mut self, file: &'static str) -> Case {
-        self.related = Some(file);
+    const fn related(mut self, file: &'static str, line: usize) -> Case {
+        self.related = Some((file, line));
         self
     }
 
@@ -348,7 +348,8 @@ fn cases() -> Vec<Case> {
             15,
             5,
             &["node group `ng-test-jenkins` is defined twice"],
-        ),
+        )
+        .related(CL, 8),
         case(
             "eksctl-bad-cluster-name",
             "E-name",
@@ -373,7 +374,7 @@ fn cases() -> Vec<Case> {
             3,
             &["cluster `eks-test-jenkins` is defined twice"],
         )
-        .related("cluster/cluster-copy.yaml"),
+        .related("cluster/cluster-copy.yaml", 4),
         case(
             "clusters-without-mapping",
             "E-cluster",
@@ -391,7 +392,7 @@ fn cases() -> Vec<Case> {
             3,
             &["Namespace jenkins is defined twice"],
         )
-        .related("k8s/a/namespace.yaml"),
+        .related("k8s/a/namespace.yaml", 4),
         case(
             "k8s-missing-name",
             "E-missing-field",
@@ -858,7 +859,7 @@ fn cases() -> Vec<Case> {
             3,
             &["IAMRolePolicy ASG-Policy-For-Worker is defined twice"],
         )
-        .related("aws/asg-policy-copy.yaml"),
+        .related("aws/asg-policy-copy.yaml", 5),
         case(
             "k8s-list-items-not-a-list",
             "E-document",
@@ -883,7 +884,7 @@ fn cases() -> Vec<Case> {
             7,
             &["Namespace jenkins is defined twice"],
         )
-        .related("k8s/list.yaml"),
+        .related("k8s/list.yaml", 7),
         case(
             "k8s-name-not-a-string",
             "E-invalid-field",
@@ -978,10 +979,12 @@ fn matches(c: &Case, d: &Value) -> bool {
             .all(|m| d["message"].as_str().is_some_and(|msg| msg.contains(m)))
         && c.help
             .is_none_or(|h| d["help"].as_str().is_some_and(|help| help.contains(h)))
-        && c.related.is_none_or(|file| {
-            d["related"]
-                .as_array()
-                .is_some_and(|r| r.iter().any(|r| r["location"]["file"] == file))
+        && c.related.is_none_or(|(file, line)| {
+            d["related"].as_array().is_some_and(|r| {
+                r.iter().any(|r| {
+                    r["location"]["file"] == file && as_usize(&r["location"]["line"]) == Some(line)
+                })
+            })
         })
 }
 
@@ -1060,6 +1063,12 @@ fn check(c: &Case) -> Vec<String> {
             "plan: stderr lacks `error[{}]` and `{place}`:\n{}",
             c.code, p.stderr
         ));
+    }
+    if let Some((file, line)) = c.related {
+        let note = format!("first defined here ({file}:{line}");
+        if !p.stderr.contains(&note) {
+            problems.push(format!("plan: stderr lacks `{note}`:\n{}", p.stderr));
+        }
     }
     if !p.stdout.is_empty() {
         problems.push(format!(

@@ -53,6 +53,22 @@ pub(super) fn load(d: RawDoc, ctx: &mut Ctx) -> Option<Cluster> {
         );
     }
     let _ = before;
+    // Node group names are unique across nodeGroups and managedNodeGroups (each is a stack).
+    let mut first_by_name: HashMap<&str, FieldPath> = HashMap::new();
+    for ng in config.node_groups() {
+        let name_path = base.join(&ng.path.key("name"));
+        if let Some(first) = first_by_name.get(ng.name) {
+            let d = Diagnostic::error(
+                "E-duplicate",
+                format!("node group `{}` is defined twice", ng.name),
+            )
+            .at(ctx.origin_loc(&origin, &name_path))
+            .related(ctx.origin_loc(&origin, first), "first defined here");
+            ctx.push(d);
+        } else {
+            first_by_name.insert(ng.name, name_path);
+        }
+    }
     Some(Cluster { config, origin })
 }
 
@@ -135,21 +151,7 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
             );
         }
     }
-    let mut names: HashMap<&str, FieldPath> = HashMap::new();
     for ng in c.node_groups() {
-        if let Some(first) = names.get(ng.name) {
-            err(
-                report,
-                &ng.path.key("name"),
-                "E-duplicate",
-                format!(
-                    "node group `{}` is defined twice (first at {first})",
-                    ng.name
-                ),
-            );
-        } else {
-            names.insert(ng.name, ng.path.clone());
-        }
         if let Err(why) = syntax::eksctl_name(ng.name) {
             err(
                 report,

@@ -196,3 +196,24 @@ fn two_settings_files_are_an_error() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_duplicate_node_group_names_both_places() {
+    let loaded = load(&source(&[(
+        "cluster.yaml",
+        b"apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: one\n  region: us-west-2\nnodeGroups:\n  - name: ng\n    instanceType: t3.large\nmanagedNodeGroups:\n  - name: ng\n    instanceType: t3.large\n",
+    )]));
+    let (_, line, column, msg) = only_error(&loaded, "E-duplicate");
+    assert_eq!((line, column), (Some(10), Some(5)));
+    assert!(msg.contains("node group `ng` is defined twice"), "{msg}");
+    let first = &loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.is_error())
+        .map(|d| d.related.clone());
+    let first = first
+        .as_ref()
+        .and_then(|r| r.first())
+        .map(|r| (r.location.line, r.location.column));
+    assert_eq!(first, Some((Some(7), Some(5))));
+}
