@@ -1,7 +1,8 @@
 //! Bad input, end to end: every repo under `tests/bad-repos/` holds one mistake. For each, the real
 //! binary must exit 1 without panicking, `validate -o json` must report the expected diagnostic
 //! (code, file, line, column where it matters, message text), and `plan` must print `file:line` on
-//! stderr and plan nothing. The valid `examples-repo` must load without errors.
+//! stderr and plan nothing. Any other error fails the case unless the table lists its code, so
+//! each repo stays broken in exactly one way. The valid `examples-repo` must load without errors.
 //!
 //! Cases that need something git should not hold (a non-UTF-8 file, a symbolic link leaving the
 //! repo) copy their directory into a temporary one and make that file first.
