@@ -212,7 +212,9 @@ async fn connect_aws(a: &Analysis, live: &LiveArgs) -> Result<AwsAdapter> {
 }
 
 async fn connect_kube(a: &Analysis, live: &LiveArgs) -> Result<Option<KubeAdapter>> {
-    if live.no_kubernetes || a.model.objects.is_empty() {
+    // An empty repo still reaches the cluster when pruning was asked for, so that the prune
+    // guard can refuse loudly instead of nothing happening.
+    if live.no_kubernetes || (a.model.objects.is_empty() && !live.prune) {
         return Ok(None);
     }
     let k = KubeAdapter::connect(KubeSettings {

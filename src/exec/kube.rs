@@ -174,6 +174,23 @@ pub(super) async fn plan(
             })
     };
 
+    // The wave of the Namespace object (in the repo) an object lives in.
+    let ns_wave = |o: &KubeObject| -> Option<usize> {
+        let ns = o.key.namespace.as_deref()?;
+        a.graph
+            .nodes
+            .iter()
+            .enumerate()
+            .find_map(|(n, node)| match node.what {
+                NodeRef::Object(ci) => {
+                    let c = &a.model.objects[ci];
+                    (c.key.kind == "Namespace" && c.key.group.is_empty() && c.key.name == ns)
+                        .then(|| a.order.wave_of.get(n).map_or(0, |w| w + 1))
+                }
+                _ => None,
+            })
+    };
+
     // Dry-run every object whose values are known, under the concurrency bound.
     let mut jobs = Vec::new();
     for (&n, &oi) in &objects {
@@ -286,6 +303,16 @@ pub(super) async fn plan(
                         }
                     }
                 }
+            }
+            Err(KubeError::NamespaceNotFound { message: msg, .. }) if ns_wave(o).is_some() => {
+                // Its namespace is created by this plan: the object cannot be dry-run before.
+                item.action = Action::Create;
+                item.details.push(format!(
+                    "create (namespace {} arrives in wave {})",
+                    o.key.namespace.as_deref().unwrap_or_default(),
+                    ns_wave(o).unwrap_or_default()
+                ));
+                let _ = msg;
             }
             Err(e) => {
                 item.action = Action::Blocked;
@@ -500,17 +527,19 @@ pub(super) async fn run_nodes(
 }
 
 /// Deletes what left Git (guards first), in reverse install order, and records the inventory.
-/// Returns items describing what happened to each candidate, and any refusal.
+/// Returns items describing what happened to each candidate, notes, and the refusal if a guard
+/// stopped the prune.
 pub(super) async fn finish(
     a: &Analysis,
     p: &LivePlan,
     kube: &KubeAdapter,
     opts: &ExecOptions,
-) -> (Vec<Item>, Vec<String>) {
+) -> (Vec<Item>, Vec<String>, Option<String>) {
     let Some(state) = &p.kube else {
-        return (Vec::new(), Vec::new());
+        return (Vec::new(), Vec::new(), None);
     };
     let mut notes = Vec::new();
+    let mut refused = None;
     let mut items = prune_items(p, opts);
     let to_delete: Vec<&PruneCandidate> = state.prune.iter().filter(|c| c.kept.is_none()).collect();
     let inventory_len = state.inventory.as_ref().map_or(0, |i| i.entries.len());
@@ -533,7 +562,7 @@ pub(super) async fn finish(
         };
         match refusal {
             Some(why) => {
-                notes.push(format!(
+                refused = Some(format!(
                     "prune refused: {why}; it would have deleted: {}",
                     names.join(", ")
                 ));
@@ -608,5 +637,5 @@ pub(super) async fn finish(
             notes.push(format!("the inventory could not be written: {e}"));
         }
     }
-    (items, notes)
+    (items, notes, refused)
 }

@@ -123,6 +123,9 @@ pub struct LivePlan {
     pub prune: Vec<Item>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// A guard refused to act (for example a prune of everything); nothing it covers was done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     #[serde(skip)]
     pub(crate) aws: Option<aws::AwsState>,
     #[serde(skip)]
@@ -138,7 +141,20 @@ impl LivePlan {
             .any(|i| i.action.changes() || !i.drift.is_empty() || i.action == Action::DriftOnly)
     }
 
+    /// Items that cannot be applied as they are (the API server rejects them, a stack is stuck).
+    pub fn blocked(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| i.action == Action::Blocked)
+            .count()
+    }
+
+    /// Steps that failed, plus one for a guard's refusal.
     pub fn failed(&self) -> usize {
+        usize::from(self.refused.is_some()) + self.failed_steps()
+    }
+
+    fn failed_steps(&self) -> usize {
         self.items
             .iter()
             .chain(self.prune.iter())
@@ -170,6 +186,7 @@ fn empty_plan(a: &Analysis) -> LivePlan {
         items,
         prune: Vec::new(),
         notes: Vec::new(),
+        refused: None,
         aws: None,
         kube: None,
     }
@@ -303,9 +320,10 @@ pub async fn apply(
         }
     }
     if let Some(k) = kube_adapter {
-        let (prune, notes) = kube::finish(a, &p, k, opts).await;
+        let (prune, notes, refused) = kube::finish(a, &p, k, opts).await;
         p.prune = prune;
         p.notes.extend(notes);
+        p.refused = refused;
     }
     p
 }

@@ -70,6 +70,13 @@ fn outcome_text(o: &Outcome) -> String {
     }
 }
 
+/// Items in wave order (stable inside a wave).
+fn by_wave(p: &LivePlan) -> Vec<&Item> {
+    let mut items: Vec<&Item> = p.items.iter().collect();
+    items.sort_by_key(|i| i.wave);
+    items
+}
+
 fn interesting(i: &Item) -> bool {
     i.action != Action::NoChange || !i.drift.is_empty() || i.outcome.is_some()
 }
@@ -81,7 +88,7 @@ pub fn text(p: &LivePlan) -> String {
         "{create} to create, {update} to update, {drift} drifted (not corrected), {blocked} blocked, {same} unchanged, {unknown} unknown\n"
     );
     let mut wave = 0;
-    for i in p.items.iter().filter(|i| interesting(i)) {
+    for i in by_wave(p).into_iter().filter(|i| interesting(i)) {
         if i.wave != wave {
             wave = i.wave;
             let _ = writeln!(s, "\nWave {wave}");
@@ -126,6 +133,9 @@ pub fn text(p: &LivePlan) -> String {
     for n in &p.notes {
         let _ = writeln!(s, "\nnote: {n}");
     }
+    if let Some(r) = &p.refused {
+        let _ = writeln!(s, "\nREFUSED: {r}");
+    }
     s
 }
 
@@ -146,6 +156,7 @@ pub fn json(p: &LivePlan) -> serde_json::Value {
         "items": p.items,
         "prune": p.prune,
         "notes": p.notes,
+        "refused": p.refused,
         "summary": {
             "create": create, "update": update, "drift_only": drift, "blocked": blocked,
             "unchanged": same, "unknown": unknown, "changes": p.has_changes(),
@@ -168,7 +179,7 @@ pub fn markdown(p: &LivePlan) -> String {
     );
     if p.items.iter().any(interesting) {
         s.push_str("| wave | | resource | change |\n|---|---|---|---|\n");
-        for i in p.items.iter().filter(|i| interesting(i)) {
+        for i in by_wave(p).into_iter().filter(|i| interesting(i)) {
             let mut change: Vec<String> =
                 i.details.iter().map(|d| format!("`{}`", md(d))).collect();
             change.extend(i.drift.iter().map(|d| format!("drift: {}", md(d))));

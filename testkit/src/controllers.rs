@@ -479,11 +479,16 @@ fn pv_binder(state: &mut State, now: &str) {
         .collect();
     for pvc in claims {
         if pvc["status"]["phase"] != "Pending"
-            || pvc.pointer("/spec/volumeName").is_some()
             || pvc.pointer("/metadata/deletionTimestamp").is_some()
         {
             continue;
         }
+        // A claim that names its volume (pre-bound) binds to that volume only, as the real
+        // controller does, once the volume exists and is not claimed by another claim.
+        let named = pvc
+            .pointer("/spec/volumeName")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let class = pvc["spec"]["storageClassName"].clone();
         let want =
             crate::validation::quantity_bytes(&pvc["spec"]["resources"]["requests"]["storage"])
@@ -499,7 +504,13 @@ fn pv_binder(state: &mut State, now: &str) {
             .cloned()
             .collect();
         let Some(pv) = pvs.into_iter().find(|pv| {
-            pv.pointer("/spec/claimRef").is_none()
+            let claimed_by_this = pv.pointer("/spec/claimRef/name")
+                == pvc.pointer("/metadata/name")
+                && pv.pointer("/spec/claimRef/namespace") == pvc.pointer("/metadata/namespace");
+            named
+                .as_deref()
+                .is_none_or(|n| pv.pointer("/metadata/name").and_then(Value::as_str) == Some(n))
+                && (pv.pointer("/spec/claimRef").is_none() || claimed_by_this)
                 && pv["spec"]["storageClassName"] == class
                 && crate::validation::quantity_bytes(&pv["spec"]["capacity"]["storage"])
                     .unwrap_or(0.0)
@@ -529,7 +540,9 @@ fn pv_binder(state: &mut State, now: &str) {
         write_as(state, pv_key, &pv_now, phased, KCM, Some("status"), now);
         let mut claimed = pvc.clone();
         annotate(&mut claimed, "pv.kubernetes.io/bind-completed", "yes");
-        annotate(&mut claimed, "pv.kubernetes.io/bound-by-controller", "yes");
+        if named.is_none() {
+            annotate(&mut claimed, "pv.kubernetes.io/bound-by-controller", "yes");
+        }
         claimed["spec"]["volumeName"] = pv["metadata"]["name"].clone();
         write_as(state, pvc_key.clone(), &pvc, claimed, KCM, None, now);
         let Some(pvc_now) = state.store.get(&pvc_key).cloned() else {

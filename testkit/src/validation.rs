@@ -120,9 +120,14 @@ pub fn validate(kind: &str, new: &Value, old: Option<&Value>) -> Vec<FieldError>
             if let Some(old) = old {
                 let bound = old["status"]["phase"] == "Bound";
                 if bound {
+                    // Like the apiserver, only a request that goes down is held against the
+                    // capacity: re-sending an unchanged request to a claim bound to a larger
+                    // volume is fine.
                     let cap = quantity_bytes(&old["status"]["capacity"]["storage"]);
                     let req = quantity_bytes(&new["spec"]["resources"]["requests"]["storage"]);
-                    if let (Some(c), Some(r)) = (cap, req) {
+                    let old_req = quantity_bytes(&old["spec"]["resources"]["requests"]["storage"]);
+                    let decreased = matches!((req, old_req), (Some(r), Some(o)) if r < o);
+                    if let (Some(c), Some(r), true) = (cap, req, decreased) {
                         if r < c {
                             errs.push(FieldError::forbidden(
                                 "spec.resources.requests.storage",

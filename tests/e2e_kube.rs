@@ -1,0 +1,454 @@
+//! End to end with the real `eksync` binary against the project's Kubernetes API test server
+//! (`testkit`) and moto: the whole example applied in graph order with values flowing from AWS, a
+//! no-op re-run that writes nothing, an image change, drift taken back while HPA-owned replicas
+//! are left alone, pruning with its guards, a readiness failure that stops only its dependents,
+//! and injected faults survived.
+
+mod support;
+
+use assert_cmd::Command;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use support::e2e::*;
+use support::moto::moto;
+use testkit::faults::{FaultAction, FaultRule, FaultTimes};
+use testkit::{ServerConfig, TestServer};
+
+/// Runs the binary; `aws` is moto's URL or `None` for `--no-aws`.
+fn eksync(aws: Option<&str>, kubeconfig: &Path, args: &[&str]) -> (i32, Value) {
+    let mut cmd = Command::cargo_bin("eksync").unwrap();
+    cmd.args(args)
+        .args(["-o", "json", "--kubeconfig"])
+        .arg(kubeconfig)
+        .env("EKSYNC_POLL_MS", "20")
+        .env("EKSYNC_AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE");
+    match aws {
+        Some(url) => {
+            cmd.env("EKSYNC_AWS_ENDPOINT_URL", url);
+        }
+        None => {
+            cmd.arg("--no-aws");
+        }
+    }
+    let out = cmd.output().unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "exit {code}: {e}\nstdout: {}\nstderr: {stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (code, json)
+}
+
+fn outcome(plan: &Value, name: &str) -> String {
+    item(plan, name)["outcome"]["status"]
+        .as_str()
+        .unwrap_or("none")
+        .to_string()
+}
+
+/// A small repo of plain manifests (no ClusterConfig, so no AWS).
+fn small_repo(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let root = dir.join("repo");
+    std::fs::create_dir_all(&root).unwrap();
+    for (name, text) in files {
+        std::fs::write(root.join(name), text).unwrap();
+    }
+    root
+}
+
+const NS: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n";
+
+fn deployment(name: &str, image: &str, replicas: u32) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: shop\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n        - name: main\n          image: {image}\n"
+    )
+}
+
+fn config_map(name: &str, extra_meta: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: shop\n{extra_meta}data:\n  key: value\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_applies_in_graph_order_then_a_rerun_writes_nothing() {
+    let (_guard, moto) = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (oob, repo) = set_up(moto, dir.path()).await;
+    let repo_s = repo.to_str().unwrap();
+    let kube = TestServer::start().await.unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let aws = Some(moto.url.as_str());
+
+    let (code, plan) = eksync(aws, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 2, "{plan:#}");
+    assert_eq!(item(&plan, "jenkins-pvc")["action"], "create");
+    // The autoscaler's ASG name is not known before its stack exists.
+    let ca = item(&plan, "cluster-autoscaler");
+    assert!(ca.to_string().contains("known after apply"), "{ca:#}");
+
+    kube.requests().clear();
+    let (code, run) = eksync(aws, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    for i in run["items"].as_array().unwrap() {
+        if i["action"] != "no-change" {
+            assert_eq!(i["outcome"]["status"], "done", "{i:#}");
+        }
+    }
+    // Graph order, as the API server saw the writes.
+    let applies: Vec<String> = kube
+        .requests()
+        .entries()
+        .into_iter()
+        .filter(|r| r.is_write() && r.verb == "apply")
+        .map(|r| format!("{}/{}", r.resource, r.name.unwrap_or_default()))
+        .collect();
+    let at = |what: &str| {
+        applies
+            .iter()
+            .position(|a| a == what)
+            .unwrap_or_else(|| panic!("{what} was not applied: {applies:?}"))
+    };
+    assert!(at("namespaces/jenkins") < at("persistentvolumeclaims/jenkins-pvc"));
+    assert!(at("persistentvolumes/jenkins-pv") < at("persistentvolumeclaims/jenkins-pvc"));
+    assert!(at("persistentvolumeclaims/jenkins-pvc") < at("deployments/jenkins"));
+    assert!(at("serviceaccounts/jenkins") < at("deployments/jenkins"));
+    assert!(at("rolebindings/jenkins-agents") < at("deployments/jenkins"));
+    assert!(at("serviceaccounts/cluster-autoscaler") < at("deployments/cluster-autoscaler"));
+    // Every request named eksync.
+    assert!(kube
+        .requests()
+        .entries()
+        .iter()
+        .all(|r| r.user_agent.starts_with("eksync/")));
+
+    // The ASG name flowed from the Spot node group's stack into the autoscaler's arguments.
+    let asg = physical_ids(&oob, SPOT_STACK).await["NodeGroup"].clone();
+    let client = kube.client().unwrap();
+    let ca: Deployment = Api::namespaced(client.clone(), "kube-system")
+        .get("cluster-autoscaler")
+        .await
+        .unwrap();
+    let args =
+        serde_json::to_string(&ca.spec.unwrap().template.spec.unwrap().containers[0].command)
+            .unwrap();
+    assert!(args.contains(&format!("--nodes=0:5:{asg}")), "{args}");
+
+    // A second run changes nothing: no writes, no per-object GET.
+    kube.requests().clear();
+    let (code, plan) = eksync(aws, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 0, "{plan:#}");
+    let log = kube.requests();
+    assert_eq!(log.writes(), 0, "{:#?}", log.entries());
+    let gets: Vec<_> = log
+        .entries()
+        .into_iter()
+        .filter(|r| r.verb == "get" && r.name.as_deref() != Some("eksync-inventory"))
+        .collect();
+    assert!(gets.is_empty(), "per-object GETs: {gets:#?}");
+    let (code, run) = eksync(aws, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 0, "{run:#}");
+    assert_eq!(kube.requests().writes(), 0);
+
+    // Changing the Jenkins image is a one-field diff, applied.
+    edit(
+        &repo,
+        "k8s/jenkins/deployment.yaml",
+        "jenkins/jenkins:2.516.3-lts-jdk21",
+        "jenkins/jenkins:2.528.1-lts-jdk21",
+    );
+    let (code, plan) = eksync(aws, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 2);
+    let changed: Vec<&Value> = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["action"] != "no-change")
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:#?}");
+    let details = changed[0]["details"].to_string();
+    assert!(
+        details.contains("spec.template.spec.containers[0].image"),
+        "{details}"
+    );
+    assert!(details.contains("2.528.1-lts-jdk21"), "{details}");
+    let (code, run) = eksync(aws, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    let (code, _) = eksync(aws, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_on_git_fields_is_taken_back_but_hpa_replicas_are_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: api\n  namespace: shop\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: api\n  minReplicas: 2\n  maxReplicas: 10\n";
+    let repo = small_repo(
+        dir.path(),
+        &[
+            ("ns.yaml", NS),
+            ("web.yaml", &deployment("web", "nginx:1.27", 2)),
+            ("api.yaml", &deployment("api", "api:1", 2)),
+            ("hpa.yaml", hpa),
+        ],
+    );
+    let repo_s = repo.to_str().unwrap();
+    let kube = TestServer::start().await.unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let (code, plan) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{plan:#}");
+    let api_item = item(&plan, "api");
+    assert!(
+        api_item["details"]
+            .to_string()
+            .contains("HorizontalPodAutoscaler"),
+        "the manifest's replicas are not applied, with a warning: {api_item:#}"
+    );
+
+    // `kubectl scale` on a Git-owned field, and the HPA scaling its own target.
+    let client = kube.client().unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(client, "shop");
+    let scale = |n: i32| json!({"spec": {"replicas": n}});
+    deployments
+        .patch_scale(
+            "web",
+            &PatchParams {
+                field_manager: Some("kubectl".into()),
+                ..PatchParams::default()
+            },
+            &Patch::Merge(scale(5)),
+        )
+        .await
+        .unwrap();
+    deployments
+        .patch_scale("api", &PatchParams::default(), &Patch::Merge(scale(7)))
+        .await
+        .unwrap();
+
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 2, "{plan:#}");
+    let web_drift = item(&plan, "web")["drift"].to_string();
+    assert!(
+        web_drift.contains("spec.replicas was changed by kubectl"),
+        "{web_drift}"
+    );
+    assert_eq!(item(&plan, "api")["action"], "no-change", "{plan:#}");
+
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    let replicas = |d: Deployment| d.spec.unwrap().replicas;
+    assert_eq!(replicas(deployments.get("web").await.unwrap()), Some(2));
+    assert_eq!(replicas(deployments.get("api").await.unwrap()), Some(7));
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 0, "no tug of war with the HPA: {plan:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_deletes_what_left_git_behind_its_guards() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = "  annotations:\n    eksync.io/prune: disabled\n";
+    let repo = small_repo(
+        dir.path(),
+        &[
+            ("ns.yaml", NS),
+            ("a.yaml", &config_map("a", "")),
+            ("b.yaml", &config_map("b", "")),
+            ("c.yaml", &config_map("c", "")),
+            ("keep.yaml", &config_map("keep", keep)),
+        ],
+    );
+    let repo_s = repo.to_str().unwrap();
+    let kube = TestServer::start().await.unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    let cms: Api<ConfigMap> = Api::namespaced(kube.client().unwrap(), "shop");
+
+    // A removed manifest is reported, and pruned only with --prune.
+    std::fs::remove_file(repo.join("a.yaml")).unwrap();
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 2);
+    assert!(
+        plan["prune"].to_string().contains("pass --prune"),
+        "{plan:#}"
+    );
+    let (_, _) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert!(
+        cms.get_opt("a").await.unwrap().is_some(),
+        "not pruned without --prune"
+    );
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes", "--prune"]);
+    assert_eq!(code, 2, "{run:#}");
+    assert!(cms.get_opt("a").await.unwrap().is_none(), "{run:#}");
+
+    // The opt-out annotation keeps an object that left Git.
+    std::fs::remove_file(repo.join("keep.yaml")).unwrap();
+    let (_, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes", "--prune"]);
+    assert!(
+        run["prune"]
+            .to_string()
+            .contains("kept (eksync.io/prune: disabled)"),
+        "{run:#}"
+    );
+    assert!(cms.get_opt("keep").await.unwrap().is_some());
+
+    // A large share is refused without the explicit flag, naming what would go.
+    std::fs::remove_file(repo.join("b.yaml")).unwrap();
+    std::fs::remove_file(repo.join("c.yaml")).unwrap();
+    let (code, run) = eksync(
+        None,
+        &kubeconfig,
+        &[
+            "apply",
+            repo_s,
+            "--yes",
+            "--prune",
+            "--prune-max-share",
+            "0.3",
+        ],
+    );
+    assert_eq!(code, 1, "{run:#}");
+    let refused = run["refused"].as_str().unwrap_or_default();
+    assert!(
+        refused.contains("ConfigMap shop/b") && refused.contains("ConfigMap shop/c"),
+        "{run:#}"
+    );
+    assert!(cms.get_opt("b").await.unwrap().is_some());
+
+    // Emptying the repo is refused outright.
+    for f in ["ns.yaml"] {
+        std::fs::remove_file(repo.join(f)).unwrap();
+    }
+    let (code, run) = eksync(
+        None,
+        &kubeconfig,
+        &["apply", repo_s, "--yes", "--prune", "--prune-allow-large"],
+    );
+    assert_eq!(code, 1, "{run:#}");
+    assert!(
+        run["refused"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no Kubernetes objects at all"),
+        "{run:#}"
+    );
+    assert!(cms.get_opt("b").await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_readiness_failure_stops_its_dependents_and_a_fixed_run_converges() {
+    let dir = tempfile::tempdir().unwrap();
+    let after = "  annotations:\n    eksync.io/depends-on: Deployment.apps/broken\n";
+    let repo = small_repo(
+        dir.path(),
+        &[
+            ("ns.yaml", NS),
+            (
+                "broken.yaml",
+                &deployment("broken", "registry.example.com/bad:1", 1),
+            ),
+            ("after.yaml", &config_map("after-broken", after)),
+            ("independent.yaml", &config_map("independent", "")),
+        ],
+    );
+    let repo_s = repo.to_str().unwrap();
+    let kube = TestServer::start_with(ServerConfig {
+        failing_images: vec!["registry.example.com/bad:*".into()],
+        ..ServerConfig::default()
+    })
+    .await
+    .unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let (code, run) = eksync(
+        None,
+        &kubeconfig,
+        &["apply", repo_s, "--yes", "--readiness-timeout", "1"],
+    );
+    assert_eq!(code, 1, "{run:#}");
+    assert_eq!(outcome(&run, "broken"), "failed", "{run:#}");
+    assert_eq!(outcome(&run, "after-broken"), "skipped", "{run:#}");
+    assert_eq!(outcome(&run, "independent"), "done", "{run:#}");
+    assert!(item(&run, "after-broken")["outcome"]["because"]
+        .as_str()
+        .unwrap()
+        .contains("broken"));
+
+    edit(
+        &repo,
+        "broken.yaml",
+        "registry.example.com/bad:1",
+        "registry.example.com/good:1",
+    );
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    assert_eq!(outcome(&run, "broken"), "done");
+    assert_eq!(outcome(&run, "after-broken"), "done");
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 0, "{plan:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_faults_are_survived() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = small_repo(
+        dir.path(),
+        &[
+            ("ns.yaml", NS),
+            ("web.yaml", &deployment("web", "nginx:1.27", 2)),
+            ("cm.yaml", &config_map("settings", "")),
+        ],
+    );
+    let repo_s = repo.to_str().unwrap();
+    let kube = TestServer::start().await.unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let faults = kube.faults();
+    faults.add(FaultRule::new(
+        "apply",
+        "/configmaps/settings",
+        FaultAction::TooManyRequests {
+            retry_after_secs: 1,
+        },
+        FaultTimes::Times(2),
+    ));
+    faults.add(FaultRule::new(
+        "list",
+        "",
+        FaultAction::InternalError,
+        FaultTimes::Times(2),
+    ));
+    faults.add(FaultRule::new(
+        "apply",
+        "/deployments/web",
+        FaultAction::Drop,
+        FaultTimes::Times(1),
+    ));
+    faults.add(FaultRule::new(
+        "get",
+        "/deployments/web",
+        FaultAction::InternalError,
+        FaultTimes::Times(1),
+    ));
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    let faulted = kube
+        .requests()
+        .entries()
+        .iter()
+        .filter(|r| r.faulted)
+        .count();
+    assert!(faulted >= 4, "the faults fired ({faulted})");
+    faults.clear();
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 0, "the final state is correct: {plan:#}");
+    let cms: Api<ConfigMap> = Api::namespaced(kube.client().unwrap(), "shop");
+    assert!(cms.get_opt("settings").await.unwrap().is_some());
+}
