@@ -3,35 +3,25 @@
 //! whose role flows from a node group stack. Pure; reading live AWS and deciding steps is
 //! `awsdiff`'s and the adapter's job.
 
-use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::analysis::Analysis;
-use super::awsdiff::{
-    DesiredRolePolicy, DesiredStack, DriftMode as AwsDriftMode, Owner, OwnerRule, ParamValue,
-    RoleSource,
-};
+use super::awsdiff::{self, DesiredRolePolicy, DesiredStack, DriftMode};
 use super::eksctl;
-use super::model::{DriftMode, RolePolicy};
-use super::refs::{self, Piece, StackRef, ValueRef};
-use super::render::{ParameterSource, RenderedStack, StackKind};
 use super::values;
 
 /// ClusterConfig annotation: `manage` (default) or `observe` — eksync reads the cluster stack (its
 /// outputs feed the node groups) but never creates or changes it, for clusters created elsewhere.
 pub const CLUSTER_STACK_ANNOTATION: &str = "eksync.io/cluster-stack";
 
-/// The service CIDR EKS picks for a VPC outside 10.0.0.0/8 when the config names none.
-pub const DEFAULT_SERVICE_CIDR: &str = "10.100.0.0/16";
-
 /// Why the desired AWS state could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DesiredError {
-    #[error("IAMRolePolicy {policy}: roleName must be a role name or exactly one {{{{aws:...}}}} reference to a stack resource, not `{role}`")]
-    RoleName { policy: String, role: String },
+    #[error("IAMRolePolicy {0}")]
+    RoleName(String),
 }
 
-/// The desired AWS state of every cluster in the analysis.
+/// The desired AWS state of every cluster in the analysis, with the graph node of each part.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DesiredAws {
     pub stacks: Vec<DesiredStack>,
@@ -40,84 +30,15 @@ pub struct DesiredAws {
     pub stack_nodes: BTreeMap<String, String>,
     pub policy_nodes: BTreeMap<String, String>,
     /// Stacks eksync reads but never changes.
-    pub observed: std::collections::BTreeSet<String>,
+    pub observed: BTreeSet<String>,
 }
 
-fn mode(m: DriftMode) -> AwsDriftMode {
-    match m {
-        DriftMode::Correct => AwsDriftMode::Correct,
-        DriftMode::DetectOnly => AwsDriftMode::DetectOnly,
-    }
-}
-
-/// True when the rendered Auto Scaling group leaves its desired capacity to the autoscaler (the
-/// renderer omits `DesiredCapacity` exactly then).
-fn autoscaled(stack: &RenderedStack) -> bool {
-    stack
-        .template
-        .pointer("/Resources/NodeGroup/Properties")
-        .is_some_and(|p| p.get("DesiredCapacity").is_none())
-        && stack.resource_type("NodeGroup") == Some("AWS::AutoScaling::AutoScalingGroup")
-}
-
-fn desired_stack(cluster: &eksctl::ClusterConfig, s: &RenderedStack) -> DesiredStack {
-    let mut d = DesiredStack::new(s.name.clone(), s.template.clone());
-    d.tags = s.tags.clone();
-    for p in &s.parameters {
-        let value = match &p.source {
-            ParameterSource::StackOutput { stack, output } => ParamValue::StackOutput {
-                stack: stack.clone(),
-                output: output.clone(),
-            },
-            ParameterSource::ClusterServiceCidr { .. } => ParamValue::Literal(
-                cluster
-                    .kubernetes_network_config
-                    .as_ref()
-                    .and_then(|k| k.get("serviceIPv4CIDR"))
-                    .and_then(Value::as_str)
-                    .unwrap_or(DEFAULT_SERVICE_CIDR)
-                    .to_string(),
-            ),
-        };
-        d.parameters.insert(p.key.clone(), value);
-    }
-    if let StackKind::NodeGroup { .. } = s.kind {
-        d.depends_on
-            .push(eksctl::cluster_stack_name(&cluster.metadata.name));
-        if autoscaled(s) {
-            d.ownership.push(OwnerRule {
-                logical_id: "NodeGroup".into(),
-                property: "DesiredCapacity".into(),
-                owner: Owner::ClusterAutoscaler,
-            });
-        }
-    }
-    d
-}
-
-/// Where a policy's role comes from: a literal name, or one reference to a stack resource.
-fn role_source(cluster: &str, p: &RolePolicy) -> Result<RoleSource, DesiredError> {
-    let bad = || DesiredError::RoleName {
-        policy: p.name.clone(),
-        role: p.role_name.clone(),
-    };
-    let pieces = refs::parse(&p.role_name).map_err(|_| bad())?;
-    match pieces.as_slice() {
-        [Piece::Text(t)] => Ok(RoleSource::Name(t.clone())),
-        [Piece::Ref(ValueRef::Resource { stack, logical_id })] => Ok(RoleSource::StackResource {
-            stack: match stack {
-                StackRef::Cluster => eksctl::cluster_stack_name(cluster),
-                StackRef::NodeGroup(ng) => eksctl::nodegroup_stack_name(cluster, ng),
-            },
-            logical_id: logical_id.clone(),
-        }),
-        _ => Err(bad()),
-    }
-}
-
-/// Builds the desired AWS state. Call only on an analysis without errors.
+/// Builds the desired AWS state: per cluster, `awsdiff::desired` maps rendered stacks and role
+/// policies; this adds the graph's node ids, observed stacks, and the values the config decides
+/// inside policy documents. Call only on an analysis without errors.
 pub fn desired_aws(a: &Analysis) -> Result<DesiredAws, DesiredError> {
     let mut out = DesiredAws::default();
+    let single = (a.model.clusters.len() == 1).then(|| a.model.clusters[0].name());
     for (ci, c) in a.model.clusters.iter().enumerate() {
         if c.config
             .metadata
@@ -128,9 +49,19 @@ pub fn desired_aws(a: &Analysis) -> Result<DesiredAws, DesiredError> {
         {
             out.observed.insert(eksctl::cluster_stack_name(c.name()));
         }
-        for s in a.stacks.get(ci).into_iter().flatten() {
-            out.stacks.push(desired_stack(&c.config, s));
-        }
+        let stacks = a.stacks.get(ci).map(Vec::as_slice).unwrap_or_default();
+        out.stacks.extend(
+            stacks
+                .iter()
+                .map(|s| awsdiff::desired::desired_stack(s, DriftMode::Correct)),
+        );
+    }
+    for p in &a.model.role_policies {
+        let cluster = p.cluster.as_deref().or(single).unwrap_or_default();
+        let mut d = awsdiff::desired::desired_policy(p, cluster).map_err(DesiredError::RoleName)?;
+        let cfg = a.model.cluster(cluster).map(|c| &c.config);
+        d.document = values::substitute(&p.document, &|r| values::offline_value(cfg, r)).0;
+        out.policies.push(d);
     }
     for n in &a.graph.nodes {
         if n.kind == "Stack" {
@@ -139,23 +70,6 @@ pub fn desired_aws(a: &Analysis) -> Result<DesiredAws, DesiredError> {
             out.policy_nodes.insert(n.name.clone(), n.id.clone());
         }
     }
-    for p in &a.model.role_policies {
-        let cluster = p
-            .cluster
-            .clone()
-            .or_else(|| {
-                (a.model.clusters.len() == 1).then(|| a.model.clusters[0].name().to_string())
-            })
-            .unwrap_or_default();
-        let cfg = a.model.cluster(&cluster).map(|c| &c.config);
-        let (document, _) = values::substitute(&p.document, &|r| values::offline_value(cfg, r));
-        out.policies.push(DesiredRolePolicy {
-            role: role_source(&cluster, p)?,
-            policy_name: p.name.clone(),
-            document,
-            mode: mode(p.mode),
-        });
-    }
     Ok(out)
 }
 
@@ -163,6 +77,7 @@ pub fn desired_aws(a: &Analysis) -> Result<DesiredAws, DesiredError> {
 mod tests {
     use super::*;
     use crate::core::analysis::analyze;
+    use crate::core::awsdiff::{Owner, OwnerRule, ParamValue, RoleSource};
 
     fn example() -> Analysis {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples-repo");
@@ -185,7 +100,7 @@ mod tests {
             ]
         );
         let spot = &d.stacks[2];
-        assert_eq!(spot.depends_on, ["eksctl-eks-test-jenkins-cluster"]);
+        assert_eq!(spot.dependencies(), ["eksctl-eks-test-jenkins-cluster"]);
         assert_eq!(
             spot.ownership,
             [OwnerRule {

@@ -1,5 +1,6 @@
 //! Shared end-to-end setup: a network in moto, a copy of `examples-repo/` with its ids, the cluster
-//! stack stand-in (moto cannot create EKS clusters), and helpers to edit the copy and read results.
+//! stack stand-in (moto cannot create an EKS cluster inside a stack; the test creates it through
+//! EKS's API), and helpers to edit the copy and read results.
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
@@ -160,6 +161,19 @@ pub async fn cluster_stack(oob: &OutOfBand, repo: &Path, net: &Network) {
     }
     literal(&mut template, &net.cluster_sg);
     create_stack(oob, CLUSTER_STACK, &template).await;
+    // The control plane itself, through EKS's API (its service CIDR feeds the node groups).
+    oob.eks
+        .create_cluster()
+        .name("eks-test-jenkins")
+        .role_arn("arn:aws:iam::123456789012:role/eks-service-role")
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .set_subnet_ids(Some(net.subnets.clone()))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create the EKS cluster");
 }
 
 pub fn item<'a>(plan: &'a Value, name: &str) -> &'a Value {
