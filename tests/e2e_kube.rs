@@ -450,3 +450,67 @@ async fn injected_faults_are_survived() {
     let cms: Api<ConfigMap> = Api::namespaced(kube.client().unwrap(), "shop");
     assert!(cms.get_opt("settings").await.unwrap().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_resource_waits_for_its_crd_created_in_the_same_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names:\n    plural: widgets\n    singular: widget\n    kind: Widget\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          properties:\n            spec:\n              type: object\n              properties:\n                size:\n                  type: integer\n";
+    let widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w1\n  namespace: shop\nspec:\n  size: 3\n";
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: shop\nstringData:\n  password: hunter2-very-secret\n";
+    let repo = small_repo(
+        dir.path(),
+        &[
+            ("ns.yaml", NS),
+            ("crd.yaml", crd),
+            ("widget.yaml", widget),
+            ("secret.yaml", secret),
+        ],
+    );
+    let repo_s = repo.to_str().unwrap();
+    let kube = TestServer::start().await.unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 2, "{plan:#}");
+    let w = item(&plan, "w1");
+    assert_eq!(w["action"], "create", "{plan:#}");
+    assert!(
+        w["details"].to_string().contains("CRD arrives in wave"),
+        "{w:#}"
+    );
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    assert_eq!(outcome(&run, "w1"), "done", "{run:#}");
+    let (code, _) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 0);
+
+    // A changed Secret shows that a key changed, never the value, in every format.
+    edit(
+        &repo,
+        "secret.yaml",
+        "hunter2-very-secret",
+        "correct-horse-battery",
+    );
+    for format in ["text", "json", "markdown"] {
+        let out = Command::cargo_bin("eksync")
+            .unwrap()
+            .args(["diff", repo_s, "--no-aws", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .args(["-o", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains("creds"), "{all}");
+        for secret in ["hunter2", "correct-horse", "aHVudGVy", "Y29ycmVjdC1ob3Jz"] {
+            assert!(
+                !all.contains(secret),
+                "{format} output leaks {secret}: {all}"
+            );
+        }
+    }
+}
