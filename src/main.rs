@@ -248,6 +248,50 @@ fn exec_options(live: &LiveArgs) -> ExecOptions {
             allow_large: live.prune_allow_large,
         },
         readiness,
+        progress: Some(progress_sink()),
+    }
+}
+
+/// Progress on stderr: a spinner on a terminal, one plain line per event otherwise.
+fn progress_sink() -> exec::ProgressSink {
+    use exec::{Outcome as Step, Progress};
+    use std::io::IsTerminal;
+    let line = |p: &Progress| -> Option<String> {
+        match p {
+            Progress::WaveStarted { wave, waves, steps } => {
+                Some(format!("wave {wave}/{waves}: {steps} step(s)"))
+            }
+            Progress::StepStarted { label } => {
+                Some(format!("{label}: applying, then waiting until healthy"))
+            }
+            Progress::StepFinished {
+                label,
+                outcome,
+                seconds,
+            } => Some(match outcome {
+                Step::Done { summary } => format!("{label}: done in {seconds}s ({summary})"),
+                Step::Failed { reason } => format!("{label}: FAILED after {seconds}s: {reason}"),
+                Step::Skipped { because } => format!("{label}: skipped ({because})"),
+            }),
+        }
+    };
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        std::sync::Arc::new(move |p: &Progress| {
+            if let Some(l) = line(p) {
+                match p {
+                    Progress::StepStarted { .. } => bar.set_message(l),
+                    _ => bar.println(l),
+                }
+            }
+        })
+    } else {
+        std::sync::Arc::new(move |p: &Progress| {
+            if let Some(l) = line(p) {
+                eprintln!("eksync: {l}");
+            }
+        })
     }
 }
 

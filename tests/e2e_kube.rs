@@ -514,3 +514,95 @@ async fn a_custom_resource_waits_for_its_crd_created_in_the_same_plan() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_objects_are_adopted_and_an_hpa_takes_over_replicas_without_a_scale_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = small_repo(
+        dir.path(),
+        &[
+            ("ns.yaml", NS),
+            ("web.yaml", &deployment("web", "nginx:1.27", 3)),
+            ("cm.yaml", &config_map("settings", "")),
+        ],
+    );
+    let repo_s = repo.to_str().unwrap();
+    let kube = TestServer::start().await.unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let client = kube.client().unwrap();
+
+    // The namespace and the ConfigMap already exist, made by hand without eksync's label.
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    namespaces
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "shop"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "shop");
+    cms.create(
+        &Default::default(),
+        &serde_json::from_value(
+            json!({"metadata": {"name": "settings"}, "data": {"key": "value"}}),
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 2, "{plan:#}");
+    assert_eq!(
+        item(&plan, "settings")["action"],
+        "update",
+        "adopted, not created: {plan:#}"
+    );
+    assert_eq!(item(&plan, "shop")["action"], "update", "{plan:#}");
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    let labels = cms
+        .get("settings")
+        .await
+        .unwrap()
+        .metadata
+        .labels
+        .unwrap_or_default();
+    assert_eq!(
+        labels
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("eksync")
+    );
+
+    // An HPA joins the repo for `web`, which eksync scaled to 3: the apply that stops setting
+    // replicas must not drop the Deployment to 1.
+    std::fs::write(
+        repo.join("hpa.yaml"),
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: web\n  minReplicas: 2\n  maxReplicas: 10\n",
+    )
+    .unwrap();
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    let deployments: Api<Deployment> = Api::namespaced(client, "shop");
+    let replicas = |d: Deployment| d.spec.unwrap().replicas;
+    assert_eq!(replicas(deployments.get("web").await.unwrap()), Some(3));
+    // The next template change applies `web` without replicas: they are handed over first, so
+    // the Deployment keeps its 3 instead of falling back to the default of 1.
+    edit(&repo, "web.yaml", "nginx:1.27", "nginx:1.28");
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    let web_item = run["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "k8s/_/Deployment.apps/shop/web")
+        .unwrap();
+    assert_eq!(web_item["outcome"]["status"], "done", "{run:#}");
+    assert_eq!(
+        replicas(deployments.get("web").await.unwrap()),
+        Some(3),
+        "no scale-down on the handover"
+    );
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 0, "{plan:#}");
+}

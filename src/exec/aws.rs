@@ -351,26 +351,18 @@ pub(super) async fn run_nodes(
     }
     let results: Vec<(usize, Outcome)> = stream::iter(per_node)
         .map(|(i, steps)| async move {
-            let mut done = Vec::new();
-            for step in &steps {
-                match adapter.apply_step(step).await {
-                    Ok(o) => done.push(summarize(&o)),
-                    Err(e) => {
-                        return (
-                            i,
-                            Outcome::Failed {
-                                reason: e.to_string(),
-                            },
-                        )
-                    }
-                }
-            }
-            (
-                i,
-                Outcome::Done {
-                    summary: done.join("; "),
-                },
-            )
+            let label = format!("{} {}", p.items[i].kind, p.items[i].name);
+            let started = std::time::Instant::now();
+            opts.report(super::Progress::StepStarted {
+                label: label.clone(),
+            });
+            let outcome = run_steps(adapter, &steps).await;
+            opts.report(super::Progress::StepFinished {
+                label,
+                outcome: outcome.clone(),
+                seconds: started.elapsed().as_secs(),
+            });
+            (i, outcome)
         })
         .buffer_unordered(opts.concurrency.max(1))
         .collect()
@@ -380,4 +372,25 @@ pub(super) async fn run_nodes(
         .await
         .ok();
     (results, live)
+}
+
+async fn run_steps(adapter: &AwsAdapter, steps: &[AwsStep]) -> Outcome {
+    {
+        {
+            let mut done = Vec::new();
+            for step in steps {
+                match adapter.apply_step(step).await {
+                    Ok(o) => done.push(summarize(&o)),
+                    Err(e) => {
+                        return Outcome::Failed {
+                            reason: e.to_string(),
+                        }
+                    }
+                }
+            }
+            Outcome::Done {
+                summary: done.join("; "),
+            }
+        }
+    }
 }

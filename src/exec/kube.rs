@@ -236,16 +236,23 @@ pub(super) async fn plan(
         jobs.push((n, o, body, live_obj));
     }
     let results: Vec<_> = stream::iter(jobs)
-        .map(|(n, o, body, live_obj)| async move {
-            let r = kube
-                .apply(
-                    &body,
-                    ApplyOptions {
-                        dry_run: true,
-                        force: true,
-                    },
-                )
-                .await;
+        .map(|(n, o, body, mut live_obj)| async move {
+            let dry = ApplyOptions {
+                dry_run: true,
+                force: true,
+            };
+            let r = kube.apply(&body, dry).await;
+            // An object that exists without the ownership label (created elsewhere, or about to be
+            // adopted) is not in the listed set: read it, so it diffs as an update, not a create.
+            if let Ok(result) = &r {
+                if kdiff::needs_live_read(result, live_obj.as_ref()) {
+                    let ns = o.key.namespace.as_deref();
+                    if let Ok(found) = kube.get(&o.api_version, &o.key.kind, ns, &o.key.name).await
+                    {
+                        live_obj = found;
+                    }
+                }
+            }
             (n, o, body, live_obj, r)
         })
         .buffer_unordered(opts.concurrency.max(1))
@@ -445,6 +452,36 @@ pub(super) async fn run_nodes(
         .collect();
     stream::iter(jobs)
         .map(|(n, o)| async move {
+            let label = o.key.to_string();
+            let started = Instant::now();
+            opts.report(super::Progress::StepStarted {
+                label: label.clone(),
+            });
+            let (n, outcome) = apply_one(a, state, kube, n, o, aws_live, opts).await;
+            opts.report(super::Progress::StepFinished {
+                label,
+                outcome: outcome.clone(),
+                seconds: started.elapsed().as_secs(),
+            });
+            (n, outcome)
+        })
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect()
+        .await
+}
+
+/// Applies one object (recreating it first when opted in) and waits until it is healthy.
+async fn apply_one(
+    a: &Analysis,
+    state: &KubeState,
+    kube: &KubeAdapter,
+    n: usize,
+    o: &KubeObject,
+    aws_live: Option<&LiveAws>,
+    opts: &ExecOptions,
+) -> (usize, Outcome) {
+    {
+        {
             let (body, complete, _) = render(a, o, aws_live, &state.ctx);
             if !complete {
                 return (
@@ -494,6 +531,30 @@ pub(super) async fn run_nodes(
                     tokio::time::sleep(opts.readiness.poll).await;
                 }
             }
+            // Replicas an HPA now owns are handed over first, so that the apply which drops
+            // them from eksync's fields does not scale the workload down.
+            if state.ctx.hpa_targets.contains(&o.key) {
+                let live = kube
+                    .get(
+                        &o.api_version,
+                        &o.key.kind,
+                        o.key.namespace.as_deref(),
+                        &o.key.name,
+                    )
+                    .await;
+                if let Ok(Some(live)) = live {
+                    if let Some(h) = kdiff::replicas_handover(&body, &live, &state.ctx) {
+                        let handover = ApplyOptions {
+                            dry_run: false,
+                            force: true,
+                        };
+                        if let Err(e) = kube.apply_as(&h, handover, kdiff::HANDOVER_MANAGER).await {
+                            let reason = format!("replicas handover: {e}");
+                            return (n, Outcome::Failed { reason });
+                        }
+                    }
+                }
+            }
             if let Err(e) = kube
                 .apply(
                     &body,
@@ -520,10 +581,8 @@ pub(super) async fn run_nodes(
                 ),
                 Err(reason) => (n, Outcome::Failed { reason }),
             }
-        })
-        .buffer_unordered(opts.concurrency.max(1))
-        .collect()
-        .await
+        }
+    }
 }
 
 /// Deletes what left Git (guards first), in reverse install order, and records the inventory.

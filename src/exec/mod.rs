@@ -36,8 +36,29 @@ pub enum ExecError {
     Kube(#[from] KubeError),
 }
 
+/// What the executor reports while it runs, for a progress display or log lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    WaveStarted {
+        wave: usize,
+        waves: usize,
+        steps: usize,
+    },
+    StepStarted {
+        label: String,
+    },
+    StepFinished {
+        label: String,
+        outcome: Outcome,
+        seconds: u64,
+    },
+}
+
+/// Receives progress events; called from concurrent steps.
+pub type ProgressSink = std::sync::Arc<dyn Fn(&Progress) + Send + Sync>;
+
 /// How a live run behaves.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ExecOptions {
     /// Report drift, change nothing that only corrects drift.
     pub detect_only: bool,
@@ -47,6 +68,28 @@ pub struct ExecOptions {
     pub concurrency: usize,
     pub prune: kube::PruneOptions,
     pub readiness: kube::ReadinessOptions,
+    /// Where progress goes (nowhere by default).
+    pub progress: Option<ProgressSink>,
+}
+
+impl std::fmt::Debug for ExecOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecOptions")
+            .field("detect_only", &self.detect_only)
+            .field("preview", &self.preview)
+            .field("concurrency", &self.concurrency)
+            .field("prune", &self.prune)
+            .field("readiness", &self.readiness)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExecOptions {
+    pub(crate) fn report(&self, p: Progress) {
+        if let Some(sink) = &self.progress {
+            sink(&p);
+        }
+    }
 }
 
 impl Default for ExecOptions {
@@ -57,6 +100,7 @@ impl Default for ExecOptions {
             concurrency: 4,
             prune: kube::PruneOptions::default(),
             readiness: kube::ReadinessOptions::default(),
+            progress: None,
         }
     }
 }
@@ -260,13 +304,21 @@ pub async fn apply(
                 .unwrap_or(d)
         });
     }
-    for wave in &a.order.waves {
+    let waves = a.order.waves.len();
+    for (w, wave) in a.order.waves.iter().enumerate() {
         let runnable: Vec<usize> = wave
             .iter()
             .copied()
             .filter(|i| !skipped.contains_key(i))
             .filter(|&i| p.items[i].action.changes() || aws::has_steps(&p, i))
             .collect();
+        if !runnable.is_empty() {
+            opts.report(Progress::WaveStarted {
+                wave: w + 1,
+                waves,
+                steps: runnable.len(),
+            });
+        }
         let mut results: Vec<(usize, Outcome)> = Vec::new();
         let of = |system: System| -> Vec<usize> {
             runnable
