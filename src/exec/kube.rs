@@ -128,6 +128,20 @@ fn entry_key(e: &InventoryEntry) -> ObjectKey {
     }
 }
 
+/// The wave (1-based) of the first repo object that `pred` accepts.
+fn first_wave(a: &Analysis, pred: impl Fn(&KubeObject) -> bool) -> Option<usize> {
+    a.graph
+        .nodes
+        .iter()
+        .enumerate()
+        .find_map(|(n, node)| match node.what {
+            NodeRef::Object(ci) if pred(&a.model.objects[ci]) => {
+                Some(a.order.wave_of.get(n).map_or(0, |w| w + 1))
+            }
+            _ => None,
+        })
+}
+
 /// Compares every object with the cluster and fills the Kubernetes items of the plan.
 pub(super) async fn plan(
     a: &Analysis,
@@ -158,37 +172,19 @@ pub(super) async fn plan(
     let live = kdiff::index_live(kube.list_managed(&served).await?);
     let aws_live = p.aws.as_ref().map(|s| &s.live);
 
-    let crd_wave = |o: &KubeObject| -> Option<usize> {
-        a.graph
-            .nodes
-            .iter()
-            .enumerate()
-            .find_map(|(n, node)| match node.what {
-                NodeRef::Object(ci) => {
-                    let c = &a.model.objects[ci];
-                    (c.key.kind == "CustomResourceDefinition"
-                        && kdiff::crd_defines(&c.body, &o.api_version, &o.key.kind))
-                    .then(|| a.order.wave_of.get(n).map_or(0, |w| w + 1))
-                }
-                _ => None,
-            })
+    // The wave (1-based) of the repo's CRD that defines an object's kind, and of the repo's
+    // Namespace it lives in: such objects cannot be dry-run before those exist.
+    let crd_wave = |o: &KubeObject| {
+        first_wave(a, |c| {
+            c.key.kind == "CustomResourceDefinition"
+                && kdiff::crd_defines(&c.body, &o.api_version, &o.key.kind)
+        })
     };
-
-    // The wave of the Namespace object (in the repo) an object lives in.
-    let ns_wave = |o: &KubeObject| -> Option<usize> {
+    let ns_wave = |o: &KubeObject| {
         let ns = o.key.namespace.as_deref()?;
-        a.graph
-            .nodes
-            .iter()
-            .enumerate()
-            .find_map(|(n, node)| match node.what {
-                NodeRef::Object(ci) => {
-                    let c = &a.model.objects[ci];
-                    (c.key.kind == "Namespace" && c.key.group.is_empty() && c.key.name == ns)
-                        .then(|| a.order.wave_of.get(n).map_or(0, |w| w + 1))
-                }
-                _ => None,
-            })
+        first_wave(a, |c| {
+            c.key.kind == "Namespace" && c.key.group.is_empty() && c.key.name == ns
+        })
     };
 
     // Dry-run every object whose values are known, under the concurrency bound.
