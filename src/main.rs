@@ -366,7 +366,10 @@ fn run(cli: Cli) -> Result<Outcome> {
                 )
             })?;
             emit_live(&p, output)?;
-            Ok(if p.has_changes() {
+            // Something that cannot be applied is an error the PR must see, not "no changes".
+            Ok(if p.blocked() > 0 {
+                Outcome::Failed
+            } else if p.has_changes() {
                 Outcome::Changes
             } else {
                 Outcome::Ok
@@ -403,7 +406,12 @@ fn run(cli: Cli) -> Result<Outcome> {
                 .await?;
                 if !p.has_changes() {
                     emit_live(&p, output)?;
-                    return Ok::<_, anyhow::Error>(Outcome::Ok);
+                    let outcome = if p.blocked() > 0 {
+                        Outcome::Failed
+                    } else {
+                        Outcome::Ok
+                    };
+                    return Ok::<_, anyhow::Error>(outcome);
                 }
                 if dry_run {
                     emit_live(&p, output)?;

@@ -606,3 +606,76 @@ async fn existing_objects_are_adopted_and_an_hpa_takes_over_replicas_without_a_s
     let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
     assert_eq!(code, 0, "{plan:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_immutable_field_change_is_an_error_unless_the_object_opts_into_recreate() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = small_repo(
+        dir.path(),
+        &[
+            ("ns.yaml", NS),
+            ("web.yaml", &deployment("web", "nginx:1.27", 1)),
+        ],
+    );
+    let repo_s = repo.to_str().unwrap();
+    let kube = TestServer::start().await.unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+
+    // A new selector (and matching labels): the API server refuses to change a selector.
+    let text = std::fs::read_to_string(repo.join("web.yaml")).unwrap();
+    std::fs::write(
+        repo.join("web.yaml"),
+        text.replace("app: web", "app: web-v2"),
+    )
+    .unwrap();
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 1, "{plan:#}");
+    let web = item(&plan, "web");
+    assert_eq!(web["action"], "blocked", "{plan:#}");
+    assert!(
+        web["details"].to_string().contains("spec.selector"),
+        "{web:#}"
+    );
+    assert!(
+        web["details"]
+            .to_string()
+            .contains("eksync.io/recreate-on-immutable-change"),
+        "{web:#}"
+    );
+
+    // Opting in deletes and recreates it.
+    edit(
+        &repo,
+        "web.yaml",
+        "  namespace: shop\n",
+        "  namespace: shop\n  annotations:\n    eksync.io/recreate-on-immutable-change: \"true\"\n",
+    );
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 2, "{plan:#}");
+    assert!(
+        item(&plan, "web")["details"]
+            .to_string()
+            .contains("delete and recreate"),
+        "{plan:#}"
+    );
+    let old_uid = Api::<Deployment>::namespaced(kube.client().unwrap(), "shop")
+        .get("web")
+        .await
+        .unwrap()
+        .metadata
+        .uid;
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    assert_eq!(outcome(&run, "web"), "done", "{run:#}");
+    let now = Api::<Deployment>::namespaced(kube.client().unwrap(), "shop")
+        .get("web")
+        .await
+        .unwrap();
+    assert_ne!(now.metadata.uid, old_uid, "a new object");
+    let sel = now.spec.unwrap().selector.match_labels.unwrap_or_default();
+    assert_eq!(sel.get("app").map(String::as_str), Some("web-v2"));
+    let (code, _) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 0);
+}
