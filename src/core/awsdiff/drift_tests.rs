@@ -1,3 +1,5 @@
+//! Drift detection tests: owner rules, dispositions, detect-only, and what is never compared.
+
 use super::*;
 use crate::core::awsdiff::types::{LiveAsg, LiveRolePolicy, LiveStackResource, RoleSource};
 use serde_json::json;

@@ -1,3 +1,5 @@
+//! AWS plan tests: verdicts, step order, deferred and skipped corrections, masked parameters.
+
 use super::*;
 use crate::core::awsdiff::types::{LiveAsg, LiveRolePolicy, LiveStackResource};
 use serde_json::json;

@@ -1,3 +1,5 @@
+//! Object diff tests: server metadata is not a change, drift attribution, masking, ignoring.
+
 use super::*;
 use serde_json::json;
 
