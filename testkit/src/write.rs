@@ -659,14 +659,14 @@ pub fn apply(
     let mut merged = ssa_merge(&stripped_base, &config, &schema);
     apply_defaults(&t.info.kind, &mut merged, crd.as_ref());
     let sub = t.sub.as_deref();
+    let target = if sub == Some("status") {
+        strategy::Target::Status
+    } else {
+        strategy::Target::Main {
+            status_sub: t.info.has_sub("status"),
+        }
+    };
     if let Some(l) = &live {
-        let target = if sub == Some("status") {
-            strategy::Target::Status
-        } else {
-            strategy::Target::Main {
-                status_sub: t.info.has_sub("status"),
-            }
-        };
         prepare_update(&t.info.kind, t.info.custom, l, &mut merged, target);
     }
     let api_version = t.info.api_version();
@@ -690,13 +690,6 @@ pub fn apply(
     remove_paths(&mut merged, &outcome.prune, &schema);
     apply_defaults(&t.info.kind, &mut merged, crd.as_ref());
     if let Some(l) = &live {
-        let target = if sub == Some("status") {
-            strategy::Target::Status
-        } else {
-            strategy::Target::Main {
-                status_sub: t.info.has_sub("status"),
-            }
-        };
         prepare_update(&t.info.kind, t.info.custom, l, &mut merged, target);
     }
     let changed = comparable(&merged) != comparable(&stripped_base);

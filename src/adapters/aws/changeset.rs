@@ -39,6 +39,11 @@ pub(crate) struct StackChange<'a> {
 
 impl<'a> StackChange<'a> {
     pub fn from_step(step: &'a AwsStep) -> Option<Self> {
+        let kind = match step {
+            AwsStep::CreateStack { .. } => ChangeSetType::Create,
+            AwsStep::UpdateStack { .. } => ChangeSetType::Update,
+            _ => return None,
+        };
         match step {
             AwsStep::CreateStack {
                 stack,
@@ -46,15 +51,8 @@ impl<'a> StackChange<'a> {
                 template,
                 parameters,
                 tags,
-            } => Some(Self {
-                stack,
-                change_set_name,
-                template,
-                parameters,
-                tags,
-                kind: ChangeSetType::Create,
-            }),
-            AwsStep::UpdateStack {
+            }
+            | AwsStep::UpdateStack {
                 stack,
                 change_set_name,
                 template,
@@ -66,7 +64,7 @@ impl<'a> StackChange<'a> {
                 template,
                 parameters,
                 tags,
-                kind: ChangeSetType::Update,
+                kind,
             }),
             _ => None,
         }

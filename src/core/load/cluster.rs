@@ -227,16 +227,7 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
     }
     for (i, ng) in c.node_groups.iter().enumerate() {
         let path = FieldPath::keys(&["nodeGroups"]).index(i);
-        if let Some(v) = ng.volume_size {
-            if v <= 0 {
-                report(
-                    &path.key("volumeSize"),
-                    "E-size",
-                    format!("volumeSize must be positive (got {v})"),
-                    false,
-                );
-            }
-        }
+        check_volume_size(ng.volume_size, &path, report);
         if let Some(d) = &ng.instances_distribution {
             check_spot(d, ng.instance_type.as_deref(), &path, report);
         }
@@ -259,16 +250,14 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
                 true,
             );
         }
-        if let Some(v) = ng.volume_size {
-            if v <= 0 {
-                report(
-                    &path.key("volumeSize"),
-                    "E-size",
-                    format!("volumeSize must be positive (got {v})"),
-                    false,
-                );
-            }
-        }
+        check_volume_size(ng.volume_size, &path, report);
+    }
+}
+
+fn check_volume_size(size: Option<i64>, ng: &FieldPath, report: &mut Report) {
+    if let Some(v) = size.filter(|v| *v <= 0) {
+        let msg = format!("volumeSize must be positive (got {v})");
+        report(&ng.key("volumeSize"), "E-size", msg, false);
     }
 }
 

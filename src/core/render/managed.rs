@@ -12,12 +12,9 @@ use super::iam;
 use super::nodegroup::{check_ami_family, check_taints, eks_taint_effect, node_labels};
 use super::placement::{is_arm, is_gpu, metadata_options, root_volume, subnets};
 use super::{
-    import_cluster, outputs as out, ref_, shared_stack_tags, sub, tag_list, tags, RenderError,
-    RenderedStack, StackKind, Template,
+    import_cluster, outputs as out, ref_, sub, tag_list, RenderError, RenderedStack, Template,
 };
-use crate::core::eksctl::{
-    nodegroup_stack_name, ClusterConfig, ManagedNodeGroup, Sizes, Taints, DEFAULT_INSTANCE_TYPE,
-};
+use crate::core::eksctl::{ClusterConfig, ManagedNodeGroup, Sizes, Taints, DEFAULT_INSTANCE_TYPE};
 use crate::core::path::FieldPath;
 
 pub(crate) const NODEGROUP: &str = "ManagedNodeGroup";
@@ -150,17 +147,5 @@ pub(super) fn render(
         json!({ "Properties": props }),
     );
 
-    let mut stack_tags = shared_stack_tags(cfg);
-    stack_tags.extend(ng.tags.clone());
-    stack_tags.insert(tags::NODEGROUP_NAME.into(), ng.name.clone());
-    stack_tags.insert(tags::OLD_NODEGROUP_NAME.into(), ng.name.clone());
-    stack_tags.insert(tags::NODEGROUP_TYPE.into(), "managed".into());
-    Ok(t.finish(
-        nodegroup_stack_name(cluster, &ng.name),
-        StackKind::NodeGroup {
-            name: ng.name.clone(),
-            managed: true,
-        },
-        stack_tags,
-    ))
+    Ok(super::finish_nodegroup(t, cfg, &ng.name, &ng.tags, true))
 }

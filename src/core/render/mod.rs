@@ -471,6 +471,31 @@ pub(crate) fn tag_list(tags: &BTreeMap<String, String>) -> Value {
 }
 
 /// The stack tags eksctl puts on every stack of a cluster, plus `metadata.tags`.
+/// Finishes a node group stack: eksctl's stack name and tags (the cluster's, the node group's own,
+/// its name under both tag keys, and whether it is managed).
+pub(crate) fn finish_nodegroup(
+    t: Template,
+    cfg: &ClusterConfig,
+    name: &str,
+    user_tags: &BTreeMap<String, String>,
+    managed: bool,
+) -> RenderedStack {
+    let mut stack_tags = shared_stack_tags(cfg);
+    stack_tags.extend(user_tags.clone());
+    stack_tags.insert(tags::NODEGROUP_NAME.into(), name.to_string());
+    stack_tags.insert(tags::OLD_NODEGROUP_NAME.into(), name.to_string());
+    let kind = if managed { "managed" } else { "unmanaged" };
+    stack_tags.insert(tags::NODEGROUP_TYPE.into(), kind.into());
+    t.finish(
+        crate::core::eksctl::nodegroup_stack_name(&cfg.metadata.name, name),
+        StackKind::NodeGroup {
+            name: name.to_string(),
+            managed,
+        },
+        stack_tags,
+    )
+}
+
 pub(crate) fn shared_stack_tags(cfg: &ClusterConfig) -> BTreeMap<String, String> {
     let mut t = cfg.metadata.tags.clone();
     let name = cfg.metadata.name.clone();

@@ -22,12 +22,12 @@ use super::iam;
 use super::placement::{image_id, metadata_options, root_volume, subnets};
 use super::userdata::{self, NodeBootstrap};
 use super::{
-    import_cluster, kubernetes_version, name_tag, outputs as out, ref_, shared_stack_tags, sub,
-    tags, ParameterSource, RenderError, RenderedStack, StackKind, Template,
+    import_cluster, kubernetes_version, name_tag, outputs as out, ref_, sub, ParameterSource,
+    RenderError, RenderedStack, Template,
 };
 use crate::core::eksctl::{
-    cluster_stack_name, nodegroup_stack_name, ClusterConfig, NodeGroup, NodeGroupSecurityGroups,
-    Sizes, Taint, Taints, DEFAULT_INSTANCE_TYPE,
+    cluster_stack_name, ClusterConfig, NodeGroup, NodeGroupSecurityGroups, Sizes, Taint, Taints,
+    DEFAULT_INSTANCE_TYPE,
 };
 use crate::core::path::FieldPath;
 
@@ -298,19 +298,7 @@ pub(super) fn render(
         json!({"Properties": props, "UpdatePolicy": {"AutoScalingRollingUpdate": rolling}}),
     );
 
-    let mut stack_tags = shared_stack_tags(cfg);
-    stack_tags.extend(ng.tags.clone());
-    stack_tags.insert(tags::NODEGROUP_NAME.into(), ng.name.clone());
-    stack_tags.insert(tags::OLD_NODEGROUP_NAME.into(), ng.name.clone());
-    stack_tags.insert(tags::NODEGROUP_TYPE.into(), "unmanaged".into());
-    Ok(t.finish(
-        nodegroup_stack_name(cluster, &ng.name),
-        StackKind::NodeGroup {
-            name: ng.name.clone(),
-            managed: false,
-        },
-        stack_tags,
-    ))
+    Ok(super::finish_nodegroup(t, cfg, &ng.name, &ng.tags, false))
 }
 
 fn not_rendered(path: FieldPath, what: &'static str) -> RenderError {
