@@ -5,5 +5,8 @@
 //! Kubernetes, and translate SDK types into the core's types. Nothing in `core` performs I/O.
 
 pub mod adapters;
-pub mod core;
 pub mod exec;
+
+/// The pure core lives in its own crate (`eksync-core`), whose manifest admits no I/O, async or SDK
+/// dependency; it is re-exported here under its old path.
+pub use eksync_core as core;

@@ -7,9 +7,11 @@ mod support;
 
 use eksync::adapters::aws::AwsAdapter;
 use eksync::core::awsdiff::{plan, DesiredStack, DriftMode, PlanOptions};
+use eksync::exec::{ExecOptions, Reconciler};
 use std::collections::BTreeMap;
 use support::moto::moto;
 use support::scenario::*;
+use tokio_util::sync::CancellationToken;
 
 fn many_stacks(n: usize) -> Vec<DesiredStack> {
     (0..n)
@@ -44,6 +46,12 @@ async fn measure(n: usize) {
     let aws = AwsAdapter::connect(settings(&server.url))
         .await
         .expect("connect");
+    let opts = ExecOptions {
+        concurrency: 4,
+        ..Default::default()
+    };
+    let r = Reconciler::new(Some(aws), None, opts);
+    let aws = r.aws().expect("the reconciler was given an AWS adapter");
     let stacks = many_stacks(n);
     let policies = [eksync::core::awsdiff::DesiredRolePolicy {
         role: eksync::core::awsdiff::RoleSource::StackResource {
@@ -54,12 +62,13 @@ async fn measure(n: usize) {
     }];
     let live = aws.read_live(&stacks, &policies).await.expect("read");
     let p = plan(&stacks, &policies, &live, PlanOptions::default(), now()).expect("plan");
-    let report = aws.apply_plan(&p).await;
+    let report = r.apply_aws_plan(&p, &CancellationToken::new()).await;
     assert!(
         report.succeeded(),
         "{:?}",
         report.failures().collect::<Vec<_>>()
     );
+    assert_eq!(report.results.len(), p.steps.len());
 
     // First reconcile after the apply: fills the cache.
     aws.reset_calls();

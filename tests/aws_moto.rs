@@ -17,10 +17,13 @@ mod support;
 use eksync::adapters::aws::AwsAdapter;
 use eksync::core::awsdiff::{
     plan, AwsPlan, AwsStep, DesiredRolePolicy, DesiredStack, Disposition, DriftMode, DriftTarget,
-    Owner, PlanOptions, ReplacementSource, StackAction,
+    Owner, PlanOptions, PolicyAction, ReplacementSource, StackAction,
 };
+use eksync::exec::aws::{AwsPlanReport, AwsStepResult};
+use eksync::exec::{ExecOptions, Reconciler};
 use support::moto::moto;
 use support::scenario::*;
+use tokio_util::sync::CancellationToken;
 
 async fn reconcile(
     aws: &AwsAdapter,
@@ -32,23 +35,42 @@ async fn reconcile(
     plan(stacks, policies, &live, options, now()).expect("plan")
 }
 
-async fn apply(aws: &AwsAdapter, p: &AwsPlan) {
-    let report = aws.apply_plan(p).await;
+/// The executor over an adapter for `url`, four steps at once (the adapter's default bound).
+async fn executor(url: &str) -> Reconciler {
+    let aws = AwsAdapter::connect(settings(url)).await.expect("connect");
+    let opts = ExecOptions {
+        concurrency: 4,
+        ..Default::default()
+    };
+    Reconciler::new(Some(aws), None, opts)
+}
+
+fn adapter(r: &Reconciler) -> &AwsAdapter {
+    r.aws().expect("the reconciler was given an AWS adapter")
+}
+
+/// Runs `p` through the executor's scheduler (never cancelled).
+async fn run(r: &Reconciler, p: &AwsPlan) -> AwsPlanReport {
+    r.apply_aws_plan(p, &CancellationToken::new()).await
+}
+
+async fn apply(r: &Reconciler, p: &AwsPlan) {
+    let report = run(r, p).await;
     let failures: Vec<_> = report
         .failures()
-        .map(|f| format!("step {}: {:?}", f.id, f.result))
+        .map(|(id, result)| format!("step {id}: {result:?}"))
         .collect();
     assert!(failures.is_empty(), "apply failed: {failures:#?}");
     assert_eq!(report.results.len(), p.steps.len());
 }
 
 /// The cluster stack, both node group stacks (Spot maxSize 5) and `policies`, applied.
-async fn deployed(url: &str, policies: &[DesiredRolePolicy]) -> AwsAdapter {
-    let aws = AwsAdapter::connect(settings(url)).await.expect("connect");
+async fn deployed(url: &str, policies: &[DesiredRolePolicy]) -> Reconciler {
+    let r = executor(url).await;
     create_cluster_stack(url).await;
-    let p = reconcile(&aws, &stacks("5"), policies, PlanOptions::default()).await;
-    apply(&aws, &p).await;
-    aws
+    let p = reconcile(adapter(&r), &stacks("5"), policies, PlanOptions::default()).await;
+    apply(&r, &p).await;
+    r
 }
 
 async fn spot_asg(aws: &AwsAdapter) -> eksync::core::awsdiff::LiveAsg {
@@ -63,14 +85,13 @@ async fn spot_asg(aws: &AwsAdapter) -> eksync::core::awsdiff::LiveAsg {
 #[tokio::test]
 async fn create_then_spot_max_size_change_previews_applies_and_settles() {
     let (_guard, server) = moto().await;
-    let aws = AwsAdapter::connect(settings(&server.url))
-        .await
-        .expect("connect");
+    let r = executor(&server.url).await;
+    let aws = adapter(&r);
     let policies = [worker_policy(DriftMode::Correct)];
     create_cluster_stack(&server.url).await;
 
     // No node group exists: both are "to create", the policy waits for its role's stack.
-    let p = reconcile(&aws, &stacks("5"), &policies, PlanOptions::default()).await;
+    let p = reconcile(aws, &stacks("5"), &policies, PlanOptions::default()).await;
     let order: Vec<_> = p
         .stacks
         .iter()
@@ -83,18 +104,18 @@ async fn create_then_spot_max_size_change_previews_applies_and_settles() {
             (SPOT_STACK, StackAction::Create)
         ]
     );
-    assert_eq!(p.policies[0].action, "create");
+    assert_eq!(p.policies[0].action, PolicyAction::Create);
     assert!(matches!(&p.steps[2].step, AwsStep::PutRolePolicy { .. }));
     assert_eq!(p.steps[2].after, vec![0]);
-    apply(&aws, &p).await;
+    apply(&r, &p).await;
 
     // Second run: no changes at all.
-    let p = reconcile(&aws, &stacks("5"), &policies, PlanOptions::default()).await;
+    let p = reconcile(aws, &stacks("5"), &policies, PlanOptions::default()).await;
     assert!(!p.has_changes(), "after create: {:#?}", p);
     assert!(p.steps.is_empty());
 
     // Raise the Spot group's maxSize: a one-property diff on one stack.
-    let p = reconcile(&aws, &stacks("8"), &policies, PlanOptions::default()).await;
+    let p = reconcile(aws, &stacks("8"), &policies, PlanOptions::default()).await;
     let changed: Vec<_> = p
         .stacks
         .iter()
@@ -138,10 +159,10 @@ async fn create_then_spot_max_size_change_previews_applies_and_settles() {
     );
     assert!(!preview.replaces_anything());
 
-    apply(&aws, &p).await;
-    assert_eq!(spot_asg(&aws).await.max_size, 8);
+    apply(&r, &p).await;
+    assert_eq!(spot_asg(aws).await.max_size, 8);
 
-    let p = reconcile(&aws, &stacks("8"), &policies, PlanOptions::default()).await;
+    let p = reconcile(aws, &stacks("8"), &policies, PlanOptions::default()).await;
     assert!(!p.has_changes(), "after update: {:#?}", p);
     assert!(p.steps.is_empty());
 }
@@ -150,7 +171,8 @@ async fn create_then_spot_max_size_change_previews_applies_and_settles() {
 async fn out_of_band_drift_is_found_and_corrected_but_desired_capacity_is_not() {
     let (_guard, server) = moto().await;
     let policies = [worker_policy(DriftMode::Correct)];
-    let aws = deployed(&server.url, &policies).await;
+    let r = deployed(&server.url, &policies).await;
+    let aws = adapter(&r);
 
     // Out of band: someone edits the inline policy, raises the Spot ASG's max, and the autoscaler
     // sets its desired capacity.
@@ -184,7 +206,7 @@ async fn out_of_band_drift_is_found_and_corrected_but_desired_capacity_is_not() 
 
     // Detect-only (repo-wide): both drifts reported, nothing planned, nothing changed.
     let detect = reconcile(
-        &aws,
+        aws,
         &stacks("5"),
         &policies,
         PlanOptions {
@@ -210,14 +232,14 @@ async fn out_of_band_drift_is_found_and_corrected_but_desired_capacity_is_not() 
     assert_eq!(detect.drift.not_owned[0].owner, Owner::ClusterAutoscaler);
     assert!(detect.steps.is_empty());
     assert!(detect.has_changes());
-    let report = aws.apply_plan(&detect).await;
+    let report = run(&r, &detect).await;
     assert!(report.results.is_empty());
-    let g = spot_asg(&aws).await;
+    let g = spot_asg(aws).await;
     assert_eq!((g.max_size, g.desired_capacity), (9, 2));
 
     // Per-resource detect-only does the same for the policy alone.
     let per_resource = reconcile(
-        &aws,
+        aws,
         &stacks("5"),
         &[worker_policy(DriftMode::DetectOnly)],
         PlanOptions::default(),
@@ -233,14 +255,17 @@ async fn out_of_band_drift_is_found_and_corrected_but_desired_capacity_is_not() 
         .any(|s| matches!(s.step, AwsStep::SetAsgLimits { .. })));
 
     // Correct (default): max and policy are corrected; desired capacity is left to the autoscaler.
-    let p = reconcile(&aws, &stacks("5"), &policies, PlanOptions::default()).await;
+    let p = reconcile(aws, &stacks("5"), &policies, PlanOptions::default()).await;
     assert_eq!(p.steps.len(), 2, "{:#?}", p.steps);
-    let report = aws.apply_plan(&p).await;
+    let report = run(&r, &p).await;
     assert!(report.succeeded(), "{report:?}");
     let corrected: Vec<_> = report
         .results
         .iter()
-        .map(|r| format!("{:?}", r.result.as_ref().expect("ok")))
+        .map(|(id, result)| match result {
+            AwsStepResult::Done(outcome) => format!("{outcome:?}"),
+            other => panic!("step {id}: {other:?}"),
+        })
         .collect();
     assert!(
         corrected.iter().any(|c| c.contains("AsgLimitsSet")
@@ -255,7 +280,7 @@ async fn out_of_band_drift_is_found_and_corrected_but_desired_capacity_is_not() 
         "{corrected:?}"
     );
 
-    let g = spot_asg(&aws).await;
+    let g = spot_asg(aws).await;
     assert_eq!((g.min_size, g.max_size, g.desired_capacity), (0, 5, 2));
     let live = aws.read_live(&stacks("5"), &policies).await.expect("read");
     let doc = live
@@ -267,7 +292,7 @@ async fn out_of_band_drift_is_found_and_corrected_but_desired_capacity_is_not() 
         eksync::core::awsdiff::normalize_json(&worker_policy_document())
     );
 
-    let p = reconcile(&aws, &stacks("5"), &policies, PlanOptions::default()).await;
+    let p = reconcile(aws, &stacks("5"), &policies, PlanOptions::default()).await;
     assert!(!p.has_changes(), "{:#?}", p.drift);
     assert_eq!(
         p.drift.not_owned.len(),
@@ -293,9 +318,8 @@ async fn eks_service_cidr_flows_into_a_stack_parameter() {
         .send()
         .await
         .expect("create EKS cluster");
-    let aws = AwsAdapter::connect(settings(&server.url))
-        .await
-        .expect("connect");
+    let r = executor(&server.url).await;
+    let aws = adapter(&r);
     let mut spot = stacks("5").remove(1);
     spot.template["Parameters"]["ServiceCidr"] = serde_json::json!({"Type": "String"});
     spot.parameters.insert(
@@ -319,7 +343,7 @@ async fn eks_service_cidr_flows_into_a_stack_parameter() {
         .expect("param");
     assert_eq!(change.desired.as_deref(), Some(cidr.as_str()));
     assert!(!change.known_after_apply);
-    apply(&aws, &p).await;
+    apply(&r, &p).await;
 
     let live = aws.read_live(&desired, &[]).await.expect("read");
     assert_eq!(
@@ -340,7 +364,8 @@ async fn eks_service_cidr_flows_into_a_stack_parameter() {
 #[tokio::test]
 async fn stack_declared_policy_and_asg_tag_drift_are_corrected() {
     let (_guard, server) = moto().await;
-    let aws = deployed(&server.url, &[]).await;
+    let r = deployed(&server.url, &[]).await;
+    let aws = adapter(&r);
     let live = aws.read_live(&stacks("5"), &[]).await.expect("read");
     let role = live.stacks[STATIC_STACK]
         .physical_id("NodeInstanceRole")
@@ -380,7 +405,7 @@ async fn stack_declared_policy_and_asg_tag_drift_are_corrected() {
         .await
         .expect("out-of-band DeleteTags");
 
-    let p = reconcile(&aws, &stacks("5"), &[], PlanOptions::default()).await;
+    let p = reconcile(aws, &stacks("5"), &[], PlanOptions::default()).await;
     let found: Vec<_> = p
         .drift
         .drift
@@ -408,25 +433,24 @@ async fn stack_declared_policy_and_asg_tag_drift_are_corrected() {
             ),
         ]
     );
-    let report = aws.apply_plan(&p).await;
+    let report = run(&r, &p).await;
     assert!(report.succeeded(), "{report:?}");
     let live = aws.read_live(&stacks("5"), &[]).await.expect("read");
     assert_eq!(
         live.asgs[&asg].tags.get(intent).map(String::as_str),
         Some("apps")
     );
-    let p = reconcile(&aws, &stacks("5"), &[], PlanOptions::default()).await;
+    let p = reconcile(aws, &stacks("5"), &[], PlanOptions::default()).await;
     assert!(!p.has_changes(), "{:#?}", p.drift);
 }
 
 #[tokio::test]
 async fn previewing_a_create_then_applying_it_works() {
     let (_guard, server) = moto().await;
-    let aws = AwsAdapter::connect(settings(&server.url))
-        .await
-        .expect("connect");
+    let r = executor(&server.url).await;
+    let aws = adapter(&r);
     create_cluster_stack(&server.url).await;
-    let p = reconcile(&aws, &stacks("5"), &[], PlanOptions::default()).await;
+    let p = reconcile(aws, &stacks("5"), &[], PlanOptions::default()).await;
     let previews = aws.preview_plan(&p).await;
     assert_eq!(previews.len(), 2);
     for (id, preview) in &previews {
@@ -440,14 +464,14 @@ async fn previewing_a_create_then_applying_it_works() {
         assert!(preview.changes.iter().any(|c| c.logical_id == "NodeGroup"));
     }
     // The preview left nothing that changes the plan...
-    let again = reconcile(&aws, &stacks("5"), &[], PlanOptions::default()).await;
+    let again = reconcile(aws, &stacks("5"), &[], PlanOptions::default()).await;
     assert!(
         again.stacks.iter().all(|s| s.action == StackAction::Create),
         "{:#?}",
         again.stacks
     );
     // ...and the create still applies.
-    apply(&aws, &again).await;
-    let p = reconcile(&aws, &stacks("5"), &[], PlanOptions::default()).await;
+    apply(&r, &again).await;
+    let p = reconcile(aws, &stacks("5"), &[], PlanOptions::default()).await;
     assert!(!p.has_changes(), "{:#?}", p.stacks);
 }

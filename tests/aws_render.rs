@@ -5,13 +5,14 @@
 //! the Spot group's desired capacity, and that raising the Spot group's maxSize in Git is a
 //! one-property diff on one stack.
 
-use eksync::adapters::fs::{read_dir, ReadOptions};
+use eksync::adapters::fs::read_dir;
 use eksync::core::analysis::analyze;
 use eksync::core::awsdiff::{
     desired_aws, plan, AwsStep, DesiredAws, DriftMode, LiveAws, LiveStack, LiveStackResource,
     Owner, ParamValue, PlanOptions, RoleSource, StackAction,
 };
 use eksync::core::load::Source;
+use eksync::core::source::FileRules;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -23,7 +24,7 @@ const SPOT_STACK: &str = "eksctl-eks-test-jenkins-nodegroup-ng-test-jenkins-spot
 fn example() -> Source {
     read_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples-repo"),
-        &ReadOptions::default(),
+        &FileRules::default(),
     )
     .expect("read examples-repo")
 }

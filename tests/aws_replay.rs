@@ -343,6 +343,9 @@ async fn no_changes_is_success() {
 #[tokio::test]
 async fn a_failed_step_skips_the_steps_that_wait_for_it() {
     use eksync::core::awsdiff::{AwsPlan, PlannedStep, RoleSource};
+    use eksync::exec::aws::AwsStepResult;
+    use eksync::exec::{ExecOptions, Reconciler};
+    use tokio_util::sync::CancellationToken;
     let (aws, replay) = adapter(
         vec![event(400, body("validation-error.xml"))],
         RetrySettings::off(),
@@ -373,20 +376,23 @@ async fn a_failed_step_skips_the_steps_that_wait_for_it() {
             },
         ],
     };
-    let report = aws.apply_plan(&plan).await;
+    let opts = ExecOptions {
+        concurrency: 4,
+        ..Default::default()
+    };
+    let r = Reconciler::new(Some(aws), None, opts);
+    let report = r.apply_aws_plan(&plan, &CancellationToken::new()).await;
     assert!(!report.succeeded());
     assert_eq!(report.results.len(), 2);
-    let first = report.results.iter().find(|r| r.id == 0).unwrap();
+    let first = &report.results[&0];
     assert!(
-        matches!(&first.result, Err(AwsError::Call { operation: "CreateChangeSet", code: Some(c), message, .. }) if c == "ValidationError" && message.contains("NodeInstanceRoel")),
-        "{:?}",
-        first.result
+        matches!(first, AwsStepResult::Failed(AwsError::Call { operation: "CreateChangeSet", code: Some(c), message, .. }) if c == "ValidationError" && message.contains("NodeInstanceRoel")),
+        "{first:?}"
     );
-    let second = report.results.iter().find(|r| r.id == 1).unwrap();
+    let second = &report.results[&1];
     assert!(
-        matches!(second.result, Err(AwsError::Skipped { step: 1 })),
-        "{:?}",
-        second.result
+        matches!(second, AwsStepResult::Skipped { after: 0 }),
+        "{second:?}"
     );
     assert_eq!(
         replay.actual_requests().count(),

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use eksync::adapters::kube::{
-    ApplyOptions, KubeAdapter, KubeError, KubeSettings, Propagation, RetrySettings,
+    inventory_name, ApplyOptions, KubeAdapter, KubeError, KubeSettings, Propagation, RetrySettings,
 };
 use eksync::core::kdiff::{
     decide_immutable, diff, immutable_fields, index_live, needs_live_read, object_key, prepare,
@@ -73,7 +73,7 @@ const DRY_RUN: ApplyOptions = ApplyOptions {
 };
 
 fn prepared(body: Value) -> Value {
-    prepare(&body, &PrepareContext::default()).body
+    prepare(&body, &PrepareContext::default().with_source("default")).body
 }
 
 fn deployment(name: &str, app: &str, replicas: i64) -> Value {
@@ -428,7 +428,7 @@ async fn list_managed_is_one_list_per_kind_across_namespaces() {
     let list = &log.entries()[0];
     assert!(list.query.contains(&(
         "labelSelector".into(),
-        "app.kubernetes.io/managed-by=eksync".into()
+        "app.kubernetes.io/managed-by=eksync,eksync.io/source=default".into()
     )));
     assert_eq!(list.namespace, None, "cluster-wide");
 }
@@ -644,7 +644,7 @@ async fn inventory_round_trips_in_its_own_namespace() {
     let managed = c.kube.list_managed(&[cms]).await.expect("lists");
     assert!(managed
         .iter()
-        .all(|o| o["metadata"]["name"] != json!("eksync-inventory")));
+        .all(|o| o["metadata"]["name"] != json!(inventory_name("default"))));
 }
 
 #[tokio::test]
@@ -840,7 +840,7 @@ async fn adding_an_hpa_hands_replicas_over_without_a_scale_down() {
             "template": {"metadata": {"labels": {"app": "web"}},
                 "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}}
     });
-    let ctx = PrepareContext::from_bodies([&hpa, &git]);
+    let ctx = PrepareContext::from_bodies([&hpa, &git]).with_source("default");
     let p = prepare(&git, &ctx);
     assert_eq!(p.warnings.len(), 1, "the manifest sets replicas: warned");
     let live = || async {

@@ -1,40 +1,27 @@
 //! Reads a repo directory into the core's in-memory [`Source`]: YAML and JSON files, repo-relative
 //! `/` paths, sorted. Symbolic links are followed only while they stay inside the repo; files over
 //! the size limit are not read. Each problem becomes a skipped entry the core reports; this module
-//! does not parse or judge content.
+//! does not parse or judge content, and which names, folders and sizes are read is decided by the
+//! core's [`FileRules`], shared with every other reader.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::core::load::{SkipReason, SkippedFile, Source, SourceFile};
-
-/// How a directory is read.
-#[derive(Debug, Clone)]
-pub struct ReadOptions {
-    /// Files larger than this are skipped (and reported).
-    pub max_file_size: u64,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            max_file_size: 4 * 1024 * 1024,
-        }
-    }
-}
+use crate::core::source::{FileRules, SkipReason, SkippedFile, Source, SourceFile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FsError {
-    #[error("cannot read repo directory {path}: {source}")]
-    Root { path: PathBuf, source: io::Error },
+    #[error("cannot read repo directory {path}")]
+    Root {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
-const EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
-const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules"];
-
 /// Reads every YAML/JSON file under `root`.
-pub fn read_dir(root: &Path, opts: &ReadOptions) -> Result<Source, FsError> {
+pub fn read_dir(root: &Path, rules: &FileRules) -> Result<Source, FsError> {
     let canon_root = fs::canonicalize(root).map_err(|source| FsError::Root {
         path: root.to_path_buf(),
         source,
@@ -46,22 +33,16 @@ pub fn read_dir(root: &Path, opts: &ReadOptions) -> Result<Source, FsError> {
         });
     }
     let mut src = Source::default();
-    walk(&canon_root, &canon_root, "", opts, &mut src, 0);
-    src.files.sort_by(|a, b| a.path.cmp(&b.path));
-    src.skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(src)
+    walk(&canon_root, &canon_root, "", rules, &mut src, 0);
+    Ok(src.sorted())
 }
 
-fn walk(root: &Path, dir: &Path, rel: &str, opts: &ReadOptions, src: &mut Source, depth: usize) {
+fn walk(root: &Path, dir: &Path, rel: &str, rules: &FileRules, src: &mut Source, depth: usize) {
     let skip = |src: &mut Source, path: String, reason: SkipReason| {
         src.skipped.push(SkippedFile { path, reason })
     };
-    if depth > 64 {
-        skip(
-            src,
-            rel.to_string(),
-            SkipReason::Unreadable("directories nested too deep".into()),
-        );
+    if let Some(reason) = rules.depth_verdict(depth) {
+        skip(src, rel.to_string(), reason);
         return;
     }
     let entries = match fs::read_dir(dir) {
@@ -94,7 +75,7 @@ fn walk(root: &Path, dir: &Path, rel: &str, opts: &ReadOptions, src: &mut Source
                     }
                 },
                 Ok(t) => {
-                    if is_manifest_name(&name) || t.is_dir() {
+                    if rules.reads_name(&name) || t.is_dir() {
                         skip(
                             src,
                             rel_path,
@@ -118,7 +99,7 @@ fn walk(root: &Path, dir: &Path, rel: &str, opts: &ReadOptions, src: &mut Source
             (path.clone(), meta)
         };
         if meta.is_dir() {
-            if SKIP_DIRS.contains(&name.as_str()) {
+            if !rules.enters_dir(&name) {
                 continue;
             }
             // A link to a directory inside the repo is read where it is linked from only if it
@@ -126,17 +107,10 @@ fn walk(root: &Path, dir: &Path, rel: &str, opts: &ReadOptions, src: &mut Source
             if target != path && path.starts_with(&target) {
                 continue;
             }
-            walk(root, &target, &rel_path, opts, src, depth + 1);
-        } else if meta.is_file() && is_manifest_name(&name) {
-            if meta.len() > opts.max_file_size {
-                skip(
-                    src,
-                    rel_path,
-                    SkipReason::TooLarge {
-                        size: meta.len(),
-                        limit: opts.max_file_size,
-                    },
-                );
+            walk(root, &target, &rel_path, rules, src, depth + 1);
+        } else if meta.is_file() && rules.reads_name(&name) {
+            if let Some(reason) = rules.size_verdict(meta.len()) {
+                skip(src, rel_path, reason);
                 continue;
             }
             match fs::read(&target) {
@@ -148,9 +122,4 @@ fn walk(root: &Path, dir: &Path, rel: &str, opts: &ReadOptions, src: &mut Source
             }
         }
     }
-}
-
-fn is_manifest_name(name: &str) -> bool {
-    name.rsplit_once('.')
-        .is_some_and(|(_, ext)| EXTENSIONS.contains(&ext))
 }

@@ -2,18 +2,19 @@
 //! `awsdiff` what differs, previews stack changes through change sets, and runs the AWS steps of
 //! graph nodes. Mapping steps and drift onto graph nodes is the only logic here.
 
-use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+use super::run::StepReport;
 use super::{Action, ExecError, ExecOptions, LivePlan, Outcome};
 use crate::adapters::aws::{AwsAdapter, StepOutcome};
 use crate::core::analysis::Analysis;
 use crate::core::awsdiff::{
     self, AwsPlan, AwsStep, Disposition, Drift, DriftMode, DriftTarget, LiveAws, PlanOptions,
-    StackAction,
+    PolicyAction, StackAction,
 };
 use crate::core::desired::{self, DesiredAws};
+use crate::core::text;
 
 /// What the AWS half keeps between planning and applying.
 #[derive(Debug, Clone)]
@@ -59,19 +60,10 @@ fn drift_owner(d: &DesiredAws, drift: &Drift) -> Option<String> {
     }
 }
 
+/// A live or desired value for a one-line detail: at most 120 characters, cut on a character
+/// boundary (values are user-controlled and may hold any Unicode).
 fn short(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "(none)".into(),
-        other => {
-            let s = other.to_string();
-            if s.len() > 120 {
-                format!("{}…", &s[..120])
-            } else {
-                s
-            }
-        }
-    }
+    text::clip_json(v, 120)
 }
 
 fn describe_drift(drift: &Drift) -> String {
@@ -118,7 +110,45 @@ pub(super) async fn plan(
             DriftMode::Correct
         },
     };
-    let aws_plan = awsdiff::plan(&d.stacks, &d.policies, &live, options, now)?;
+    let mut aws_plan = awsdiff::plan(&d.stacks, &d.policies, &live, options, now)?;
+    fill_stacks(p, &d, &aws_plan);
+    fill_policies(p, &d, &aws_plan);
+    fill_drift(p, &d, &aws_plan);
+    for name in &d.observed {
+        observe(p, &d, &live, &mut aws_plan, name);
+    }
+    p.notes.extend(aws_plan.notes.iter().cloned());
+    p.notes.extend(aws_plan.drift.notes.iter().cloned());
+    let mut step_node = BTreeMap::new();
+    for s in &aws_plan.steps {
+        if let Some(i) = step_owner(&d, &s.step).and_then(|id| node_index(p, &id)) {
+            step_node.insert(s.id, i);
+        }
+    }
+    if opts.preview {
+        previews(p, adapter, &aws_plan, &step_node).await;
+    }
+    p.aws = Some(AwsState {
+        desired: d,
+        live,
+        plan: aws_plan,
+        step_node,
+    });
+    Ok(())
+}
+
+fn template_line(c: &awsdiff::TemplateChange) -> String {
+    let path = c.path.trim_start_matches('/').replace('/', ".");
+    match (&c.deployed, &c.desired) {
+        (Some(old), Some(new)) => format!("~ {path}: {} → {}", short(old), short(new)),
+        (None, Some(new)) => format!("+ {path}: {}", short(new)),
+        (Some(old), None) => format!("- {path}: {}", short(old)),
+        (None, None) => format!("~ {path}"),
+    }
+}
+
+/// Stack verdicts, template changes, parameter and tag changes onto their items.
+fn fill_stacks(p: &mut LivePlan, d: &DesiredAws, aws_plan: &AwsPlan) {
     for sp in &aws_plan.stacks {
         let Some(i) = d.stack_nodes.get(&sp.name).and_then(|id| node_index(p, id)) else {
             continue;
@@ -134,16 +164,7 @@ pub(super) async fn plan(
             }
         };
         if let Some(diff) = &sp.template_diff {
-            for c in &diff.changes {
-                let path = c.path.trim_start_matches('/').replace('/', ".");
-                let line = match (&c.deployed, &c.desired) {
-                    (Some(old), Some(new)) => format!("~ {path}: {} → {}", short(old), short(new)),
-                    (None, Some(new)) => format!("+ {path}: {}", short(new)),
-                    (Some(old), None) => format!("- {path}: {}", short(old)),
-                    (None, None) => format!("~ {path}"),
-                };
-                item.details.push(line);
-            }
+            item.details.extend(diff.changes.iter().map(template_line));
         }
         for c in sp.parameter_changes.iter().chain(sp.tag_changes.iter()) {
             let desired = if c.known_after_apply {
@@ -158,6 +179,9 @@ pub(super) async fn plan(
             ));
         }
     }
+}
+
+fn fill_policies(p: &mut LivePlan, d: &DesiredAws, aws_plan: &AwsPlan) {
     for pp in &aws_plan.policies {
         let Some(i) = d
             .policy_nodes
@@ -166,26 +190,30 @@ pub(super) async fn plan(
         else {
             continue;
         };
-        p.items[i].action = match pp.action.as_str() {
-            "create" => Action::Create,
-            "update" => Action::Update,
-            _ => Action::NoChange,
+        p.items[i].action = match pp.action {
+            PolicyAction::Create => Action::Create,
+            PolicyAction::Update => Action::Update,
+            PolicyAction::NoChange => Action::NoChange,
         };
         if let Some(role) = &pp.role_name {
             p.items[i].details.push(format!("role: {role}"));
         }
     }
+}
+
+/// Drift onto the item that owns it; an unchanged item with drift to correct becomes an update.
+fn fill_drift(p: &mut LivePlan, d: &DesiredAws, aws_plan: &AwsPlan) {
     for drift in aws_plan
         .drift
         .drift
         .iter()
         .chain(aws_plan.drift.not_owned.iter())
     {
-        let Some(i) = drift_owner(&d, drift).and_then(|id| node_index(p, &id)) else {
+        let Some(i) = drift_owner(d, drift).and_then(|id| node_index(p, &id)) else {
             continue;
         };
-        p.items[i].drift.push(describe_drift(drift));
         let item = &mut p.items[i];
+        item.drift.push(describe_drift(drift));
         if item.action == Action::NoChange {
             item.action = match drift.disposition {
                 Disposition::Correct => Action::Update,
@@ -194,93 +222,82 @@ pub(super) async fn plan(
             };
         }
     }
-    // Observed stacks are read (their outputs flow) but never changed.
-    let mut aws_plan = aws_plan;
-    for name in &d.observed {
-        let Some(i) = d.stack_nodes.get(name).and_then(|id| node_index(p, id)) else {
+}
+
+/// An observed stack is read (its outputs flow) but never changed: its steps go, and it is
+/// blocked when it does not exist.
+fn observe(p: &mut LivePlan, d: &DesiredAws, live: &LiveAws, aws_plan: &mut AwsPlan, name: &str) {
+    let Some(i) = d.stack_nodes.get(name).and_then(|id| node_index(p, id)) else {
+        return;
+    };
+    let item = &mut p.items[i];
+    let differs = item.details.len();
+    item.details.clear();
+    item.details.push(format!(
+        "observed ({}: observe): read, never changed",
+        desired::CLUSTER_STACK_ANNOTATION
+    ));
+    item.action = if live.stacks.contains_key(name) {
+        if differs > 0 {
+            item.details.push(format!(
+                "differs from Git in {differs} place(s); not applied"
+            ));
+        }
+        Action::NoChange
+    } else {
+        item.details
+            .push("the stack does not exist; create the cluster first".into());
+        Action::Blocked
+    };
+    let node_id = d.stack_nodes.get(name).cloned();
+    aws_plan.steps.retain(|s| step_owner(d, &s.step) != node_id);
+}
+
+/// Change-set previews of stack steps, as detail lines (a failed preview says so).
+async fn previews(
+    p: &mut LivePlan,
+    adapter: &AwsAdapter,
+    aws_plan: &AwsPlan,
+    step_node: &BTreeMap<usize, usize>,
+) {
+    for s in &aws_plan.steps {
+        if !matches!(
+            s.step,
+            AwsStep::CreateStack { .. } | AwsStep::UpdateStack { .. }
+        ) {
+            continue;
+        }
+        let Some(&i) = step_node.get(&s.id) else {
             continue;
         };
-        let item = &mut p.items[i];
-        let differs = item.details.len();
-        item.details.clear();
-        item.details.push(format!(
-            "observed ({}: observe): read, never changed",
-            desired::CLUSTER_STACK_ANNOTATION
-        ));
-        item.action = if live.stacks.contains_key(name) {
-            if differs > 0 {
-                item.details.push(format!(
-                    "differs from Git in {differs} place(s); not applied"
-                ));
-            }
-            Action::NoChange
-        } else {
-            item.details
-                .push("the stack does not exist; create the cluster first".into());
-            Action::Blocked
-        };
-        let node_id = d.stack_nodes.get(name).cloned();
-        aws_plan
-            .steps
-            .retain(|s| step_owner(&d, &s.step) != node_id);
-    }
-    p.notes.extend(aws_plan.notes.iter().cloned());
-    p.notes.extend(aws_plan.drift.notes.iter().cloned());
-    let mut step_node = BTreeMap::new();
-    for s in &aws_plan.steps {
-        if let Some(i) = step_owner(&d, &s.step).and_then(|id| node_index(p, &id)) {
-            step_node.insert(s.id, i);
-        }
-    }
-    if opts.preview {
-        for s in &aws_plan.steps {
-            if !matches!(
-                s.step,
-                AwsStep::CreateStack { .. } | AwsStep::UpdateStack { .. }
-            ) {
-                continue;
-            }
-            let Some(&i) = step_node.get(&s.id) else {
-                continue;
-            };
-            let diff = aws_plan
-                .stacks
-                .iter()
-                .find(|sp| Some(p.items[i].name.as_str()) == Some(sp.name.as_str()))
-                .and_then(|sp| sp.template_diff.as_ref());
-            match adapter.preview(&s.step, diff).await {
-                Ok(preview) => {
-                    for r in &preview.changes {
-                        let mut line = format!(
-                            "change set: {} {} ({})",
-                            r.action, r.logical_id, r.resource_type
-                        );
-                        if let Some(v) = &r.replacement.value {
-                            line.push_str(&format!(", replacement: {v}"));
-                            if !r.replacement.causes.is_empty() {
-                                line.push_str(&format!(
-                                    " because {}",
-                                    r.replacement.causes.join(", ")
-                                ));
-                            }
-                            line.push_str(&format!(" [{:?}]", r.replacement.source));
+        let diff = aws_plan
+            .stacks
+            .iter()
+            .find(|sp| p.items[i].name == sp.name)
+            .and_then(|sp| sp.template_diff.as_ref());
+        match adapter.preview(&s.step, diff).await {
+            Ok(preview) => {
+                for r in &preview.changes {
+                    let mut line = format!(
+                        "change set: {} {} ({})",
+                        r.action, r.logical_id, r.resource_type
+                    );
+                    if let Some(v) = &r.replacement.value {
+                        line.push_str(&format!(", replacement: {v}"));
+                        if !r.replacement.causes.is_empty() {
+                            line.push_str(&format!(" because {}", r.replacement.causes.join(", ")));
                         }
-                        p.items[i].details.push(line);
+                        line.push_str(&format!(" [{:?}]", r.replacement.source));
                     }
+                    p.items[i].details.push(line);
                 }
-                Err(e) => p.items[i]
-                    .details
-                    .push(format!("change-set preview unavailable: {e}")),
             }
+            Err(e) => p.items[i].details.push(format!(
+                "change-set preview unavailable: {}",
+                error_chain(&e)
+            )),
         }
     }
-    p.aws = Some(AwsState {
-        desired: d,
-        live,
-        plan: aws_plan,
-        step_node,
-    });
-    Ok(())
 }
 
 /// Whether node `i` has AWS steps to run (drift corrections count).
@@ -320,77 +337,185 @@ fn summarize(o: &StepOutcome) -> String {
     }
 }
 
-/// Runs the AWS steps of the given nodes: nodes in parallel (bounded), each node's steps in plan
-/// order. Afterwards live AWS is read again (returned), so later waves see the values just
-/// produced.
-pub(super) async fn run_nodes(
-    p: &LivePlan,
-    adapter: &AwsAdapter,
-    nodes: &[usize],
-    opts: &ExecOptions,
-) -> (Vec<(usize, Outcome)>, Option<LiveAws>) {
+/// Runs the AWS steps of one node in plan order, then reads live AWS again so that what waits
+/// for this node sees the values it produced. A failed read is returned, not dropped: the
+/// executor fails the objects that need those values, with the reason.
+pub(super) async fn run_node(p: &LivePlan, adapter: &AwsAdapter, node: usize) -> StepReport {
     let Some(state) = p.aws.as_ref() else {
-        return (Vec::new(), None);
+        return StepReport {
+            node,
+            outcome: Outcome::Skipped {
+                because: "AWS was not consulted".into(),
+            },
+            wrote: false,
+            reread: None,
+        };
     };
-    let per_node: Vec<(usize, Vec<AwsStep>)> = nodes
+    let steps: Vec<&AwsStep> = state
+        .plan
+        .steps
         .iter()
-        .map(|&i| {
-            let steps = state
-                .plan
-                .steps
-                .iter()
-                .filter(|s| state.step_node.get(&s.id) == Some(&i))
-                .map(|s| s.step.clone())
-                .collect();
-            (i, steps)
-        })
-        .filter(|(_, steps): &(usize, Vec<AwsStep>)| !steps.is_empty())
+        .filter(|s| state.step_node.get(&s.id) == Some(&node))
+        .map(|s| &s.step)
         .collect();
-    if per_node.is_empty() {
-        return (Vec::new(), None);
-    }
-    let results: Vec<(usize, Outcome)> = stream::iter(per_node)
-        .map(|(i, steps)| async move {
-            let label = format!("{} {}", p.items[i].kind, p.items[i].name);
-            let started = std::time::Instant::now();
-            opts.report(super::Progress::StepStarted {
-                label: label.clone(),
-            });
-            let outcome = run_steps(adapter, &steps).await;
-            opts.report(super::Progress::StepFinished {
-                label,
-                outcome: outcome.clone(),
-                seconds: started.elapsed().as_secs(),
-            });
-            (i, outcome)
-        })
-        .buffer_unordered(opts.concurrency.max(1))
-        .collect()
-        .await;
-    let live = adapter
-        .read_live(&state.desired.stacks, &state.desired.policies)
-        .await
-        .ok();
-    (results, live)
-}
-
-async fn run_steps(adapter: &AwsAdapter, steps: &[AwsStep]) -> Outcome {
-    {
-        {
-            let mut done = Vec::new();
-            for step in steps {
-                match adapter.apply_step(step).await {
-                    Ok(o) => done.push(summarize(&o)),
-                    Err(e) => {
-                        return Outcome::Failed {
-                            reason: e.to_string(),
-                        }
-                    }
-                }
-            }
-            Outcome::Done {
-                summary: done.join("; "),
+    let mut done = Vec::new();
+    let mut failure = None;
+    for step in &steps {
+        match adapter.apply_step(step).await {
+            Ok(o) => done.push(summarize(&o)),
+            Err(e) => {
+                failure = Some(error_chain(&e));
+                break;
             }
         }
     }
+    let wrote = !done.is_empty() || failure.is_some();
+    let reread = if wrote {
+        Some(
+            adapter
+                .read_live(&state.desired.stacks, &state.desired.policies)
+                .await
+                .map_err(|e| {
+                    format!(
+                        "reading live AWS after {}: {}",
+                        p.items[node].name,
+                        error_chain(&e)
+                    )
+                }),
+        )
+    } else {
+        None
+    };
+    let outcome = match failure {
+        Some(reason) => Outcome::Failed { reason },
+        None if done.is_empty() => Outcome::Done {
+            summary: "nothing to do".into(),
+        },
+        None => Outcome::Done {
+            summary: done.join("; "),
+        },
+    };
+    StepReport {
+        node,
+        outcome,
+        wrote,
+        reread,
+    }
+}
+
+/// An error with its sources, one line.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let next = c.to_string();
+        if !s.contains(&next) {
+            s.push_str(": ");
+            s.push_str(&next);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// What one step of a bare AWS plan came to.
+#[derive(Debug)]
+pub enum AwsStepResult {
+    Done(StepOutcome),
+    Failed(crate::adapters::aws::AwsError),
+    /// Not run: the step it waits for (by id) failed.
+    Skipped {
+        after: usize,
+    },
+    /// Not run: the step waits for an id the plan does not hold.
+    UnknownDependency,
+    /// Not started: the run was cancelled.
+    Cancelled,
+}
+
+/// Results of a bare AWS plan, by step id.
+#[derive(Debug, Default)]
+pub struct AwsPlanReport {
+    pub results: BTreeMap<usize, AwsStepResult>,
+}
+
+impl AwsPlanReport {
+    pub fn succeeded(&self) -> bool {
+        self.results
+            .values()
+            .all(|r| matches!(r, AwsStepResult::Done(_)))
+    }
+
+    /// Steps that did not end done, by id.
+    pub fn failures(&self) -> impl Iterator<Item = (&usize, &AwsStepResult)> {
+        self.results
+            .iter()
+            .filter(|(_, r)| !matches!(r, AwsStepResult::Done(_)))
+    }
+}
+
+/// Runs an AWS plan's steps (ordered by their `after` ids) through the executor's one scheduler
+/// and driver loop, each step as the node path runs it.
+pub(super) async fn apply_plan(
+    adapter: &AwsAdapter,
+    plan: &AwsPlan,
+    opts: &ExecOptions,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> AwsPlanReport {
+    use crate::core::graph::Adjacency;
+    use crate::core::reconcile::{Scheduler, State, Work};
+    let index: BTreeMap<usize, usize> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id, i))
+        .collect();
+    let n = plan.steps.len();
+    let mut adj = Adjacency {
+        deps: vec![Vec::new(); n],
+        dependents: vec![Vec::new(); n],
+    };
+    let mut work = vec![Work::Apply; n];
+    for (i, s) in plan.steps.iter().enumerate() {
+        for after in &s.after {
+            match index.get(after) {
+                Some(&d) => {
+                    adj.deps[i].push(d);
+                    adj.dependents[d].push(i);
+                }
+                None => work[i] = Work::Blocked(format!("unknown step {after}")),
+            }
+        }
+    }
+    let mut sched = Scheduler::new(adj, work);
+    let mut results: BTreeMap<usize, AwsStepResult> = BTreeMap::new();
+    super::run::drive(
+        &mut sched,
+        opts,
+        cancel,
+        |i| async move { (i, adapter.apply_step(&plan.steps[i].step).await) },
+        |(i, r)| {
+            let ok = r.is_ok();
+            let result = match r {
+                Ok(o) => AwsStepResult::Done(o),
+                Err(e) => AwsStepResult::Failed(e),
+            };
+            results.insert(plan.steps[i].id, result);
+            (i, ok)
+        },
+    )
+    .await;
+    for (i, state) in sched.states().iter().enumerate() {
+        let id = plan.steps[i].id;
+        let result = match state {
+            State::Skipped { cause } => AwsStepResult::Skipped {
+                after: plan.steps[*cause].id,
+            },
+            State::Failed if !results.contains_key(&id) => AwsStepResult::UnknownDependency,
+            State::NotStarted | State::Pending => AwsStepResult::Cancelled,
+            _ => continue,
+        };
+        results.insert(id, result);
+    }
+    AwsPlanReport { results }
 }

@@ -1,15 +1,20 @@
 //! The Kubernetes half of the executor: renders each object with the values that flow from live
-//! AWS, prepares it (ownership label, HPA-owned replicas), diffs a server-side dry-run apply against
-//! the managed set listed once per kind, and at apply time applies, waits until the object is
-//! healthy, prunes what left Git (behind its guards) and records the inventory. Diff semantics
-//! live in `core::kdiff`; wire calls in the Kubernetes adapter.
+//! AWS, prepares it (ownership and source labels, HPA-owned replicas), diffs a server-side dry-run
+//! apply against the managed set listed once per kind, and reads each object's health from that
+//! same LIST. At apply time it records the inventory ahead of any create, applies, waits until
+//! the object is healthy (abandoning the wait on cancel), prunes what left Git (as the core's
+//! prune decision says) and records the final inventory. Diff semantics live in `core::kdiff`,
+//! decisions in `core::reconcile`, wire calls in the Kubernetes adapter.
 
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
-use super::{Action, ExecOptions, Item, LivePlan, Outcome};
+use super::aws::error_chain;
+use super::run::{LiveValues, StepReport};
+use super::{Action, ExecOptions, Health, Item, LivePlan, Outcome};
 use crate::adapters::kube::{ApplyOptions, KubeAdapter, KubeError, Propagation, ResolvedKind};
 use crate::core::analysis::Analysis;
 use crate::core::awsdiff::LiveAws;
@@ -19,31 +24,11 @@ use crate::core::kdiff::{
 };
 use crate::core::kube::ObjectKey;
 use crate::core::model::KubeObject;
+use crate::core::reconcile::prune::{self, PruneCandidate, PruneDecision};
+use crate::core::reconcile::Work;
 use crate::core::values;
 
-/// Annotation that keeps an object from ever being pruned.
-pub const PRUNE_ANNOTATION: &str = "eksync.io/prune";
-
-/// How pruning behaves.
-#[derive(Debug, Clone)]
-pub struct PruneOptions {
-    /// Delete objects that left Git (otherwise they are only reported).
-    pub enabled: bool,
-    /// Refuse to delete more than this share of the inventory in one run...
-    pub max_share: f64,
-    /// ...unless this is set.
-    pub allow_large: bool,
-}
-
-impl Default for PruneOptions {
-    fn default() -> Self {
-        PruneOptions {
-            enabled: false,
-            max_share: 0.5,
-            allow_large: false,
-        }
-    }
-}
+pub use crate::core::reconcile::prune::PRUNE_ANNOTATION;
 
 /// How long to wait for an object to become healthy.
 #[derive(Debug, Clone)]
@@ -74,14 +59,6 @@ impl Default for ReadinessOptions {
     }
 }
 
-/// A managed object that is no longer in Git.
-#[derive(Debug, Clone)]
-pub(crate) struct PruneCandidate {
-    pub entry: InventoryEntry,
-    /// Why it is kept, when a guard keeps it.
-    pub kept: Option<String>,
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct KubeState {
     ctx: PrepareContext,
@@ -93,8 +70,13 @@ pub(crate) struct KubeState {
     pub prune: Vec<PruneCandidate>,
 }
 
-fn label(o: &KubeObject) -> String {
-    o.key.to_string()
+/// The health of a live object, from its status alone.
+fn health(kind: &str, live: &Value) -> Health {
+    match kdiff::readiness(kind, live) {
+        Readiness::Ready => Health::Healthy,
+        Readiness::Waiting(why) => Health::Progressing(why),
+        Readiness::Failed(why) => Health::Degraded(why),
+    }
 }
 
 /// The object with values substituted (live AWS where known, else the config's) and prepared.
@@ -142,6 +124,42 @@ fn first_wave(a: &Analysis, pred: impl Fn(&KubeObject) -> bool) -> Option<usize>
         })
 }
 
+/// The wave of the repo's CRD that defines `o`'s kind.
+fn crd_wave(a: &Analysis, o: &KubeObject) -> Option<usize> {
+    first_wave(a, |c| {
+        c.key.kind == "CustomResourceDefinition"
+            && kdiff::crd_defines(&c.body, &o.api_version, &o.key.kind)
+    })
+}
+
+/// The wave of the repo's Namespace that `o` lives in.
+fn ns_wave(a: &Analysis, o: &KubeObject) -> Option<usize> {
+    let ns = o.key.namespace.as_deref()?;
+    first_wave(a, |c| {
+        c.key.kind == "Namespace" && c.key.group.is_empty() && c.key.name == ns
+    })
+}
+
+/// Discovery for every kind the repo or the inventory names (one lookup per kind, cached by the
+/// adapter).
+async fn resolve_kinds(
+    a: &Analysis,
+    kube: &KubeAdapter,
+    inventory: Option<&Inventory>,
+) -> Result<BTreeMap<(String, String), Option<ResolvedKind>>, KubeError> {
+    let mut kinds: BTreeMap<(String, String), Option<ResolvedKind>> = BTreeMap::new();
+    for o in &a.model.objects {
+        kinds.insert((o.api_version.clone(), o.key.kind.clone()), None);
+    }
+    for e in inventory.iter().flat_map(|i| i.entries.iter()) {
+        kinds.insert((e.api_version.clone(), e.kind.clone()), None);
+    }
+    for ((api_version, kind), slot) in kinds.iter_mut() {
+        *slot = kube.resolve(api_version, kind).await?;
+    }
+    Ok(kinds)
+}
+
 /// Compares every object with the cluster and fills the Kubernetes items of the plan.
 pub(super) async fn plan(
     a: &Analysis,
@@ -149,204 +167,62 @@ pub(super) async fn plan(
     opts: &ExecOptions,
     p: &mut LivePlan,
 ) -> Result<(), KubeError> {
-    let ctx = PrepareContext::from_bodies(a.model.objects.iter().map(|o| &o.body));
-    let mut objects = BTreeMap::new();
-    for (n, node) in a.graph.nodes.iter().enumerate() {
-        if let NodeRef::Object(oi) = node.what {
-            objects.insert(n, oi);
-        }
-    }
-    // Discovery: one lookup per kind (cached by the adapter).
-    let mut kinds: BTreeMap<(String, String), Option<ResolvedKind>> = BTreeMap::new();
-    for o in &a.model.objects {
-        kinds.insert((o.api_version.clone(), o.key.kind.clone()), None);
-    }
+    let ctx = PrepareContext::from_bodies(a.model.objects.iter().map(|o| &o.body))
+        .with_source(&kube.settings().source);
+    let objects: BTreeMap<usize, usize> = a
+        .graph
+        .nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(n, node)| match node.what {
+            NodeRef::Object(oi) => Some((n, oi)),
+            _ => None,
+        })
+        .collect();
     let inventory = kube.read_inventory().await?;
-    for e in inventory.iter().flat_map(|i| i.entries.iter()) {
-        kinds.insert((e.api_version.clone(), e.kind.clone()), None);
-    }
-    for ((api_version, kind), slot) in kinds.iter_mut() {
-        *slot = kube.resolve(api_version, kind).await?;
-    }
+    let kinds = resolve_kinds(a, kube, inventory.as_ref()).await?;
     let served: Vec<ResolvedKind> = kinds.values().flatten().cloned().collect();
     let live = kdiff::index_live(kube.list_managed(&served).await?);
     let aws_live = p.aws.as_ref().map(|s| &s.live);
-
-    // The wave (1-based) of the repo's CRD that defines an object's kind, and of the repo's
-    // Namespace it lives in: such objects cannot be dry-run before those exist.
-    let crd_wave = |o: &KubeObject| {
-        first_wave(a, |c| {
-            c.key.kind == "CustomResourceDefinition"
-                && kdiff::crd_defines(&c.body, &o.api_version, &o.key.kind)
-        })
-    };
-    let ns_wave = |o: &KubeObject| {
-        let ns = o.key.namespace.as_deref()?;
-        first_wave(a, |c| {
-            c.key.kind == "Namespace" && c.key.group.is_empty() && c.key.name == ns
-        })
-    };
 
     // Dry-run every object whose values are known, under the concurrency bound.
     let mut jobs = Vec::new();
     for (&n, &oi) in &objects {
         let o = &a.model.objects[oi];
         let (body, complete, warnings) = render(a, o, aws_live, &ctx);
-        p.items[n]
-            .details
+        let item = &mut p.items[n];
+        item.details
             .extend(warnings.into_iter().map(|w| format!("warning: {w}")));
-        let served = kinds
-            .get(&(o.api_version.clone(), o.key.kind.clone()))
-            .cloned()
-            .flatten();
         let live_obj = live.get(&o.key).cloned();
-        if served.is_none() {
-            match crd_wave(o) {
-                Some(w) => {
-                    p.items[n].action = Action::Create;
-                    p.items[n]
-                        .details
-                        .push(format!("create (CRD arrives in wave {w})"));
-                }
-                None => {
-                    p.items[n].action = Action::Blocked;
-                    p.items[n].details.push(format!(
-                        "the cluster does not serve {} {}",
-                        o.key.kind, o.api_version
-                    ));
-                }
-            }
-            continue;
-        }
-        if !complete {
-            p.items[n].action = if live_obj.is_some() {
+        let is_served = kinds
+            .get(&(o.api_version.clone(), o.key.kind.clone()))
+            .is_some_and(Option::is_some);
+        if !is_served {
+            not_served(a, o, item);
+        } else if !complete {
+            item.action = if live_obj.is_some() {
                 Action::Update
             } else {
                 Action::Create
             };
-            p.items[n]
-                .details
+            item.details
                 .push("values from AWS are known after apply; diffed once they exist".into());
-            continue;
+        } else {
+            jobs.push((n, o, body, live_obj));
         }
-        jobs.push((n, o, body, live_obj));
     }
     let results: Vec<_> = stream::iter(jobs)
-        .map(|(n, o, body, mut live_obj)| async move {
-            let dry = ApplyOptions {
-                dry_run: true,
-                force: true,
-            };
-            let r = kube.apply(&body, dry).await;
-            // An object that exists without the ownership label (created elsewhere, or about to be
-            // adopted) is not in the listed set: read it, so it diffs as an update, not a create.
-            if let Ok(result) = &r {
-                if kdiff::needs_live_read(result, live_obj.as_ref()) {
-                    let ns = o.key.namespace.as_deref();
-                    if let Ok(found) = kube.get(&o.api_version, &o.key.kind, ns, &o.key.name).await
-                    {
-                        live_obj = found;
-                    }
-                }
-            }
-            (n, o, body, live_obj, r)
-        })
+        .map(|(n, o, body, live_obj)| dry_run(kube, n, o, body, live_obj))
         .buffer_unordered(opts.concurrency.max(1))
         .collect()
         .await;
     let mut recreate = BTreeSet::new();
     for (n, o, body, live_obj, r) in results {
-        let item = &mut p.items[n];
-        match r {
-            Ok(result) => {
-                let mut d = kdiff::diff(&result, live_obj.as_ref());
-                if live_obj.is_some() && ctx.hpa_targets.contains(&o.key) {
-                    d = d.ignoring("spec.replicas");
-                }
-                item.action = match d.action {
-                    kdiff::Action::Create | kdiff::Action::CreateAfterCrd(_) => Action::Create,
-                    kdiff::Action::Update => Action::Update,
-                    kdiff::Action::NoChange => Action::NoChange,
-                };
-                for c in d.drift() {
-                    item.drift.push(format!(
-                        "{} was changed by {}; Git's value is put back",
-                        c.path,
-                        c.drift_by.as_deref().unwrap_or("another manager")
-                    ));
-                }
-                if d.action == kdiff::Action::Update {
-                    item.details.extend(
-                        kdiff::render(&label(o), &d)
-                            .lines()
-                            .skip(1)
-                            .map(|l| l.trim_end().to_string()),
-                    );
-                }
-            }
-            Err(KubeError::Invalid { message, causes }) => {
-                let fields = kdiff::immutable_fields(&causes);
-                if fields.is_empty() {
-                    item.action = Action::Blocked;
-                    item.details
-                        .push(format!("the API server rejects it: {message}"));
-                } else {
-                    match kdiff::decide_immutable(&body, fields) {
-                        ImmutableDecision::Recreate { fields } => {
-                            item.action = Action::Update;
-                            item.details.push(format!(
-                                "delete and recreate: immutable field(s) {} change",
-                                fields.join(", ")
-                            ));
-                            recreate.insert(n);
-                        }
-                        ImmutableDecision::Error { message, .. } => {
-                            item.action = Action::Blocked;
-                            item.details.push(message);
-                        }
-                    }
-                }
-            }
-            Err(KubeError::NamespaceNotFound { message: msg, .. }) if ns_wave(o).is_some() => {
-                // Its namespace is created by this plan: the object cannot be dry-run before.
-                item.action = Action::Create;
-                item.details.push(format!(
-                    "create (namespace {} arrives in wave {})",
-                    o.key.namespace.as_deref().unwrap_or_default(),
-                    ns_wave(o).unwrap_or_default()
-                ));
-                let _ = msg;
-            }
-            Err(e) => {
-                item.action = Action::Blocked;
-                item.details.push(format!("dry run failed: {e}"));
-            }
+        if fill_item(a, &ctx, &mut p.items[n], o, &body, live_obj.as_ref(), r) {
+            recreate.insert(n);
         }
     }
-
-    // What left Git: in the inventory, not desired any more.
-    let desired = Inventory::new(
-        a.model
-            .objects
-            .iter()
-            .filter_map(|o| InventoryEntry::of(&o.body)),
-    );
-    let mut prune = Vec::new();
-    if let Some(inv) = &inventory {
-        for entry in inv.missing_from(&desired) {
-            let key = entry_key(&entry);
-            let kept = live.get(&key).and_then(|obj| {
-                (obj.pointer("/metadata/annotations")
-                    .and_then(|m| m.get(PRUNE_ANNOTATION))
-                    .and_then(Value::as_str)
-                    == Some("disabled"))
-                .then(|| format!("{PRUNE_ANNOTATION}: disabled"))
-            });
-            if live.contains_key(&key) {
-                prune.push(PruneCandidate { entry, kept });
-            }
-        }
-    }
+    let prune = prune_candidates(a, inventory.as_ref(), &live);
     p.kube = Some(KubeState {
         ctx,
         objects,
@@ -355,6 +231,166 @@ pub(super) async fn plan(
         prune,
     });
     Ok(())
+}
+
+/// A kind the cluster does not serve: created once its CRD (in the same plan) exists, else
+/// blocked.
+fn not_served(a: &Analysis, o: &KubeObject, item: &mut Item) {
+    match crd_wave(a, o) {
+        Some(w) => {
+            item.action = Action::Create;
+            item.details
+                .push(format!("create (CRD arrives in wave {w})"));
+        }
+        None => {
+            item.action = Action::Blocked;
+            item.details.push(format!(
+                "the cluster does not serve {} {}",
+                o.key.kind, o.api_version
+            ));
+        }
+    }
+}
+
+type DryRun<'a> = (
+    usize,
+    &'a KubeObject,
+    Value,
+    Option<Value>,
+    Result<Value, KubeError>,
+);
+
+/// A server-side dry-run apply. An object that exists without the ownership label (created
+/// elsewhere, or about to be adopted) is not in the listed set: it is read, so it diffs as an
+/// update, not a create; a failed read fails the dry run rather than showing a false create.
+async fn dry_run<'a>(
+    kube: &KubeAdapter,
+    n: usize,
+    o: &'a KubeObject,
+    body: Value,
+    mut live_obj: Option<Value>,
+) -> DryRun<'a> {
+    let dry = ApplyOptions {
+        dry_run: true,
+        force: true,
+    };
+    let mut r = kube.apply(&body, dry).await;
+    if let Ok(result) = &r {
+        if kdiff::needs_live_read(result, live_obj.as_ref()) {
+            let ns = o.key.namespace.as_deref();
+            match kube.get(&o.api_version, &o.key.kind, ns, &o.key.name).await {
+                Ok(found) => live_obj = found,
+                Err(e) => r = Err(e),
+            }
+        }
+    }
+    (n, o, body, live_obj, r)
+}
+
+/// The item for one dry-run result. Returns whether the object is to be recreated.
+fn fill_item(
+    a: &Analysis,
+    ctx: &PrepareContext,
+    item: &mut Item,
+    o: &KubeObject,
+    body: &Value,
+    live_obj: Option<&Value>,
+    r: Result<Value, KubeError>,
+) -> bool {
+    if let Some(live) = live_obj {
+        item.health = Some(health(&o.key.kind, live));
+    }
+    match r {
+        Ok(result) => {
+            let mut d = kdiff::diff(&result, live_obj);
+            if live_obj.is_some() && ctx.hpa_targets.contains(&o.key) {
+                d = d.ignoring("spec.replicas");
+            }
+            item.action = match d.action {
+                kdiff::Action::Create | kdiff::Action::CreateAfterCrd(_) => Action::Create,
+                kdiff::Action::Update => Action::Update,
+                kdiff::Action::NoChange => Action::NoChange,
+            };
+            for c in d.drift() {
+                item.drift.push(format!(
+                    "{} was changed by {}; Git's value is put back",
+                    c.path,
+                    c.drift_by.as_deref().unwrap_or("another manager")
+                ));
+            }
+            if d.action == kdiff::Action::Update {
+                item.details.extend(kdiff::change_lines(&d));
+            }
+            false
+        }
+        Err(KubeError::Invalid { message, causes }) => {
+            let fields = kdiff::immutable_fields(&causes);
+            if fields.is_empty() {
+                item.action = Action::Blocked;
+                item.details
+                    .push(format!("the API server rejects it: {message}"));
+                return false;
+            }
+            match kdiff::decide_immutable(body, fields) {
+                ImmutableDecision::Recreate { fields } => {
+                    item.action = Action::Update;
+                    item.details.push(format!(
+                        "delete and recreate: immutable field(s) {} change",
+                        fields.join(", ")
+                    ));
+                    true
+                }
+                ImmutableDecision::Error { message, .. } => {
+                    item.action = Action::Blocked;
+                    item.details.push(message);
+                    false
+                }
+            }
+        }
+        Err(KubeError::NamespaceNotFound { .. }) if ns_wave(a, o).is_some() => {
+            // Its namespace is created by this plan: the object cannot be dry-run before.
+            item.action = Action::Create;
+            item.details.push(format!(
+                "create (namespace {} arrives in wave {})",
+                o.key.namespace.as_deref().unwrap_or_default(),
+                ns_wave(a, o).unwrap_or_default()
+            ));
+            false
+        }
+        Err(e) => {
+            item.action = Action::Blocked;
+            item.details
+                .push(format!("dry run failed: {}", error_chain(&e)));
+            false
+        }
+    }
+}
+
+/// What left Git: in this source's inventory, not desired any more, still in the cluster.
+fn prune_candidates(
+    a: &Analysis,
+    inventory: Option<&Inventory>,
+    live: &BTreeMap<ObjectKey, Value>,
+) -> Vec<PruneCandidate> {
+    let desired = Inventory::new(
+        a.model
+            .objects
+            .iter()
+            .filter_map(|o| InventoryEntry::of(&o.body)),
+    );
+    let Some(inv) = inventory else {
+        return Vec::new();
+    };
+    inv.missing_from(&desired)
+        .into_iter()
+        .filter_map(|entry| {
+            let obj = live.get(&entry_key(&entry))?;
+            Some(PruneCandidate {
+                kept: prune::kept_by_annotation(obj),
+                entry,
+            })
+        })
+        .collect()
 }
 
 fn prune_label(e: &InventoryEntry) -> String {
@@ -390,18 +426,53 @@ pub(super) fn prune_items(p: &LivePlan, opts: &ExecOptions) -> Vec<Item> {
                 (None, false) => "left Git; pass --prune to delete it".into(),
             }],
             drift: Vec::new(),
+            health: None,
             outcome: None,
         })
         .collect()
 }
 
+/// Records, before anything is applied, every object this run may create: a run killed halfway
+/// leaves no object that a later prune does not know. Writes nothing when nothing is new.
+/// Returns the inventory as the cluster now records it.
+pub(super) async fn write_ahead(
+    a: &Analysis,
+    p: &LivePlan,
+    work: &[Work],
+    kube: &KubeAdapter,
+) -> Result<Option<Inventory>, KubeError> {
+    let Some(state) = &p.kube else {
+        return Ok(None);
+    };
+    let coming = state.objects.iter().filter_map(|(&n, &oi)| {
+        let creates = work.get(n) == Some(&Work::Apply) && p.items[n].action.changes();
+        creates
+            .then(|| InventoryEntry::of(&a.model.objects[oi].body))
+            .flatten()
+    });
+    let previous = state
+        .inventory
+        .iter()
+        .flat_map(|i| i.entries.iter().cloned());
+    let ahead = Inventory::new(previous.chain(coming));
+    if state.inventory.as_ref() == Some(&ahead)
+        || (state.inventory.is_none() && ahead.entries.is_empty())
+    {
+        return Ok(state.inventory.clone());
+    }
+    kube.write_inventory(&ahead).await?;
+    Ok(Some(ahead))
+}
+
+/// Waits until the object is healthy, polling its status; gives up at the kind's timeout or
+/// when the run is cancelled.
 async fn wait_ready(
     kube: &KubeAdapter,
-    body: &Value,
-    key: &ObjectKey,
-    api_version: &str,
+    o: &KubeObject,
     opts: &ReadinessOptions,
-) -> Result<String, String> {
+    cancel: &CancellationToken,
+) -> Outcome {
+    let key = &o.key;
     let timeout = opts
         .timeouts
         .get(&key.kind)
@@ -411,184 +482,197 @@ async fn wait_ready(
     let mut last;
     loop {
         match kube
-            .get(api_version, &key.kind, key.namespace.as_deref(), &key.name)
+            .get(
+                &o.api_version,
+                &key.kind,
+                key.namespace.as_deref(),
+                &key.name,
+            )
             .await
         {
             Ok(Some(obj)) => match kdiff::readiness(&key.kind, &obj) {
-                Readiness::Ready => return Ok("ready".into()),
-                Readiness::Failed(why) => return Err(format!("not healthy: {why}")),
+                Readiness::Ready => {
+                    return Outcome::Done {
+                        summary: "ready".into(),
+                    }
+                }
+                Readiness::Failed(why) => {
+                    return Outcome::Failed {
+                        reason: format!("not healthy: {why}"),
+                    }
+                }
                 Readiness::Waiting(why) => last = why,
             },
             Ok(None) => last = "not found after apply".into(),
-            Err(e) => last = e.to_string(),
+            Err(e) => last = error_chain(&e),
         }
         if start.elapsed() >= timeout {
-            let _ = body;
-            return Err(format!("not ready after {}s: {last}", timeout.as_secs()));
+            return Outcome::Failed {
+                reason: format!("not ready after {}s: {last}", timeout.as_secs()),
+            };
         }
-        tokio::time::sleep(opts.poll).await;
+        tokio::select! {
+            _ = tokio::time::sleep(opts.poll) => {}
+            _ = cancel.cancelled() => {
+                return Outcome::Cancelled {
+                    because: format!("the run was cancelled while waiting until healthy ({last})"),
+                };
+            }
+        }
     }
 }
 
-/// Applies the given Kubernetes nodes (in parallel, bounded) and waits for each to be healthy.
-pub(super) async fn run_nodes(
+/// Runs one Kubernetes node: apply (recreating first when opted in) and wait until healthy, or,
+/// for an unchanged object that is not healthy, only the wait.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn run_node(
     a: &Analysis,
     p: &LivePlan,
     kube: &KubeAdapter,
-    nodes: &[usize],
+    node: usize,
+    work: &Work,
+    values: LiveValues,
     opts: &ExecOptions,
-) -> Vec<(usize, Outcome)> {
-    let Some(state) = &p.kube else {
-        return Vec::new();
+    cancel: &CancellationToken,
+) -> StepReport {
+    let report = |outcome: Outcome, wrote: bool| StepReport {
+        node,
+        outcome,
+        wrote,
+        reread: None,
     };
-    let aws_live = p.aws.as_ref().map(|s| &s.live);
-    let jobs: Vec<(usize, &KubeObject)> = nodes
-        .iter()
-        .filter_map(|n| state.objects.get(n).map(|&oi| (*n, &a.model.objects[oi])))
-        .collect();
-    stream::iter(jobs)
-        .map(|(n, o)| async move {
-            let label = o.key.to_string();
-            let started = Instant::now();
-            opts.report(super::Progress::StepStarted {
-                label: label.clone(),
-            });
-            let (n, outcome) = apply_one(a, state, kube, n, o, aws_live, opts).await;
-            opts.report(super::Progress::StepFinished {
-                label,
-                outcome: outcome.clone(),
-                seconds: started.elapsed().as_secs(),
-            });
-            (n, outcome)
-        })
-        .buffer_unordered(opts.concurrency.max(1))
-        .collect()
-        .await
+    let Some((state, o)) = p.kube.as_ref().and_then(|s| {
+        let oi = *s.objects.get(&node)?;
+        Some((s, &a.model.objects[oi]))
+    }) else {
+        return report(
+            Outcome::Skipped {
+                because: "Kubernetes was not consulted".into(),
+            },
+            false,
+        );
+    };
+    if *work == Work::AwaitHealth {
+        return report(wait_ready(kube, o, &opts.readiness, cancel).await, false);
+    }
+    let live = match (&values, o.refs.is_empty()) {
+        (Some(Err(why)), false) => {
+            return report(
+                Outcome::Failed {
+                    reason: format!("values from AWS are unavailable: {why}"),
+                },
+                false,
+            )
+        }
+        (Some(Ok(l)), _) => Some(l.as_ref()),
+        _ => None,
+    };
+    let (body, complete, _) = render(a, o, live, &state.ctx);
+    if !complete {
+        return report(
+            Outcome::Failed {
+                reason: "a value from AWS is still unknown (its stack did not produce it)".into(),
+            },
+            false,
+        );
+    }
+    if let Err(reason) = prepare_write(kube, state, node, o, &body, opts, cancel).await {
+        return report(Outcome::Failed { reason }, false);
+    }
+    let write = ApplyOptions {
+        dry_run: false,
+        force: true,
+    };
+    if let Err(e) = kube.apply(&body, write).await {
+        let reason = format!("apply: {}", error_chain(&e));
+        return report(Outcome::Failed { reason }, false);
+    }
+    let outcome = match wait_ready(kube, o, &opts.readiness, cancel).await {
+        Outcome::Done { summary } => Outcome::Done {
+            summary: format!("applied, {summary}"),
+        },
+        other => other,
+    };
+    report(outcome, true)
 }
 
-/// Applies one object (recreating it first when opted in) and waits until it is healthy.
-async fn apply_one(
-    a: &Analysis,
-    state: &KubeState,
+/// What must happen before the apply: delete the old object (recreate) and wait until it is
+/// gone; hand HPA-owned replicas over so that the apply does not scale the workload down. A
+/// failed read here fails the step: guessing would risk the very scale-down it prevents.
+async fn prepare_write(
     kube: &KubeAdapter,
-    n: usize,
+    state: &KubeState,
+    node: usize,
     o: &KubeObject,
-    aws_live: Option<&LiveAws>,
+    body: &Value,
     opts: &ExecOptions,
-) -> (usize, Outcome) {
-    {
-        {
-            let (body, complete, _) = render(a, o, aws_live, &state.ctx);
-            if !complete {
-                return (
-                    n,
-                    Outcome::Failed {
-                        reason: "a value from AWS is still unknown (its stack did not produce it)"
-                            .into(),
-                    },
-                );
-            }
-            if state.recreate.contains(&n) {
-                if let Err(e) = kube
-                    .delete(
-                        &o.api_version,
-                        &o.key.kind,
-                        o.key.namespace.as_deref(),
-                        &o.key.name,
-                        Propagation::Foreground,
-                    )
-                    .await
-                {
-                    return (
-                        n,
-                        Outcome::Failed {
-                            reason: format!("delete before recreate: {e}"),
-                        },
-                    );
-                }
-                let start = Instant::now();
-                while let Ok(Some(_)) = kube
-                    .get(
-                        &o.api_version,
-                        &o.key.kind,
-                        o.key.namespace.as_deref(),
-                        &o.key.name,
-                    )
-                    .await
-                {
-                    if start.elapsed() > opts.readiness.default {
-                        return (
-                            n,
-                            Outcome::Failed {
-                                reason: "the old object was not deleted in time".into(),
-                            },
-                        );
-                    }
-                    tokio::time::sleep(opts.readiness.poll).await;
+    cancel: &CancellationToken,
+) -> Result<(), String> {
+    let ns = o.key.namespace.as_deref();
+    if state.recreate.contains(&node) {
+        kube.delete(
+            &o.api_version,
+            &o.key.kind,
+            ns,
+            &o.key.name,
+            Propagation::Foreground,
+        )
+        .await
+        .map_err(|e| format!("delete before recreate: {}", error_chain(&e)))?;
+        let start = Instant::now();
+        loop {
+            match kube.get(&o.api_version, &o.key.kind, ns, &o.key.name).await {
+                Ok(None) => break,
+                Ok(Some(_)) => {}
+                Err(e) => {
+                    return Err(format!(
+                        "waiting for the old object to go: {}",
+                        error_chain(&e)
+                    ))
                 }
             }
-            // Replicas an HPA now owns are handed over first, so that the apply which drops
-            // them from eksync's fields does not scale the workload down.
-            if state.ctx.hpa_targets.contains(&o.key) {
-                let live = kube
-                    .get(
-                        &o.api_version,
-                        &o.key.kind,
-                        o.key.namespace.as_deref(),
-                        &o.key.name,
-                    )
-                    .await;
-                if let Ok(Some(live)) = live {
-                    if let Some(h) = kdiff::replicas_handover(&body, &live, &state.ctx) {
-                        let handover = ApplyOptions {
-                            dry_run: false,
-                            force: true,
-                        };
-                        if let Err(e) = kube.apply_as(&h, handover, kdiff::HANDOVER_MANAGER).await {
-                            let reason = format!("replicas handover: {e}");
-                            return (n, Outcome::Failed { reason });
-                        }
-                    }
-                }
+            if start.elapsed() > opts.readiness.default {
+                return Err("the old object was not deleted in time".into());
             }
-            if let Err(e) = kube
-                .apply(
-                    &body,
-                    ApplyOptions {
-                        dry_run: false,
-                        force: true,
-                    },
-                )
-                .await
-            {
-                return (
-                    n,
-                    Outcome::Failed {
-                        reason: format!("apply: {e}"),
-                    },
-                );
-            }
-            match wait_ready(kube, &body, &o.key, &o.api_version, &opts.readiness).await {
-                Ok(s) => (
-                    n,
-                    Outcome::Done {
-                        summary: format!("applied, {s}"),
-                    },
-                ),
-                Err(reason) => (n, Outcome::Failed { reason }),
+            tokio::select! {
+                _ = tokio::time::sleep(opts.readiness.poll) => {}
+                _ = cancel.cancelled() => return Err("the run was cancelled while the old object was deleted".into()),
             }
         }
     }
+    if state.ctx.hpa_targets.contains(&o.key) {
+        let live = kube
+            .get(&o.api_version, &o.key.kind, ns, &o.key.name)
+            .await
+            .map_err(|e| {
+                format!(
+                    "replicas handover: reading the live object failed, so it is not applied (applying could scale it down): {}",
+                    error_chain(&e)
+                )
+            })?;
+        if let Some(h) = live.and_then(|l| kdiff::replicas_handover(body, &l, &state.ctx)) {
+            let handover = ApplyOptions {
+                dry_run: false,
+                force: true,
+            };
+            kube.apply_as(&h, handover, kdiff::HANDOVER_MANAGER)
+                .await
+                .map_err(|e| format!("replicas handover: {}", error_chain(&e)))?;
+        }
+    }
+    Ok(())
 }
 
-/// Deletes what left Git (guards first), in reverse install order, and records the inventory.
-/// Returns items describing what happened to each candidate, notes, and the refusal if a guard
-/// stopped the prune.
+/// Deletes what left Git (as the core's prune decision says, in reverse install order) unless
+/// the run was cancelled, and records the inventory. Returns the prune items, notes, and the
+/// refusal if a guard stopped the prune.
 pub(super) async fn finish(
     a: &Analysis,
     p: &LivePlan,
     kube: &KubeAdapter,
     opts: &ExecOptions,
+    wrote: &BTreeSet<usize>,
+    recorded: Option<&Inventory>,
 ) -> (Vec<Item>, Vec<String>, Option<String>) {
     let Some(state) = &p.kube else {
         return (Vec::new(), Vec::new(), None);
@@ -596,89 +680,98 @@ pub(super) async fn finish(
     let mut notes = Vec::new();
     let mut refused = None;
     let mut items = prune_items(p, opts);
-    let to_delete: Vec<&PruneCandidate> = state.prune.iter().filter(|c| c.kept.is_none()).collect();
     let inventory_len = state.inventory.as_ref().map_or(0, |i| i.entries.len());
     let mut pruned: BTreeSet<InventoryEntry> = BTreeSet::new();
-    if opts.prune.enabled && !to_delete.is_empty() {
-        let names: Vec<String> = to_delete.iter().map(|c| prune_label(&c.entry)).collect();
-        let share = to_delete.len() as f64 / inventory_len.max(1) as f64;
-        let refusal = if a.model.objects.is_empty() {
-            Some("the repo yields no Kubernetes objects at all".to_string())
-        } else if share > opts.prune.max_share && !opts.prune.allow_large {
-            Some(format!(
-                "{} of {} inventoried objects ({:.0}%) is more than the allowed {:.0}%; pass --prune-allow-large to go ahead",
-                to_delete.len(),
-                inventory_len,
-                share * 100.0,
-                opts.prune.max_share * 100.0
-            ))
-        } else {
-            None
-        };
-        match refusal {
-            Some(why) => {
-                refused = Some(format!(
-                    "prune refused: {why}; it would have deleted: {}",
-                    names.join(", ")
-                ));
-                for i in items.iter_mut() {
-                    if i.action == Action::Delete {
-                        i.action = Action::DriftOnly;
-                        i.outcome = Some(Outcome::Skipped {
-                            because: "prune refused".into(),
-                        });
-                    }
-                }
+    let decision = prune::decide(
+        &state.prune,
+        inventory_len,
+        a.model.objects.len(),
+        &opts.prune,
+    );
+    match decision {
+        _ if p.cancelled => {
+            for i in items.iter_mut().filter(|i| i.action == Action::Delete) {
+                i.outcome = Some(Outcome::Cancelled {
+                    because: "not pruned: the run was cancelled".into(),
+                });
             }
-            None => {
-                // Workloads before what they use, namespaces last: the reverse of install order.
-                let rank = |k: &str| match k {
-                    "Namespace" => 3,
-                    "CustomResourceDefinition" => 2,
-                    "PersistentVolume" | "StorageClass" | "ClusterRole" | "ClusterRoleBinding" => 1,
-                    _ => 0,
-                };
-                let mut ordered = to_delete.clone();
-                ordered.sort_by_key(|c| rank(&c.entry.kind));
-                for c in ordered {
-                    let e = &c.entry;
-                    let r = kube
-                        .delete(
-                            &e.api_version,
-                            &e.kind,
-                            e.namespace.as_deref(),
-                            &e.name,
-                            Propagation::Foreground,
-                        )
-                        .await;
-                    let label = prune_label(e);
-                    if let Some(item) = items.iter_mut().find(|i| i.id == format!("prune/{label}"))
-                    {
-                        item.outcome = Some(match &r {
-                            Ok(_) => Outcome::Done {
-                                summary: "deleted".into(),
-                            },
-                            Err(err) => Outcome::Failed {
-                                reason: err.to_string(),
-                            },
-                        });
-                    }
-                    if r.is_ok() {
-                        pruned.insert(e.clone());
-                    }
+        }
+        PruneDecision::Nothing | PruneDecision::ReportOnly => {}
+        PruneDecision::Refused {
+            refusal,
+            would_delete,
+        } => {
+            let names: Vec<String> = would_delete.iter().map(prune_label).collect();
+            refused = Some(format!(
+                "prune refused: {refusal}; it would have deleted: {}",
+                names.join(", ")
+            ));
+            for i in items.iter_mut().filter(|i| i.action == Action::Delete) {
+                i.action = Action::DriftOnly;
+                i.details = vec!["left Git; not deleted (prune refused)".into()];
+                i.outcome = Some(Outcome::Skipped {
+                    because: "prune refused".into(),
+                });
+            }
+        }
+        PruneDecision::Delete(order) => {
+            for e in order {
+                let r = kube
+                    .delete(
+                        &e.api_version,
+                        &e.kind,
+                        e.namespace.as_deref(),
+                        &e.name,
+                        Propagation::Foreground,
+                    )
+                    .await;
+                let id = format!("prune/{}", prune_label(&e));
+                if let Some(item) = items.iter_mut().find(|i| i.id == id) {
+                    item.outcome = Some(match &r {
+                        Ok(_) => Outcome::Done {
+                            summary: "deleted".into(),
+                        },
+                        Err(err) => Outcome::Failed {
+                            reason: error_chain(err),
+                        },
+                    });
+                }
+                if r.is_ok() {
+                    pruned.insert(e);
                 }
             }
         }
     }
-    // The inventory: what exists now that eksync applied, plus what it still keeps.
-    let applied_or_present = p.items.iter().enumerate().filter_map(|(n, i)| {
+    if let Err(e) = write_final(a, p, kube, wrote, &pruned, recorded).await {
+        notes.push(format!(
+            "the inventory could not be written: {}",
+            error_chain(&e)
+        ));
+    }
+    (items, notes, refused)
+}
+
+/// The inventory after a run: what it held (minus what was pruned), plus every repo object
+/// that now exists because this run applied it or found it in sync. Written only when it
+/// differs from what is recorded (the write-ahead record included).
+async fn write_final(
+    a: &Analysis,
+    p: &LivePlan,
+    kube: &KubeAdapter,
+    wrote: &BTreeSet<usize>,
+    pruned: &BTreeSet<InventoryEntry>,
+    recorded: Option<&Inventory>,
+) -> Result<(), KubeError> {
+    let Some(state) = &p.kube else {
+        return Ok(());
+    };
+    let present = p.items.iter().enumerate().filter_map(|(n, i)| {
         let oi = state.objects.get(&n)?;
-        let ok = match &i.outcome {
-            Some(Outcome::Done { .. }) => true,
-            Some(_) => false,
-            None => i.action == Action::NoChange || i.action == Action::DriftOnly,
-        };
-        ok.then(|| InventoryEntry::of(&a.model.objects[*oi].body))
+        let exists = wrote.contains(&n)
+            || matches!(i.outcome, Some(Outcome::Done { .. }))
+            || (i.outcome.is_none() && matches!(i.action, Action::NoChange | Action::DriftOnly));
+        exists
+            .then(|| InventoryEntry::of(&a.model.objects[*oi].body))
             .flatten()
     });
     let previous = state
@@ -686,11 +779,10 @@ pub(super) async fn finish(
         .iter()
         .flat_map(|i| i.entries.iter().cloned())
         .filter(|e| !pruned.contains(e));
-    let next = Inventory::new(previous.chain(applied_or_present));
-    if state.inventory.as_ref() != Some(&next) {
-        if let Err(e) = kube.write_inventory(&next).await {
-            notes.push(format!("the inventory could not be written: {e}"));
-        }
+    let next = Inventory::new(previous.chain(present));
+    // What the cluster holds now may include the write-ahead record: compare with that.
+    if recorded != Some(&next) {
+        kube.write_inventory(&next).await?;
     }
-    (items, notes, refused)
+    Ok(())
 }

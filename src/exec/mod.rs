@@ -1,18 +1,20 @@
-//! The one executor: turns an offline [`Analysis`] plus live AWS and Kubernetes state into a live
-//! plan (what each graph node would change, with diffs and drift), and performs it wave by wave:
-//! bounded parallelism inside a wave, each step waiting until it is healthy, dependents of a
-//! failure skipped while independent branches go on. Values that flow (ASG name, role name) are
-//! read from live AWS before their consumers are rendered.
+//! The one executor. A [`Reconciler`] owns the AWS and Kubernetes adapters (and their caches) for
+//! its lifetime and runs `diff` (live state -> [`LivePlan`]) and `apply` (perform it) for a given
+//! analysis and time. `apply` asks the core's [`Scheduler`] what may start: a step starts as soon
+//! as what it waits for is settled and healthy, never at a wave barrier; a failure skips its
+//! dependents; a cancel starts nothing new and the run reports it. The inventory is written ahead
+//! of every create and trimmed only after deletes.
 //!
-//! Deciding *what* differs is the core's (`awsdiff`, `kdiff`); talking to AWS and Kubernetes is the
-//! adapters'. This module only sequences, and records what happened.
+//! Deciding *what* differs and *what runs next* is the core's (`awsdiff`, `kdiff`, `reconcile`);
+//! talking to AWS and Kubernetes is the adapters'. This module performs and records.
 
 pub mod aws;
 pub mod kube;
 pub mod report;
+mod run;
 
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use tokio_util::sync::CancellationToken;
 
 use crate::adapters::aws::{AwsAdapter, AwsError};
 use crate::adapters::kube::{KubeAdapter, KubeError};
@@ -20,7 +22,8 @@ use crate::core::analysis::Analysis;
 use crate::core::awsdiff::AwsDiffError;
 use crate::core::desired::DesiredError;
 use crate::core::graph::System;
-use crate::core::plan;
+pub use crate::core::reconcile::prune::PruneOptions;
+pub use crate::core::reconcile::{Action, Health, Outcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -28,21 +31,21 @@ pub enum ExecError {
     Invalid(usize),
     #[error(transparent)]
     Desired(#[from] DesiredError),
-    #[error("reading AWS: {0}")]
+    #[error("reading AWS")]
     Aws(#[from] AwsError),
-    #[error("planning AWS changes: {0}")]
+    #[error("planning AWS changes")]
     AwsPlan(#[from] AwsDiffError),
-    #[error("reading Kubernetes: {0}")]
+    #[error("reading Kubernetes")]
     Kube(#[from] KubeError),
 }
 
 /// What the executor reports while it runs, for a progress display or log lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
-    WaveStarted {
-        wave: usize,
-        waves: usize,
+    /// The run starts `steps` steps in all (over `waves` waves, as `plan` shows them).
+    RunStarted {
         steps: usize,
+        waves: usize,
     },
     StepStarted {
         label: String,
@@ -51,6 +54,10 @@ pub enum Progress {
         label: String,
         outcome: Outcome,
         seconds: u64,
+    },
+    /// A cancel arrived: nothing new starts; steps in flight finish or abandon their waits.
+    Cancelling {
+        running: usize,
     },
 }
 
@@ -64,9 +71,9 @@ pub struct ExecOptions {
     pub detect_only: bool,
     /// Create (and delete) CloudFormation change sets to show per-resource actions and replacement.
     pub preview: bool,
-    /// Steps run at once inside a wave.
+    /// Steps in flight at once.
     pub concurrency: usize,
-    pub prune: kube::PruneOptions,
+    pub prune: PruneOptions,
     pub readiness: kube::ReadinessOptions,
     /// Where progress goes (nowhere by default).
     pub progress: Option<ProgressSink>,
@@ -98,43 +105,11 @@ impl Default for ExecOptions {
             detect_only: false,
             preview: true,
             concurrency: 4,
-            prune: kube::PruneOptions::default(),
+            prune: PruneOptions::default(),
             readiness: kube::ReadinessOptions::default(),
             progress: None,
         }
     }
-}
-
-/// What a node would do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    Create,
-    Update,
-    NoChange,
-    /// Something differs, but the run will not change it (detect-only, or owned elsewhere).
-    DriftOnly,
-    /// It cannot be changed now (for example a stack in a rollback state).
-    Blocked,
-    /// It left Git and is pruned.
-    Delete,
-    /// Live state was not consulted for it.
-    Unknown,
-}
-
-impl Action {
-    pub fn changes(self) -> bool {
-        matches!(self, Action::Create | Action::Update | Action::Delete)
-    }
-}
-
-/// What happened when a node ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "kebab-case")]
-pub enum Outcome {
-    Done { summary: String },
-    Failed { reason: String },
-    Skipped { because: String },
 }
 
 /// One graph node in a live plan or run.
@@ -154,8 +129,18 @@ pub struct Item {
     /// Live values that differ from what they should be, and what happens to them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<String>,
+    /// Health read from live state, where eksync judges it (Kubernetes objects that exist).
+    #[serde(skip_serializing_if = "Option::is_none", flatten)]
+    pub health: Option<Health>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+}
+
+impl Item {
+    /// Exists but is not healthy.
+    pub fn unhealthy(&self) -> bool {
+        self.health.as_ref().is_some_and(|h| !h.is_healthy())
+    }
 }
 
 /// A live plan: one item per graph node, in graph order, plus notes.
@@ -170,6 +155,9 @@ pub struct LivePlan {
     /// A guard refused to act (for example a prune of everything); nothing it covers was done.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// The run was cancelled: what had not started was not started.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cancelled: bool,
     #[serde(skip)]
     pub(crate) aws: Option<aws::AwsState>,
     #[serde(skip)]
@@ -177,12 +165,14 @@ pub struct LivePlan {
 }
 
 impl LivePlan {
-    /// Anything to change or any drift found.
+    /// Anything to change, any drift found, or anything not healthy.
     pub fn has_changes(&self) -> bool {
-        self.items
-            .iter()
-            .chain(self.prune.iter())
-            .any(|i| i.action.changes() || !i.drift.is_empty() || i.action == Action::DriftOnly)
+        self.items.iter().chain(self.prune.iter()).any(|i| {
+            i.action.changes()
+                || !i.drift.is_empty()
+                || i.action == Action::DriftOnly
+                || i.unhealthy()
+        })
     }
 
     /// Items that cannot be applied as they are (the API server rejects them, a stack is stuck).
@@ -202,7 +192,7 @@ impl LivePlan {
         self.items
             .iter()
             .chain(self.prune.iter())
-            .filter(|i| matches!(i.outcome, Some(Outcome::Failed { .. })))
+            .filter(|i| i.outcome.as_ref().is_some_and(Outcome::is_failed))
             .count()
     }
 }
@@ -223,6 +213,7 @@ fn empty_plan(a: &Analysis) -> LivePlan {
             action: Action::Unknown,
             details: Vec::new(),
             drift: Vec::new(),
+            health: None,
             outcome: None,
         })
         .collect();
@@ -231,165 +222,89 @@ fn empty_plan(a: &Analysis) -> LivePlan {
         prune: Vec::new(),
         notes: Vec::new(),
         refused: None,
+        cancelled: false,
         aws: None,
         kube: None,
     }
 }
 
-/// Compares the repo with live state.
-pub async fn plan(
-    a: &Analysis,
-    aws: Option<&AwsAdapter>,
-    kube_adapter: Option<&KubeAdapter>,
-    opts: &ExecOptions,
-    now: jiff::Timestamp,
-) -> Result<LivePlan, ExecError> {
-    let errors = a.diagnostics.iter().filter(|d| d.is_error()).count();
-    if errors > 0 {
-        return Err(ExecError::Invalid(errors));
-    }
-    let mut p = empty_plan(a);
-    match aws {
-        Some(adapter) if !a.model.clusters.is_empty() || !a.model.role_policies.is_empty() => {
-            aws::plan(a, adapter, opts, now, &mut p).await?;
-        }
-        _ => {
-            if p.items.iter().any(|i| i.system == System::Aws) {
-                p.notes
-                    .push("AWS was not consulted: AWS resources show as unknown".into());
-            }
-        }
-    }
-    match kube_adapter {
-        Some(k) => {
-            kube::plan(a, k, opts, &mut p).await?;
-            p.prune = kube::prune_items(&p, opts);
-        }
-        None => {
-            if p.items.iter().any(|i| i.system == System::Kubernetes) {
-                p.notes
-                    .push("Kubernetes was not consulted: objects show as unknown".into());
-            }
-        }
-    }
-    Ok(p)
+/// Owns the adapters for its lifetime and runs `diff` and `apply` through them. `diff`, `apply`,
+/// and later `watch` and `agent`, all go through it.
+pub struct Reconciler {
+    aws: Option<AwsAdapter>,
+    kube: Option<KubeAdapter>,
+    opts: ExecOptions,
 }
 
-/// Performs a live plan wave by wave. Failures skip their dependents; independent branches go on.
-pub async fn apply(
-    a: &Analysis,
-    mut p: LivePlan,
-    aws_adapter: Option<&AwsAdapter>,
-    kube_adapter: Option<&KubeAdapter>,
-    opts: &ExecOptions,
-) -> LivePlan {
-    let mut failed: BTreeSet<usize> = BTreeSet::new();
-    let mut skipped: BTreeMap<usize, usize> = BTreeMap::new();
-    // What cannot be changed now fails, so that what depends on it is skipped.
-    for (i, item) in p.items.iter_mut().enumerate() {
-        if item.action == Action::Blocked {
-            let reason = item.details.join("; ");
-            item.outcome = Some(Outcome::Failed {
-                reason: format!("blocked: {reason}"),
-            });
-            failed.insert(i);
-        }
+impl Reconciler {
+    /// A reconciler over these adapters (`None`: that system is not consulted).
+    pub fn new(aws: Option<AwsAdapter>, kube: Option<KubeAdapter>, opts: ExecOptions) -> Self {
+        Reconciler { aws, kube, opts }
     }
-    for d in plan::dependents(&a.graph, &failed) {
-        skipped.entry(d).or_insert_with(|| {
-            failed
-                .iter()
-                .copied()
-                .find(|f| plan::dependents(&a.graph, &BTreeSet::from([*f])).contains(&d))
-                .unwrap_or(d)
-        });
-    }
-    let waves = a.order.waves.len();
-    for (w, wave) in a.order.waves.iter().enumerate() {
-        let runnable: Vec<usize> = wave
-            .iter()
-            .copied()
-            .filter(|i| !skipped.contains_key(i))
-            .filter(|&i| p.items[i].action.changes() || aws::has_steps(&p, i))
-            .collect();
-        if !runnable.is_empty() {
-            opts.report(Progress::WaveStarted {
-                wave: w + 1,
-                waves,
-                steps: runnable.len(),
-            });
-        }
-        let mut results: Vec<(usize, Outcome)> = Vec::new();
-        let of = |system: System| -> Vec<usize> {
-            runnable
-                .iter()
-                .copied()
-                .filter(|&i| p.items[i].system == system)
-                .collect()
-        };
-        let (aws_nodes, kube_nodes) = (of(System::Aws), of(System::Kubernetes));
-        // Nothing in one wave depends on another node of the same wave: AWS and Kubernetes steps
-        // of a wave run side by side.
-        let aws_run = async {
-            match aws_adapter {
-                Some(adapter) => aws::run_nodes(&p, adapter, &aws_nodes, opts).await,
-                None => (skip_all(&aws_nodes, "AWS was not consulted"), None),
-            }
-        };
-        let kube_run = async {
-            match kube_adapter {
-                Some(k) => kube::run_nodes(a, &p, k, &kube_nodes, opts).await,
-                None => skip_all(&kube_nodes, "Kubernetes was not consulted"),
-            }
-        };
-        let ((aws_results, fresh_live), kube_results) = tokio::join!(aws_run, kube_run);
-        if let (Some(live), Some(state)) = (fresh_live, p.aws.as_mut()) {
-            state.live = live;
-        }
-        results.extend(aws_results);
-        results.extend(kube_results);
-        for (i, outcome) in results {
-            if matches!(outcome, Outcome::Failed { .. }) {
-                failed.insert(i);
-            }
-            p.items[i].outcome = Some(outcome);
-        }
-        for d in plan::dependents(&a.graph, &failed) {
-            if !skipped.contains_key(&d) && p.items[d].outcome.is_none() {
-                let cause = failed
-                    .iter()
-                    .copied()
-                    .find(|f| plan::dependents(&a.graph, &BTreeSet::from([*f])).contains(&d))
-                    .unwrap_or(d);
-                skipped.insert(d, cause);
-            }
-        }
-    }
-    for (d, cause) in skipped {
-        if p.items[d].action.changes() || aws::has_steps(&p, d) {
-            let because = format!("{} {} failed", p.items[cause].kind, p.items[cause].name);
-            p.items[d].outcome = Some(Outcome::Skipped { because });
-        }
-    }
-    if let Some(k) = kube_adapter {
-        let (prune, notes, refused) = kube::finish(a, &p, k, opts).await;
-        p.prune = prune;
-        p.notes.extend(notes);
-        p.refused = refused;
-    }
-    p
-}
 
-fn skip_all(nodes: &[usize], because: &str) -> Vec<(usize, Outcome)> {
-    nodes
-        .iter()
-        .map(|&i| {
-            (
-                i,
-                Outcome::Skipped {
-                    because: because.to_string(),
-                },
-            )
-        })
-        .collect()
+    pub fn options(&self) -> &ExecOptions {
+        &self.opts
+    }
+
+    pub fn aws(&self) -> Option<&AwsAdapter> {
+        self.aws.as_ref()
+    }
+
+    pub fn kube(&self) -> Option<&KubeAdapter> {
+        self.kube.as_ref()
+    }
+
+    /// Compares the repo with live state at time `now`.
+    pub async fn diff(&self, a: &Analysis, now: jiff::Timestamp) -> Result<LivePlan, ExecError> {
+        let errors = a.diagnostics.iter().filter(|d| d.is_error()).count();
+        if errors > 0 {
+            return Err(ExecError::Invalid(errors));
+        }
+        let mut p = empty_plan(a);
+        match &self.aws {
+            Some(adapter) if !a.model.clusters.is_empty() || !a.model.role_policies.is_empty() => {
+                aws::plan(a, adapter, &self.opts, now, &mut p).await?;
+            }
+            _ => {
+                if p.items.iter().any(|i| i.system == System::Aws) {
+                    p.notes
+                        .push("AWS was not consulted: AWS resources show as unknown".into());
+                }
+            }
+        }
+        match &self.kube {
+            Some(k) => {
+                kube::plan(a, k, &self.opts, &mut p).await?;
+                p.prune = kube::prune_items(&p, &self.opts);
+            }
+            None => {
+                if p.items.iter().any(|i| i.system == System::Kubernetes) {
+                    p.notes
+                        .push("Kubernetes was not consulted: objects show as unknown".into());
+                }
+            }
+        }
+        Ok(p)
+    }
+
+    /// Performs a live plan. Steps start as their dependencies become healthy; failures skip
+    /// their dependents; independent branches go on. Once `cancel` fires, nothing new starts,
+    /// waits in flight are abandoned, and the result says the run was cancelled; the inventory
+    /// is written either way.
+    pub async fn apply(&self, a: &Analysis, p: LivePlan, cancel: &CancellationToken) -> LivePlan {
+        run::apply(self, a, p, cancel).await
+    }
+
+    /// Runs a bare AWS plan (steps ordered by their `after` ids) through the same scheduler,
+    /// driver loop and step runner as [`Reconciler::apply`]. For callers that plan AWS alone.
+    pub async fn apply_aws_plan(
+        &self,
+        plan: &crate::core::awsdiff::AwsPlan,
+        cancel: &CancellationToken,
+    ) -> aws::AwsPlanReport {
+        match &self.aws {
+            Some(adapter) => aws::apply_plan(adapter, plan, &self.opts, cancel).await,
+            None => aws::AwsPlanReport::default(),
+        }
+    }
 }

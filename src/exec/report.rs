@@ -67,6 +67,7 @@ fn outcome_text(o: &Outcome) -> String {
         Outcome::Done { summary } => format!("done: {summary}"),
         Outcome::Failed { reason } => format!("FAILED: {reason}"),
         Outcome::Skipped { because } => format!("skipped: {because}"),
+        Outcome::Cancelled { because } => format!("cancelled: {because}"),
     }
 }
 
@@ -136,6 +137,12 @@ pub fn text(p: &LivePlan) -> String {
     if let Some(r) = &p.refused {
         let _ = writeln!(s, "\nREFUSED: {r}");
     }
+    if p.cancelled {
+        let _ = writeln!(
+            s,
+            "\nCANCELLED: nothing was started after the cancel; run again to finish"
+        );
+    }
     s
 }
 
@@ -157,6 +164,7 @@ pub fn json(p: &LivePlan) -> serde_json::Value {
         "prune": p.prune,
         "notes": p.notes,
         "refused": p.refused,
+        "cancelled": p.cancelled,
         "summary": {
             "create": create, "update": update, "drift_only": drift, "blocked": blocked,
             "unchanged": same, "unknown": unknown, "changes": p.has_changes(),
@@ -201,6 +209,9 @@ pub fn markdown(p: &LivePlan) -> String {
     }
     for n in &p.notes {
         let _ = writeln!(s, "\n> {}", md(n));
+    }
+    if p.cancelled {
+        s.push_str("\n> **Cancelled**: nothing was started after the cancel.\n");
     }
     s
 }

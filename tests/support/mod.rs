@@ -1,5 +1,6 @@
-//! Shared harness for the AWS tests: moto and the scenario inputs.
+//! Shared harness for the end-to-end tests: the binary, moto and the scenario inputs.
 
+pub mod cli;
 pub mod e2e;
 pub mod moto;
 pub mod scenario;

@@ -1,17 +1,15 @@
 //! Performs plan steps: stack create/update through change sets (execute, wait with exponential
 //! backoff and jitter, detect rollback and report the failing resource from the stack events; "no
 //! changes" is success), and direct drift corrections (PutRolePolicy, UpdateAutoScalingGroup min/max,
-//! CreateOrUpdateTags). A whole plan runs in dependency order with bounded concurrency; a failed step
-//! skips the steps that wait for it. It deliberately does not plan, delete stacks, or touch desired
-//! capacity.
+//! CreateOrUpdateTags). It runs one step when asked: ordering steps, skipping dependents and
+//! cancelling are the executor's (one scheduler, in the core). It deliberately does not plan,
+//! delete stacks, or touch desired capacity.
 
 use super::changeset::StackChange;
 use super::{call_error, AwsAdapter, AwsError, ResourceFailure, WaitSettings};
-use crate::core::awsdiff::{AsgTarget, AwsPlan, AwsStep, RoleSource};
+use crate::core::awsdiff::{AsgTarget, AwsStep, RoleSource};
 use aws_sdk_autoscaling::types::Tag as AsgTag;
-use futures::{stream, StreamExt};
 use rand::Rng;
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 /// DescribeStackEvents pages read to find where the failed operation started.
@@ -72,29 +70,6 @@ pub enum StepOutcome {
     AsgTagsSet { asg: String, keys: Vec<String> },
 }
 
-/// One step's result.
-#[derive(Debug)]
-pub struct StepResult {
-    pub id: usize,
-    pub result: Result<StepOutcome, AwsError>,
-}
-
-/// Results of a whole plan, by step id in completion order.
-#[derive(Debug, Default)]
-pub struct ApplyReport {
-    pub results: Vec<StepResult>,
-}
-
-impl ApplyReport {
-    pub fn succeeded(&self) -> bool {
-        self.results.iter().all(|r| r.result.is_ok())
-    }
-
-    pub fn failures(&self) -> impl Iterator<Item = &StepResult> {
-        self.results.iter().filter(|r| r.result.is_err())
-    }
-}
-
 fn stack_status_class(status: &str) -> Option<bool> {
     match status {
         "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "IMPORT_COMPLETE" => Some(true),
@@ -108,71 +83,6 @@ fn stack_status_class(status: &str) -> Option<bool> {
 }
 
 impl AwsAdapter {
-    /// Runs every step of `plan` in dependency order, at most `max_concurrency` at once.
-    pub async fn apply_plan(&self, plan: &AwsPlan) -> ApplyReport {
-        let mut report = ApplyReport::default();
-        let mut ok: BTreeSet<usize> = BTreeSet::new();
-        let mut done: BTreeSet<usize> = BTreeSet::new();
-        while done.len() < plan.steps.len() {
-            let pending: Vec<_> = plan
-                .steps
-                .iter()
-                .filter(|s| !done.contains(&s.id))
-                .collect();
-            let mut ready = Vec::new();
-            let mut blocked = Vec::new();
-            for s in pending {
-                let known = |a: &usize| plan.steps.iter().any(|x| x.id == *a);
-                if s.after.iter().all(|a| ok.contains(a)) {
-                    ready.push(s);
-                } else if s
-                    .after
-                    .iter()
-                    .any(|a| (done.contains(a) && !ok.contains(a)) || !known(a))
-                {
-                    blocked.push(s.id);
-                }
-            }
-            if ready.is_empty() && blocked.is_empty() {
-                // Only a cycle in `after` gets here (plans never make one): skip the rest.
-                blocked = plan
-                    .steps
-                    .iter()
-                    .filter(|s| !done.contains(&s.id))
-                    .map(|s| s.id)
-                    .collect();
-            }
-            for id in blocked {
-                done.insert(id);
-                report.results.push(StepResult {
-                    id,
-                    result: Err(AwsError::Skipped { step: id }),
-                });
-            }
-            if ready.is_empty() {
-                continue;
-            }
-            let results: Vec<StepResult> = stream::iter(ready)
-                .map(|s| async move {
-                    StepResult {
-                        id: s.id,
-                        result: self.apply_step(&s.step).await,
-                    }
-                })
-                .buffer_unordered(self.concurrency())
-                .collect()
-                .await;
-            for r in results {
-                done.insert(r.id);
-                if r.result.is_ok() {
-                    ok.insert(r.id);
-                }
-                report.results.push(r);
-            }
-        }
-        report
-    }
-
     /// Performs one step.
     pub async fn apply_step(&self, step: &AwsStep) -> Result<StepOutcome, AwsError> {
         match step {

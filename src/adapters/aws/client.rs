@@ -28,6 +28,8 @@ pub enum CredentialsSource {
     /// The standard chain (environment, profile, SSO, web identity, container, instance metadata).
     #[default]
     DefaultChain,
+    /// The standard chain reading this named profile (instead of `AWS_PROFILE`).
+    Profile(String),
     /// Fixed keys (tests, AWS-compatible endpoints).
     Static {
         access_key_id: String,
@@ -188,6 +190,9 @@ pub async fn build_clients(settings: &ClientSettings) -> Result<Clients, String>
     }
     if let Some(url) = &settings.endpoint_url {
         loader = loader.endpoint_url(url.clone());
+    }
+    if let CredentialsSource::Profile(name) = &settings.credentials {
+        loader = loader.profile_name(name);
     }
     if let CredentialsSource::Static {
         access_key_id,

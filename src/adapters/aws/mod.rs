@@ -19,7 +19,7 @@ mod changeset;
 mod client;
 mod read;
 
-pub use apply::{ApplyReport, StepOutcome, StepResult};
+pub use apply::StepOutcome;
 pub use client::{CallCounter, CredentialsSource, RetrySettings, USER_AGENT_PRODUCT};
 pub use read::{CachedStack, StackCache};
 
@@ -114,8 +114,6 @@ pub enum AwsError {
     Resolve { what: String, reason: String },
     #[error("AWS configuration: {0}")]
     Config(String),
-    #[error("step {step} not run: a step it depends on failed or was skipped")]
-    Skipped { step: usize },
 }
 
 /// A failing resource as the stack events report it.

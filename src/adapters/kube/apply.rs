@@ -9,7 +9,7 @@ use futures::future::try_join_all;
 use http::Method;
 use serde_json::{json, Value};
 
-use crate::core::kdiff::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use crate::core::kdiff::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SOURCE_LABEL};
 
 use super::client::{ApiCall, KubeAdapter};
 use super::discovery::ResolvedKind;
@@ -144,7 +144,7 @@ impl KubeAdapter {
     }
 
     /// Every object of these kinds (all namespaces) carrying the ownership label
-    /// `app.kubernetes.io/managed-by=eksync`: one paginated LIST per kind, kinds in parallel under
+    /// `app.kubernetes.io/managed-by=eksync` and this adapter's source label: one paginated LIST per kind, kinds in parallel under
     /// the concurrency bound. Items get their `apiVersion` and `kind` set.
     pub async fn list_managed(&self, kinds: &[ResolvedKind]) -> Result<Vec<Value>, KubeError> {
         let lists = try_join_all(kinds.iter().map(|k| self.list_kind(k))).await?;
@@ -158,7 +158,10 @@ impl KubeAdapter {
             let mut query = vec![
                 (
                     "labelSelector",
-                    format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"),
+                    format!(
+                        "{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{SOURCE_LABEL}={}",
+                        self.settings().source
+                    ),
                 ),
                 ("limit", self.settings().list_page_size.max(1).to_string()),
             ];

@@ -1,6 +1,6 @@
-//! The inventory in the cluster: the ConfigMap `eksync-inventory` in the configured namespace
-//! (default `eksync-system`, created when missing) holds the applied object identities as JSON
-//! under the key `inventory.json`. Neither object carries the ownership label, so they never show
+//! The inventory in the cluster: one ConfigMap per source, `eksync-inventory-<source>` in the
+//! configured namespace (default `eksync-system`, created when missing), holds the identities of
+//! the objects that source applied as JSON under the key `inventory.json`. Neither object carries the ownership label, so they never show
 //! up in the managed set and are never pruned.
 //!
 //! It does not decide what goes into the inventory or what to prune (`core::kdiff::inventory` and
@@ -15,8 +15,13 @@ use super::apply::ApplyOptions;
 use super::client::{ApiCall, KubeAdapter};
 use super::KubeError;
 
-/// The name of the inventory ConfigMap.
-pub const INVENTORY_NAME: &str = "eksync-inventory";
+/// The inventory ConfigMaps' common prefix.
+pub const INVENTORY_PREFIX: &str = "eksync-inventory";
+
+/// The name of a source's inventory ConfigMap.
+pub fn inventory_name(source: &str) -> String {
+    format!("{INVENTORY_PREFIX}-{source}")
+}
 /// The data key holding the JSON.
 const KEY: &str = "inventory.json";
 
@@ -24,15 +29,13 @@ impl KubeAdapter {
     /// The recorded inventory, or `None` when eksync never wrote one to this cluster.
     pub async fn read_inventory(&self) -> Result<Option<Inventory>, KubeError> {
         let ns = self.settings().inventory_namespace.clone();
-        let Some(cm) = self
-            .get("v1", "ConfigMap", Some(&ns), INVENTORY_NAME)
-            .await?
-        else {
+        let name = inventory_name(&self.settings().source);
+        let Some(cm) = self.get("v1", "ConfigMap", Some(&ns), &name).await? else {
             return Ok(None);
         };
         let corrupt = |message: String| KubeError::InventoryCorrupt {
             namespace: ns.clone(),
-            name: INVENTORY_NAME.into(),
+            name: name.clone(),
             message,
         };
         let text = cm
@@ -71,7 +74,7 @@ impl KubeAdapter {
         let cm = json!({
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": {"name": INVENTORY_NAME, "namespace": ns, "labels": labels},
+            "metadata": {"name": inventory_name(&self.settings().source), "namespace": ns, "labels": labels},
             "data": {KEY: text},
         });
         self.apply(

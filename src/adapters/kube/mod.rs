@@ -22,7 +22,7 @@ use std::path::PathBuf;
 pub use apply::{ApplyOptions, Propagation};
 pub use client::{KubeAdapter, RequestCounter};
 pub use discovery::ResolvedKind;
-pub use inventory::INVENTORY_NAME;
+pub use inventory::{inventory_name, INVENTORY_PREFIX};
 pub use retry::RetrySettings;
 
 /// The User-Agent eksync sends on every Kubernetes request.
@@ -42,6 +42,9 @@ pub struct KubeSettings {
     pub user_agent: String,
     /// The namespace of the inventory ConfigMap (created if missing).
     pub inventory_namespace: String,
+    /// The source this adapter works for: it lists only objects labelled with it and keeps its
+    /// own inventory (`eksync-inventory-<source>`).
+    pub source: String,
     /// Items per LIST page (`limit`); pages are followed with `continue`.
     pub list_page_size: usize,
 }
@@ -55,6 +58,7 @@ impl Default for KubeSettings {
             retry: RetrySettings::default(),
             user_agent: USER_AGENT.to_string(),
             inventory_namespace: "eksync-system".to_string(),
+            source: "default".to_string(),
             list_page_size: 500,
         }
     }

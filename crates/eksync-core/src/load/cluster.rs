@@ -1,0 +1,435 @@
+//! Loading and validating eksctl `ClusterConfig` documents: strict decoding, then the checks eksctl
+//! makes (names, sizes, labels, taints, Spot settings) plus a few it misses. Reports problems; never
+//! corrects them.
+
+use std::collections::HashMap;
+
+use super::{decode, syntax, Ctx, RawDoc};
+use crate::diag::Diagnostic;
+use crate::eksctl::{self, ClusterConfig, InstancesDistribution, Taint};
+use crate::model::Cluster;
+use crate::path::FieldPath;
+
+pub(super) fn load(d: RawDoc, ctx: &mut Ctx) -> Option<Cluster> {
+    let RawDoc {
+        origin,
+        value,
+        base,
+    } = d;
+    let api = value
+        .get("apiVersion")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    let kind = value.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+    if api != eksctl::API_VERSION || kind != eksctl::KIND {
+        let at = ctx.origin_loc(&origin, &base.key("apiVersion"));
+        ctx.error(
+            "E-eksctl-kind",
+            format!(
+                "unsupported eksctl document `{api}` `{kind}`; eksync reads `apiVersion: {}` `kind: {}`",
+                eksctl::API_VERSION,
+                eksctl::KIND
+            ),
+            at,
+        );
+        return None;
+    }
+    let config: ClusterConfig = decode(value, &origin, &base, "ClusterConfig", ctx)?;
+    let before = ctx.diags.len();
+    validate(&config, &mut |path, code, msg, warning| {
+        let at = ctx.origin_loc(&origin, &base.join(path));
+        if warning {
+            ctx.warn(code, msg, at);
+        } else {
+            ctx.error(code, msg, at);
+        }
+    });
+    for path in config.unrendered_fields() {
+        let at = ctx.origin_loc(&origin, &base.join(&path));
+        ctx.warn(
+            "W-eksctl-unrendered",
+            format!("`{path}` is valid eksctl but eksync does not render it into stacks yet; it is ignored"),
+            at,
+        );
+    }
+    let _ = before;
+    // Node group names are unique across nodeGroups and managedNodeGroups (each is a stack).
+    let mut first_by_name: HashMap<&str, FieldPath> = HashMap::new();
+    for ng in config.node_groups() {
+        let name_path = base.join(&ng.path.key("name"));
+        if let Some(first) = first_by_name.get(ng.name) {
+            let d = Diagnostic::error(
+                "E-duplicate",
+                format!("node group `{}` is defined twice", ng.name),
+            )
+            .at(ctx.origin_loc(&origin, &name_path))
+            .related(ctx.origin_loc(&origin, first), "first defined here");
+            ctx.push(d);
+        } else {
+            first_by_name.insert(ng.name, name_path);
+        }
+    }
+    Some(Cluster { config, origin })
+}
+
+/// Reports duplicate cluster names across files.
+pub(super) fn check_unique(clusters: &[Cluster], ctx: &mut Ctx) {
+    let mut seen: HashMap<&str, &Cluster> = HashMap::new();
+    for c in clusters {
+        if let Some(first) = seen.get(c.name()) {
+            let name_path = FieldPath::keys(&["metadata", "name"]);
+            let d = Diagnostic::error(
+                "E-duplicate",
+                format!("cluster `{}` is defined twice", c.name()),
+            )
+            .at(ctx.origin_loc(&c.origin, &name_path))
+            .related(
+                ctx.origin_loc(&first.origin, &name_path),
+                "first defined here",
+            );
+            ctx.push(d);
+        } else {
+            seen.insert(c.name(), c);
+        }
+    }
+}
+
+type Report<'a> = dyn FnMut(&FieldPath, &'static str, String, bool) + 'a;
+
+fn err(report: &mut Report, p: &FieldPath, code: &'static str, msg: String) {
+    report(p, code, msg, false);
+}
+
+/// The semantic checks of one ClusterConfig. `report(path, code, message, is_warning)`.
+pub fn validate(c: &ClusterConfig, report: &mut Report) {
+    let meta = FieldPath::keys(&["metadata"]);
+    if let Err(why) = syntax::eksctl_name(&c.metadata.name) {
+        err(
+            report,
+            &meta.key("name"),
+            "E-name",
+            format!("invalid cluster name: {why}"),
+        );
+    }
+    if !valid_region(&c.metadata.region) {
+        err(
+            report,
+            &meta.key("region"),
+            "E-region",
+            format!(
+                "`{}` is not an AWS region name (like us-west-2)",
+                c.metadata.region
+            ),
+        );
+    }
+    if let Some(v) = c
+        .metadata
+        .annotations
+        .get(crate::desired::CLUSTER_STACK_ANNOTATION)
+    {
+        if v != "manage" && v != "observe" {
+            err(
+                report,
+                &meta
+                    .key("annotations")
+                    .key(crate::desired::CLUSTER_STACK_ANNOTATION),
+                "E-annotation",
+                format!("`{v}` is not a cluster-stack mode; use manage or observe"),
+            );
+        }
+    }
+    if let Some(v) = &c.metadata.version {
+        let ok = v.split_once('.').is_some_and(|(a, b)| {
+            a == "1" && !b.is_empty() && b.bytes().all(|x| x.is_ascii_digit())
+        });
+        if !ok {
+            err(
+                report,
+                &meta.key("version"),
+                "E-version",
+                format!("`{v}` is not a Kubernetes version like \"1.33\" (quote it in YAML)"),
+            );
+        }
+    }
+    for ng in c.node_groups() {
+        if let Err(why) = syntax::eksctl_name(ng.name) {
+            err(
+                report,
+                &ng.path.key("name"),
+                "E-name",
+                format!("invalid node group name: {why}"),
+            );
+        }
+        let s = ng.sizes;
+        let size_path = |f: &str| ng.path.key(f);
+        for (field, v) in [
+            ("minSize", s.min),
+            ("maxSize", s.max),
+            ("desiredCapacity", s.desired),
+        ] {
+            if v < 0 {
+                err(
+                    report,
+                    &size_path(field),
+                    "E-size",
+                    format!("{field} must not be negative (got {v})"),
+                );
+            }
+        }
+        if s.min > s.max {
+            err(
+                report,
+                &size_path("minSize"),
+                "E-size",
+                format!("minSize ({}) is greater than maxSize ({})", s.min, s.max),
+            );
+        } else if s.desired < s.min || s.desired > s.max {
+            err(
+                report,
+                &size_path("desiredCapacity"),
+                "E-size",
+                format!(
+                    "desiredCapacity ({}) must be between minSize ({}) and maxSize ({})",
+                    s.desired, s.min, s.max
+                ),
+            );
+        }
+        for (k, v) in ng.labels {
+            let p = ng.path.key("labels").key(k.as_str());
+            if let Err(why) = syntax::qualified_name(k) {
+                err(report, &p, "E-label", format!("invalid node label {why}"));
+            }
+            if let Err(why) = syntax::label_value(v) {
+                err(
+                    report,
+                    &p,
+                    "E-label",
+                    format!("invalid node label `{k}`: {why}"),
+                );
+            }
+            if k.starts_with("kubernetes.io/") || k.starts_with("k8s.io/") {
+                let allowed = [
+                    "kubernetes.io/os",
+                    "kubernetes.io/arch",
+                    "node.kubernetes.io/instance-type",
+                ];
+                if !allowed.contains(&k.as_str()) {
+                    report(
+                        &p,
+                        "W-label",
+                        format!("the kubelet may refuse to set label `{k}`: the kubernetes.io and k8s.io prefixes are reserved"),
+                        true,
+                    );
+                }
+            }
+        }
+        check_taints(&ng.taints, &ng.path.key("taints"), report);
+    }
+    for (i, ng) in c.node_groups.iter().enumerate() {
+        let path = FieldPath::keys(&["nodeGroups"]).index(i);
+        check_volume_size(ng.volume_size, &path, report);
+        if let Some(d) = &ng.instances_distribution {
+            check_spot(d, ng.instance_type.as_deref(), &path, report);
+        }
+    }
+    for (i, ng) in c.managed_node_groups.iter().enumerate() {
+        let path = FieldPath::keys(&["managedNodeGroups"]).index(i);
+        if ng.instance_type.is_some() && !ng.instance_types.is_empty() {
+            report(
+                &path.key("instanceTypes"),
+                "E-spot",
+                "set either instanceType or instanceTypes, not both".to_string(),
+                false,
+            );
+        }
+        if ng.spot == Some(true) && ng.instance_types.len() < 2 {
+            report(
+                &path.key("spot"),
+                "W-spot",
+                "a Spot node group with fewer than two instance types is interrupted more often; list several in instanceTypes".to_string(),
+                true,
+            );
+        }
+        check_volume_size(ng.volume_size, &path, report);
+    }
+}
+
+fn check_volume_size(size: Option<i64>, ng: &FieldPath, report: &mut Report) {
+    if let Some(v) = size.filter(|v| *v <= 0) {
+        let msg = format!("volumeSize must be positive (got {v})");
+        report(&ng.key("volumeSize"), "E-size", msg, false);
+    }
+}
+
+fn valid_region(r: &str) -> bool {
+    // e.g. us-west-2, eu-central-1, us-gov-west-1, ap-southeast-5
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|c| c.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
+}
+
+fn check_taints(taints: &[Taint], path: &FieldPath, report: &mut Report) {
+    let mut seen = HashMap::new();
+    for (i, t) in taints.iter().enumerate() {
+        let p = path.index(i);
+        if let Err(why) = syntax::qualified_name(&t.key) {
+            report(
+                &p.key("key"),
+                "E-taint",
+                format!("invalid taint {why}"),
+                false,
+            );
+        }
+        if let Some(v) = &t.value {
+            if let Err(why) = syntax::label_value(v) {
+                report(
+                    &p.key("value"),
+                    "E-taint",
+                    format!("invalid taint `{}`: {why}", t.key),
+                    false,
+                );
+            }
+        }
+        if !syntax::TAINT_EFFECTS.contains(&t.effect.as_str()) {
+            report(
+                &p.key("effect"),
+                "E-taint",
+                format!(
+                    "taint `{}` has effect `{}`; it must be one of {}",
+                    t.key,
+                    t.effect,
+                    syntax::TAINT_EFFECTS.join(", ")
+                ),
+                false,
+            );
+        }
+        if seen.insert((t.key.clone(), t.effect.clone()), i).is_some() {
+            report(
+                &p,
+                "E-taint",
+                format!("taint `{}:{}` is given twice", t.key, t.effect),
+                false,
+            );
+        }
+    }
+}
+
+const SPOT_STRATEGIES: &[&str] = &[
+    "lowest-price",
+    "capacity-optimized",
+    "capacity-optimized-prioritized",
+    "price-capacity-optimized",
+];
+
+fn check_spot(
+    d: &InstancesDistribution,
+    instance_type: Option<&str>,
+    ng: &FieldPath,
+    report: &mut Report,
+) {
+    let p = ng.key("instancesDistribution");
+    if d.instance_types.is_empty() {
+        report(
+            &p.key("instanceTypes"),
+            "E-spot",
+            "instancesDistribution needs at least one entry in instanceTypes".to_string(),
+            false,
+        );
+    }
+    if let Some(t) = instance_type {
+        if t != "mixed" {
+            report(
+                &ng.key("instanceType"),
+                "E-spot",
+                format!("instanceType `{t}` conflicts with instancesDistribution; leave it out (or set it to \"mixed\") and list types in instancesDistribution.instanceTypes"),
+                false,
+            );
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, t) in d.instance_types.iter().enumerate() {
+        if !seen.insert(t) {
+            report(
+                &p.key("instanceTypes").index(i),
+                "E-spot",
+                format!("instance type `{t}` is listed twice"),
+                false,
+            );
+        }
+    }
+    if let Some(v) = d.on_demand_percentage_above_base_capacity {
+        if !(0..=100).contains(&v) {
+            report(
+                &p.key("onDemandPercentageAboveBaseCapacity"),
+                "E-spot",
+                format!("must be between 0 and 100 (got {v})"),
+                false,
+            );
+        }
+    }
+    if let Some(v) = d.on_demand_base_capacity {
+        if v < 0 {
+            report(
+                &p.key("onDemandBaseCapacity"),
+                "E-spot",
+                format!("must not be negative (got {v})"),
+                false,
+            );
+        }
+    }
+    if let Some(v) = d.max_price {
+        if v <= 0.0 {
+            report(
+                &p.key("maxPrice"),
+                "E-spot",
+                format!("must be positive (got {v})"),
+                false,
+            );
+        }
+    }
+    let strategy = d.spot_allocation_strategy.as_deref();
+    if let Some(s) = strategy {
+        if !SPOT_STRATEGIES.contains(&s) {
+            report(
+                &p.key("spotAllocationStrategy"),
+                "E-spot",
+                format!(
+                    "unknown spotAllocationStrategy `{s}`; expected one of {}",
+                    SPOT_STRATEGIES.join(", ")
+                ),
+                false,
+            );
+        }
+    }
+    if let Some(pools) = d.spot_instance_pools {
+        if strategy.is_some_and(|s| s != "lowest-price") {
+            report(
+                &p.key("spotInstancePools"),
+                "E-spot",
+                "spotInstancePools only applies to spotAllocationStrategy lowest-price".to_string(),
+                false,
+            );
+        } else if !(1..=20).contains(&pools) {
+            report(
+                &p.key("spotInstancePools"),
+                "E-spot",
+                format!("must be between 1 and 20 (got {pools})"),
+                false,
+            );
+        }
+    }
+    if d.uses_spot() && d.instance_types.len() == 1 {
+        report(
+            &p.key("instanceTypes"),
+            "W-spot",
+            "a Spot node group with a single instance type is interrupted more often; list several"
+                .to_string(),
+            true,
+        );
+    }
+}

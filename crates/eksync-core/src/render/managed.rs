@@ -1,0 +1,151 @@
+//! The `eksctl-<cluster>-nodegroup-<name>` stack of an EKS managed node group, after eksctl's
+//! `ManagedNodeGroupResourceSet` (`pkg/cfn/builder/managed_nodegroup.go`,
+//! `managed_launch_template.go`): the node role (see `iam.rs`), a `LaunchTemplate` for volumes,
+//! IMDS settings and security groups, and the `ManagedNodeGroup` (`AWS::EKS::Nodegroup`) with
+//! `CapacityType`, instance types, labels and taints in the EKS API's form. EKS bootstraps the
+//! nodes itself, so there is no user data. Not rendered: custom AMIs, user-supplied launch
+//! templates, SSH access, update and repair configs.
+
+use serde_json::{json, Value};
+
+use super::iam;
+use super::nodegroup::{check_ami_family, check_taints, eks_taint_effect, node_labels};
+use super::placement::{is_arm, is_gpu, metadata_options, root_volume, subnets};
+use super::{
+    import_cluster, outputs as out, ref_, sub, tag_list, RenderError, RenderedStack, Template,
+};
+use crate::eksctl::{ClusterConfig, ManagedNodeGroup, Sizes, Taints, DEFAULT_INSTANCE_TYPE};
+use crate::path::FieldPath;
+
+pub(crate) const NODEGROUP: &str = "ManagedNodeGroup";
+pub(crate) const LAUNCH_TEMPLATE: &str = "LaunchTemplate";
+
+pub(super) fn render(
+    cfg: &ClusterConfig,
+    ng: &ManagedNodeGroup,
+    path: &FieldPath,
+) -> Result<RenderedStack, RenderError> {
+    let cluster = cfg.metadata.name.as_str();
+    check_ami_family(ng.ami_family.as_deref(), path)?;
+    let refuse = |field: &str, what: &'static str| RenderError::NotRendered {
+        path: path.key(field),
+        what,
+    };
+    if ng.ami.is_some() {
+        return Err(refuse("ami", "a custom AMI for a managed node group"));
+    }
+    if ng.launch_template.is_some() {
+        return Err(refuse("launchTemplate", "a user-supplied launch template"));
+    }
+    if ng.ssh.as_ref().and_then(|s| s.allow).unwrap_or(false) {
+        return Err(refuse("ssh", "ssh.allow"));
+    }
+    check_taints(
+        &ng.taints,
+        &Taints::List(ng.taints.clone()),
+        &path.key("taints"),
+    )?;
+    let spot = ng.spot.unwrap_or(false);
+    let sizes = Sizes::resolve(ng.desired_capacity, ng.min_size, ng.max_size);
+    let instance_types: Vec<String> = if !ng.instance_types.is_empty() {
+        ng.instance_types.clone()
+    } else {
+        vec![ng
+            .instance_type
+            .clone()
+            .unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.to_string())]
+    };
+
+    let mut t = Template::new("EKS Managed Nodes (SSH access: false) [created by eksctl]");
+    t.with_partition_mappings();
+    let node_iam = iam::add_node_iam(&mut t, &ng.iam.clone().unwrap_or_default(), true, path)?;
+
+    let mut user_tags = cfg.metadata.tags.clone();
+    user_tags.extend(ng.tags.clone());
+    let mut lt_tags = user_tags.clone();
+    lt_tags.insert("Name".into(), format!("{cluster}-{}-Node", ng.name));
+    let lt_tag_list = tag_list(&lt_tags);
+    let ebs = root_volume(
+        ng.volume_size,
+        ng.volume_type.as_deref(),
+        ng.volume_encrypted,
+        ng.volume_kms_key_id.as_deref(),
+        ng.volume_iops,
+        ng.volume_throughput,
+    );
+    let mut sg_ids = vec![import_cluster(cluster, out::CLUSTER_SECURITY_GROUP_ID)];
+    if let Some(sgs) = &ng.security_groups {
+        sg_ids.extend(sgs.attach_ids.iter().map(|id| json!(id)));
+    }
+    let mut data = json!({
+        "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": ebs}],
+        "MetadataOptions": metadata_options(ng.disable_imdsv1, ng.disable_pod_imds),
+        "SecurityGroupIds": sg_ids,
+        "TagSpecifications": super::tag_specifications(&lt_tag_list),
+    });
+    if let Some(key) = ng.ssh.as_ref().and_then(|s| s.public_key_name.clone()) {
+        data["KeyName"] = json!(key);
+    }
+    t.resource(
+        LAUNCH_TEMPLATE,
+        "AWS::EC2::LaunchTemplate",
+        json!({"Properties": {
+            "LaunchTemplateData": data,
+            "LaunchTemplateName": sub("${AWS::StackName}"),
+        }}),
+    );
+
+    // `instance_types` is never empty (it falls back to one default type above).
+    let first = instance_types
+        .iter()
+        .find(|i| is_gpu(i))
+        .or(instance_types.first())
+        .map_or(DEFAULT_INSTANCE_TYPE, String::as_str);
+    let ami_type = match (is_arm(first), is_gpu(first)) {
+        (true, _) => "AL2023_ARM_64_STANDARD",
+        (false, true) => "AL2023_x86_64_NVIDIA",
+        (false, false) => "AL2023_x86_64_STANDARD",
+    };
+    let taints: Vec<Value> = ng
+        .taints
+        .iter()
+        .map(|t| {
+            let mut v = json!({
+                "Effect": eks_taint_effect(&t.effect).unwrap_or_default(),
+                "Key": t.key,
+            });
+            if let Some(val) = &t.value {
+                v["Value"] = json!(val);
+            }
+            v
+        })
+        .collect();
+    let mut props = json!({
+        "AmiType": ami_type,
+        "CapacityType": if spot { "SPOT" } else { "ON_DEMAND" },
+        "ClusterName": cluster,
+        "InstanceTypes": instance_types,
+        "Labels": node_labels(cluster, &ng.name, &ng.labels),
+        "LaunchTemplate": {"Id": ref_(LAUNCH_TEMPLATE)},
+        "NodegroupName": ng.name,
+        "ScalingConfig": {"DesiredSize": sizes.desired, "MaxSize": sizes.max, "MinSize": sizes.min},
+        "Subnets": subnets(cfg, &ng.subnets, &ng.availability_zones,
+            ng.private_networking.unwrap_or(false), path)?,
+    });
+    if let Some(role) = node_iam.role_arn {
+        props["NodeRole"] = role;
+    }
+    if !user_tags.is_empty() {
+        props["Tags"] = json!(user_tags);
+    }
+    if !taints.is_empty() {
+        props["Taints"] = Value::Array(taints);
+    }
+    t.resource(
+        NODEGROUP,
+        "AWS::EKS::Nodegroup",
+        json!({ "Properties": props }),
+    );
+
+    Ok(super::finish_nodegroup(t, cfg, &ng.name, &ng.tags, true))
+}
