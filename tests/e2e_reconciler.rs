@@ -411,3 +411,48 @@ async fn an_unchanged_unhealthy_deployment_is_shown_and_holds_its_dependents() {
         "an unchanged object is not re-applied"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_read_for_the_hpa_handover_blocks_the_apply() {
+    use testkit::faults::{FaultAction, FaultRule, FaultTimes};
+    let dir = tempfile::tempdir().unwrap();
+    let hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web-scaler\n  namespace: shop\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: web\n  minReplicas: 2\n  maxReplicas: 10\n";
+    let repo = small_repo(
+        dir.path(),
+        &[
+            ("ns.yaml", NS),
+            ("web.yaml", &deployment("web", GOOD, 3)),
+            ("hpa.yaml", hpa),
+        ],
+    );
+    let repo_s = repo.to_str().unwrap();
+    let kube = server().await;
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+
+    // The next image, while reads of the Deployment fail: applying without knowing who owns the
+    // replicas could scale it down, so the apply does not happen and the reason says why.
+    std::fs::write(
+        repo.join("web.yaml"),
+        deployment("web", "registry.example.com/good:2", 3),
+    )
+    .unwrap();
+    kube.faults().add(FaultRule::new(
+        "get",
+        "/deployments/web",
+        FaultAction::InternalError,
+        FaultTimes::Always,
+    ));
+    kube.requests().clear();
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 1, "{run:#}");
+    assert_eq!(outcome(&run, "web"), "failed", "{run:#}");
+    let reason = item(&run, "web")["outcome"]["reason"].as_str().unwrap();
+    assert!(reason.contains("replicas handover"), "{reason}");
+    assert_eq!(
+        writes_of(&kube, "deployments", "web"),
+        0,
+        "nothing applied blind"
+    );
+}

@@ -192,13 +192,14 @@ fn text() -> BoxedStrategy<String> {
     prop_oneof![8 => short_text(), 3 => tricky_text(), 1 => huge_text()].boxed()
 }
 
+/// A scalar; its strings are never huge (a [`json`] value holds at most one huge string).
 fn leaf() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(|f| json!(f)),
-        text().prop_map(Value::String),
+        2 => name_text().prop_map(Value::String),
     ]
 }
 
@@ -215,6 +216,8 @@ fn deep_json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Any JSON value: mostly small and shallow, now and then nested up to [`DEEP`] levels, a huge
+/// string, or a huge string inside a mapping.
 fn json() -> BoxedStrategy<Value> {
     let shallow = leaf().prop_recursive(4, 24, 5, |inner| {
         prop_oneof![
@@ -222,7 +225,13 @@ fn json() -> BoxedStrategy<Value> {
             vec((name_text(), inner), 0..5).prop_map(|kv| Value::Object(kv.into_iter().collect())),
         ]
     });
-    prop_oneof![8 => shallow, 1 => deep_json()].boxed()
+    prop_oneof![
+        12 => shallow,
+        1 => deep_json(),
+        1 => huge_text().prop_map(Value::String),
+        1 => (name_text(), huge_text()).prop_map(|(k, v)| json!({ k: v })),
+    ]
+    .boxed()
 }
 
 fn json_object() -> impl Strategy<Value = Map<String, Value>> {
