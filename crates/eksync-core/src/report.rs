@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use super::analysis::Analysis;
 use super::diag::{Diagnostic, Severity};
 use super::graph::{Graph, System};
+use super::text::md_cell;
 use super::values;
 
 #[derive(Serialize)]
@@ -191,14 +192,6 @@ pub fn plan_markdown(a: &Analysis, view: PlanView) -> String {
     s
 }
 
-/// Text for one Markdown table cell: `|` escaped and every line ending (`\n`, `\r\n` or a lone
-/// `\r`, which CommonMark also ends a line with) turned into `<br>`, so a row stays one row.
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|")
-        .replace("\r\n", "<br>")
-        .replace(['\r', '\n'], "<br>")
-}
-
 /// Diagnostics for a terminal, one block each, then a count.
 pub fn diagnostics_text(diags: &[Diagnostic]) -> String {
     let mut s = String::new();
@@ -319,25 +312,4 @@ pub fn render_stream(a: &Analysis) -> String {
         }
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markdown_cells_stay_on_one_row() {
-        let cases = [
-            ("plain", "plain"),
-            ("a|b", "a\\|b"),
-            ("a\nb", "a<br>b"),
-            ("a\r\nb", "a<br>b"),
-            ("a\rb", "a<br>b"),
-            ("\n\r\r\n", "<br><br><br>"),
-            ("é|🦀\u{2028}", "é\\|🦀\u{2028}"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(md_cell(input), want, "{input:?}");
-        }
-    }
 }

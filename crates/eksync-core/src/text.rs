@@ -3,12 +3,13 @@
 //! JSON value shown inline (strings raw, `null` as `(none)`, anything else as compact JSON). Every
 //! renderer that shows a user-controlled value of unbounded size goes through here instead of
 //! slicing a `str` at a byte offset, which panics when the offset falls inside a multi-byte
-//! character.
+//! character. [`md_cell`] makes any text safe for one Markdown table cell.
 //!
 //! It deliberately counts `char`s, not grapheme clusters or terminal columns: a cut may separate a
 //! combining mark or an emoji's modifier from its base (the output is still valid UTF-8, just
-//! visually shortened), and wide characters count as one. It does not escape, strip control
-//! characters or normalise anything: callers escape for their format (Markdown, DOT) themselves.
+//! visually shortened), and wide characters count as one. Beyond table cells it does not escape,
+//! strip control characters or normalise anything: callers escape for their format (DOT, Mermaid)
+//! themselves.
 
 use serde_json::Value;
 
@@ -29,6 +30,14 @@ pub fn clip(s: &str, max_chars: usize) -> String {
             out
         }
     }
+}
+
+/// Text for one Markdown table cell: `|` escaped and every line ending (`\n`, `\r\n` or a lone
+/// `\r`, which CommonMark also ends a line with) turned into `<br>`, so a row stays one row.
+pub fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace("\r\n", "<br>")
+        .replace(['\r', '\n'], "<br>")
 }
 
 /// A JSON value as one inline piece of text: a string as it is (no quotes), `null` as `(none)`,
@@ -168,6 +177,23 @@ mod tests {
         ];
         for (name, v, max, want) in cases {
             assert_eq!(clip_json(&v, max), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn markdown_cells_stay_on_one_row() {
+        let cases = [
+            ("plain", "plain"),
+            ("a|b", "a\\|b"),
+            ("a\nb", "a<br>b"),
+            ("a\r\nb", "a<br>b"),
+            ("a\rb", "a<br>b"),
+            ("\n\r\r\n", "<br><br><br>"),
+            // Not line endings for CommonMark: kept.
+            ("é|🦀\u{2028}\u{85}", "é\\|🦀\u{2028}\u{85}"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(md_cell(input), want, "{input:?}");
         }
     }
 

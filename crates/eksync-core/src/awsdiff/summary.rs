@@ -1,8 +1,9 @@
 //! The AWS part of a preview as Markdown, for a PR comment or a terminal: which stacks change and
 //! how (template paths, parameters, tags), what each change set says (action and replacement, marked
 //! when it is eksync's estimate), drift with its owner and what eksync does about it, values other
-//! controllers own, and the ordered steps. It deliberately does not print secrets (parameter
-//! changes arrive masked from `plan`) nor whole policy documents (long values are shortened).
+//! controllers own, and the ordered steps. Table cells are escaped so that any text keeps a row
+//! one row. It deliberately does not print secrets (parameter changes arrive masked from `plan`)
+//! nor whole policy documents (values are clipped to 60 characters).
 
 use super::drift::{Disposition, Drift, DriftTarget};
 use super::plan::{AwsPlan, AwsStep, StackAction};
@@ -14,9 +15,10 @@ use std::fmt::Write;
 
 const MAX_VALUE: usize = 60;
 
-/// A value for a table cell: `|` escaped, then clipped to [`MAX_VALUE`] characters (plus `…`).
+/// A value for a table cell or a list item: escaped as a cell ([`text::md_cell`]), then clipped
+/// to [`MAX_VALUE`] characters (plus `…`).
 fn short(v: &Value) -> String {
-    text::clip(&text::json_text(v).replace('|', "\\|"), MAX_VALUE)
+    text::clip(&text::md_cell(&text::json_text(v)), MAX_VALUE)
 }
 
 fn opt(v: Option<&str>) -> String {
@@ -68,12 +70,13 @@ fn drift_row(out: &mut String, d: &Drift) {
     };
     let _ = writeln!(
         out,
-        "| {} | {} | {} | {} | {} | {what} |",
-        target(&d.target),
-        d.property,
+        "| {} | {} | {} | {} | {} | {} |",
+        text::md_cell(&target(&d.target)),
+        text::md_cell(&d.property),
         short(&d.expected),
         short(&d.live),
-        owner(&d.owner)
+        text::md_cell(&owner(&d.owner)),
+        text::md_cell(&what)
     );
 }
 
@@ -100,7 +103,12 @@ pub fn render_markdown(plan: &AwsPlan, previews: &[ChangeSetPreview]) -> String 
             DriftMode::Correct => "correct",
             DriftMode::DetectOnly => "detect-only",
         };
-        let _ = writeln!(out, "| `{}` | {action} | {mode} |", s.name);
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {mode} |",
+            text::md_cell(&s.name),
+            text::md_cell(&action)
+        );
     }
     for s in plan
         .stacks
@@ -165,8 +173,11 @@ pub fn render_markdown(plan: &AwsPlan, previews: &[ChangeSetPreview]) -> String 
                 };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {replacement}{causes} |",
-                    r.logical_id, r.resource_type, r.action
+                    "| {} | {} | {} | {} |",
+                    text::md_cell(&r.logical_id),
+                    text::md_cell(&r.resource_type),
+                    text::md_cell(&r.action),
+                    text::md_cell(&format!("{replacement}{causes}"))
                 );
             }
         }
