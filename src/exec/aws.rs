@@ -2,7 +2,6 @@
 //! `awsdiff` what differs, previews stack changes through change sets, and runs the AWS steps of
 //! graph nodes. Mapping steps and drift onto graph nodes is the only logic here.
 
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 use super::run::StepReport;
@@ -14,7 +13,7 @@ use crate::core::awsdiff::{
     PolicyAction, StackAction,
 };
 use crate::core::desired::{self, DesiredAws};
-use crate::core::text;
+use crate::core::reconcile::{deferral, Detail, DriftNote};
 
 /// What the AWS half keeps between planning and applying.
 #[derive(Debug, Clone)]
@@ -57,39 +56,6 @@ fn drift_owner(d: &DesiredAws, drift: &Drift) -> Option<String> {
         } => d.policy_nodes.get(policy).cloned(),
         #[allow(unreachable_patterns)]
         _ => None,
-    }
-}
-
-/// A live or desired value for a one-line detail: at most 120 characters, cut on a character
-/// boundary (values are user-controlled and may hold any Unicode).
-fn short(v: &Value) -> String {
-    text::clip_json(v, 120)
-}
-
-fn describe_drift(drift: &Drift) -> String {
-    let what = match &drift.target {
-        DriftTarget::Asg { name, .. } => format!("Auto Scaling group {name} {}", drift.property),
-        DriftTarget::RolePolicy { role, policy, .. } => {
-            format!("inline policy {policy} on role {role}")
-        }
-        DriftTarget::EksCluster { name, .. } => format!("EKS cluster {name} {}", drift.property),
-        #[allow(unreachable_patterns)]
-        _ => drift.property.clone(),
-    };
-    let verdict = match &drift.disposition {
-        Disposition::Correct => "Git's value is put back".to_string(),
-        Disposition::DetectOnly => "detect-only: left as is".to_string(),
-        Disposition::ReportOnly(why) => format!("not corrected: {why}"),
-        Disposition::NotOwned => format!("owned by {:?}: left alone", drift.owner),
-    };
-    if matches!(&drift.target, DriftTarget::RolePolicy { .. }) {
-        format!("{what} was changed outside Git ({verdict})")
-    } else {
-        format!(
-            "{what}: live {}, Git {} ({verdict})",
-            short(&drift.live),
-            short(&drift.expected)
-        )
     }
 }
 
@@ -137,16 +103,6 @@ pub(super) async fn plan(
     Ok(())
 }
 
-fn template_line(c: &awsdiff::TemplateChange) -> String {
-    let path = c.path.trim_start_matches('/').replace('/', ".");
-    match (&c.deployed, &c.desired) {
-        (Some(old), Some(new)) => format!("~ {path}: {} → {}", short(old), short(new)),
-        (None, Some(new)) => format!("+ {path}: {}", short(new)),
-        (Some(old), None) => format!("- {path}: {}", short(old)),
-        (None, None) => format!("~ {path}"),
-    }
-}
-
 /// Stack verdicts, template changes, parameter and tag changes onto their items.
 fn fill_stacks(p: &mut LivePlan, d: &DesiredAws, aws_plan: &AwsPlan) {
     for sp in &aws_plan.stacks {
@@ -159,25 +115,21 @@ fn fill_stacks(p: &mut LivePlan, d: &DesiredAws, aws_plan: &AwsPlan) {
             StackAction::Update => Action::Update,
             StackAction::NoChange => Action::NoChange,
             StackAction::Blocked(why) => {
-                item.details.push(format!("blocked: {why}"));
+                item.details.push(Detail::StackBlocked(why.clone()));
                 Action::Blocked
             }
         };
         if let Some(diff) = &sp.template_diff {
-            item.details.extend(diff.changes.iter().map(template_line));
+            item.details
+                .extend(diff.changes.iter().cloned().map(Detail::Template));
         }
-        for c in sp.parameter_changes.iter().chain(sp.tag_changes.iter()) {
-            let desired = if c.known_after_apply {
-                "(known after apply)".to_string()
-            } else {
-                c.desired.clone().unwrap_or_else(|| "(removed)".into())
-            };
-            item.details.push(format!(
-                "~ {}: {} → {desired}",
-                c.key,
-                c.live.clone().unwrap_or_else(|| "(none)".into())
-            ));
-        }
+        item.details.extend(
+            sp.parameter_changes
+                .iter()
+                .chain(sp.tag_changes.iter())
+                .cloned()
+                .map(Detail::Map),
+        );
     }
 }
 
@@ -196,7 +148,7 @@ fn fill_policies(p: &mut LivePlan, d: &DesiredAws, aws_plan: &AwsPlan) {
             PolicyAction::NoChange => Action::NoChange,
         };
         if let Some(role) = &pp.role_name {
-            p.items[i].details.push(format!("role: {role}"));
+            p.items[i].details.push(Detail::Role(role.clone()));
         }
     }
 }
@@ -213,7 +165,7 @@ fn fill_drift(p: &mut LivePlan, d: &DesiredAws, aws_plan: &AwsPlan) {
             continue;
         };
         let item = &mut p.items[i];
-        item.drift.push(describe_drift(drift));
+        item.drift.push(DriftNote::Aws(Box::new(drift.clone())));
         if item.action == Action::NoChange {
             item.action = match drift.disposition {
                 Disposition::Correct => Action::Update,
@@ -231,24 +183,9 @@ fn observe(p: &mut LivePlan, d: &DesiredAws, live: &LiveAws, aws_plan: &mut AwsP
         return;
     };
     let item = &mut p.items[i];
-    let differs = item.details.len();
-    item.details.clear();
-    item.details.push(format!(
-        "observed ({}: observe): read, never changed",
-        desired::CLUSTER_STACK_ANNOTATION
-    ));
-    item.action = if live.stacks.contains_key(name) {
-        if differs > 0 {
-            item.details.push(format!(
-                "differs from Git in {differs} place(s); not applied"
-            ));
-        }
-        Action::NoChange
-    } else {
-        item.details
-            .push("the stack does not exist; create the cluster first".into());
-        Action::Blocked
-    };
+    let (action, details) = deferral::observed(live.stacks.contains_key(name), item.details.len());
+    item.action = action;
+    item.details = details;
     let node_id = d.stack_nodes.get(name).cloned();
     aws_plan.steps.retain(|s| step_owner(d, &s.step) != node_id);
 }
@@ -276,26 +213,12 @@ async fn previews(
             .find(|sp| p.items[i].name == sp.name)
             .and_then(|sp| sp.template_diff.as_ref());
         match adapter.preview(&s.step, diff).await {
-            Ok(preview) => {
-                for r in &preview.changes {
-                    let mut line = format!(
-                        "change set: {} {} ({})",
-                        r.action, r.logical_id, r.resource_type
-                    );
-                    if let Some(v) = &r.replacement.value {
-                        line.push_str(&format!(", replacement: {v}"));
-                        if !r.replacement.causes.is_empty() {
-                            line.push_str(&format!(" because {}", r.replacement.causes.join(", ")));
-                        }
-                        line.push_str(&format!(" [{:?}]", r.replacement.source));
-                    }
-                    p.items[i].details.push(line);
-                }
-            }
-            Err(e) => p.items[i].details.push(format!(
-                "change-set preview unavailable: {}",
-                error_chain(&e)
-            )),
+            Ok(preview) => p.items[i]
+                .details
+                .extend(preview.changes.into_iter().map(Detail::ChangeSet)),
+            Err(e) => p.items[i]
+                .details
+                .push(Detail::PreviewUnavailable(error_chain(&e))),
         }
     }
 }

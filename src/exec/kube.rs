@@ -22,10 +22,9 @@ use crate::core::graph::{NodeRef, System};
 use crate::core::kdiff::{
     self, ImmutableDecision, Inventory, InventoryEntry, PrepareContext, Readiness,
 };
-use crate::core::kube::ObjectKey;
 use crate::core::model::KubeObject;
 use crate::core::reconcile::prune::{self, PruneCandidate, PruneDecision};
-use crate::core::reconcile::Work;
+use crate::core::reconcile::{deferral, Detail, DriftNote, LeftGit, Work};
 use crate::core::values;
 
 pub use crate::core::reconcile::prune::PRUNE_ANNOTATION;
@@ -99,47 +98,6 @@ fn render(
     (prepared.body, complete, prepared.warnings)
 }
 
-fn entry_key(e: &InventoryEntry) -> ObjectKey {
-    ObjectKey {
-        group: crate::core::kube::split_api_version(&e.api_version)
-            .0
-            .to_string(),
-        kind: e.kind.clone(),
-        namespace: e.namespace.clone(),
-        name: e.name.clone(),
-    }
-}
-
-/// The wave (1-based) of the first repo object that `pred` accepts.
-fn first_wave(a: &Analysis, pred: impl Fn(&KubeObject) -> bool) -> Option<usize> {
-    a.graph
-        .nodes
-        .iter()
-        .enumerate()
-        .find_map(|(n, node)| match node.what {
-            NodeRef::Object(ci) if pred(&a.model.objects[ci]) => {
-                Some(a.order.wave_of.get(n).map_or(0, |w| w + 1))
-            }
-            _ => None,
-        })
-}
-
-/// The wave of the repo's CRD that defines `o`'s kind.
-fn crd_wave(a: &Analysis, o: &KubeObject) -> Option<usize> {
-    first_wave(a, |c| {
-        c.key.kind == "CustomResourceDefinition"
-            && kdiff::crd_defines(&c.body, &o.api_version, &o.key.kind)
-    })
-}
-
-/// The wave of the repo's Namespace that `o` lives in.
-fn ns_wave(a: &Analysis, o: &KubeObject) -> Option<usize> {
-    let ns = o.key.namespace.as_deref()?;
-    first_wave(a, |c| {
-        c.key.kind == "Namespace" && c.key.group.is_empty() && c.key.name == ns
-    })
-}
-
 /// Discovery for every kind the repo or the inventory names (one lookup per kind, cached by the
 /// adapter).
 async fn resolve_kinds(
@@ -192,21 +150,22 @@ pub(super) async fn plan(
         let (body, complete, warnings) = render(a, o, aws_live, &ctx);
         let item = &mut p.items[n];
         item.details
-            .extend(warnings.into_iter().map(|w| format!("warning: {w}")));
+            .extend(warnings.into_iter().map(Detail::Warning));
         let live_obj = live.get(&o.key).cloned();
         let is_served = kinds
             .get(&(o.api_version.clone(), o.key.kind.clone()))
             .is_some_and(Option::is_some);
         if !is_served {
-            not_served(a, o, item);
+            let (action, detail) = deferral::not_served(a, o);
+            item.action = action;
+            item.details.push(detail);
         } else if !complete {
             item.action = if live_obj.is_some() {
                 Action::Update
             } else {
                 Action::Create
             };
-            item.details
-                .push("values from AWS are known after apply; diffed once they exist".into());
+            item.details.push(Detail::ValuesKnownAfterApply);
         } else {
             jobs.push((n, o, body, live_obj));
         }
@@ -222,7 +181,13 @@ pub(super) async fn plan(
             recreate.insert(n);
         }
     }
-    let prune = prune_candidates(a, inventory.as_ref(), &live);
+    let desired = Inventory::new(
+        a.model
+            .objects
+            .iter()
+            .filter_map(|o| InventoryEntry::of(&o.body)),
+    );
+    let prune = prune::candidates(&desired, inventory.as_ref(), &live);
     p.kube = Some(KubeState {
         ctx,
         objects,
@@ -231,25 +196,6 @@ pub(super) async fn plan(
         prune,
     });
     Ok(())
-}
-
-/// A kind the cluster does not serve: created once its CRD (in the same plan) exists, else
-/// blocked.
-fn not_served(a: &Analysis, o: &KubeObject, item: &mut Item) {
-    match crd_wave(a, o) {
-        Some(w) => {
-            item.action = Action::Create;
-            item.details
-                .push(format!("create (CRD arrives in wave {w})"));
-        }
-        None => {
-            item.action = Action::Blocked;
-            item.details.push(format!(
-                "the cluster does not serve {} {}",
-                o.key.kind, o.api_version
-            ));
-        }
-    }
 }
 
 type DryRun<'a> = (
@@ -311,15 +257,12 @@ fn fill_item(
                 kdiff::Action::Update => Action::Update,
                 kdiff::Action::NoChange => Action::NoChange,
             };
-            for c in d.drift() {
-                item.drift.push(format!(
-                    "{} was changed by {}; Git's value is put back",
-                    c.path,
-                    c.drift_by.as_deref().unwrap_or("another manager")
-                ));
-            }
+            item.drift.extend(d.drift().map(|c| DriftNote::Field {
+                path: c.path.clone(),
+                by: c.drift_by.clone(),
+            }));
             if d.action == kdiff::Action::Update {
-                item.details.extend(kdiff::change_lines(&d));
+                item.details.push(Detail::Fields(d));
             }
             false
         }
@@ -327,70 +270,36 @@ fn fill_item(
             let fields = kdiff::immutable_fields(&causes);
             if fields.is_empty() {
                 item.action = Action::Blocked;
-                item.details
-                    .push(format!("the API server rejects it: {message}"));
+                item.details.push(Detail::Rejected(message));
                 return false;
             }
             match kdiff::decide_immutable(body, fields) {
                 ImmutableDecision::Recreate { fields } => {
                     item.action = Action::Update;
-                    item.details.push(format!(
-                        "delete and recreate: immutable field(s) {} change",
-                        fields.join(", ")
-                    ));
+                    item.details.push(Detail::Recreate(fields));
                     true
                 }
                 ImmutableDecision::Error { message, .. } => {
                     item.action = Action::Blocked;
-                    item.details.push(message);
+                    item.details.push(Detail::ImmutableChange(message));
                     false
                 }
             }
         }
-        Err(KubeError::NamespaceNotFound { .. }) if ns_wave(a, o).is_some() => {
+        Err(KubeError::NamespaceNotFound { .. }) if deferral::namespace_wave(a, o).is_some() => {
             // Its namespace is created by this plan: the object cannot be dry-run before.
-            item.action = Action::Create;
-            item.details.push(format!(
-                "create (namespace {} arrives in wave {})",
-                o.key.namespace.as_deref().unwrap_or_default(),
-                ns_wave(a, o).unwrap_or_default()
-            ));
+            if let Some((action, detail)) = deferral::namespace_missing(a, o) {
+                item.action = action;
+                item.details.push(detail);
+            }
             false
         }
         Err(e) => {
             item.action = Action::Blocked;
-            item.details
-                .push(format!("dry run failed: {}", error_chain(&e)));
+            item.details.push(Detail::DryRunFailed(error_chain(&e)));
             false
         }
     }
-}
-
-/// What left Git: in this source's inventory, not desired any more, still in the cluster.
-fn prune_candidates(
-    a: &Analysis,
-    inventory: Option<&Inventory>,
-    live: &BTreeMap<ObjectKey, Value>,
-) -> Vec<PruneCandidate> {
-    let desired = Inventory::new(
-        a.model
-            .objects
-            .iter()
-            .filter_map(|o| InventoryEntry::of(&o.body)),
-    );
-    let Some(inv) = inventory else {
-        return Vec::new();
-    };
-    inv.missing_from(&desired)
-        .into_iter()
-        .filter_map(|entry| {
-            let obj = live.get(&entry_key(&entry))?;
-            Some(PruneCandidate {
-                kept: prune::kept_by_annotation(obj),
-                entry,
-            })
-        })
-        .collect()
 }
 
 fn prune_label(e: &InventoryEntry) -> String {
@@ -420,11 +329,11 @@ pub(super) fn prune_items(p: &LivePlan, opts: &ExecOptions) -> Vec<Item> {
             } else {
                 Action::Delete
             },
-            details: vec![match (&c.kept, opts.prune.enabled) {
-                (Some(why), _) => format!("left Git; kept ({why})"),
-                (None, true) => "left Git; deleted".into(),
-                (None, false) => "left Git; pass --prune to delete it".into(),
-            }],
+            details: vec![Detail::LeftGit(match (&c.kept, opts.prune.enabled) {
+                (Some(why), _) => LeftGit::Kept(why.clone()),
+                (None, true) => LeftGit::Deleted,
+                (None, false) => LeftGit::NotPruning,
+            })],
             drift: Vec::new(),
             health: None,
             outcome: None,
@@ -708,39 +617,13 @@ pub(super) async fn finish(
             ));
             for i in items.iter_mut().filter(|i| i.action == Action::Delete) {
                 i.action = Action::DriftOnly;
-                i.details = vec!["left Git; not deleted (prune refused)".into()];
+                i.details = vec![Detail::LeftGit(LeftGit::Refused)];
                 i.outcome = Some(Outcome::Skipped {
                     because: "prune refused".into(),
                 });
             }
         }
-        PruneDecision::Delete(order) => {
-            for e in order {
-                let r = kube
-                    .delete(
-                        &e.api_version,
-                        &e.kind,
-                        e.namespace.as_deref(),
-                        &e.name,
-                        Propagation::Foreground,
-                    )
-                    .await;
-                let id = format!("prune/{}", prune_label(&e));
-                if let Some(item) = items.iter_mut().find(|i| i.id == id) {
-                    item.outcome = Some(match &r {
-                        Ok(_) => Outcome::Done {
-                            summary: "deleted".into(),
-                        },
-                        Err(err) => Outcome::Failed {
-                            reason: error_chain(err),
-                        },
-                    });
-                }
-                if r.is_ok() {
-                    pruned.insert(e);
-                }
-            }
-        }
+        PruneDecision::Delete(order) => pruned = delete_in_order(kube, order, &mut items).await,
     }
     if let Err(e) = write_final(a, p, kube, wrote, &pruned, recorded).await {
         notes.push(format!(
@@ -749,6 +632,42 @@ pub(super) async fn finish(
         ));
     }
     (items, notes, refused)
+}
+
+/// Deletes in the given order (reverse install order), recording each outcome on its item.
+/// Returns what was deleted.
+async fn delete_in_order(
+    kube: &KubeAdapter,
+    order: Vec<InventoryEntry>,
+    items: &mut [Item],
+) -> BTreeSet<InventoryEntry> {
+    let mut pruned = BTreeSet::new();
+    for e in order {
+        let r = kube
+            .delete(
+                &e.api_version,
+                &e.kind,
+                e.namespace.as_deref(),
+                &e.name,
+                Propagation::Foreground,
+            )
+            .await;
+        let id = format!("prune/{}", prune_label(&e));
+        if let Some(item) = items.iter_mut().find(|i| i.id == id) {
+            item.outcome = Some(match &r {
+                Ok(_) => Outcome::Done {
+                    summary: "deleted".into(),
+                },
+                Err(err) => Outcome::Failed {
+                    reason: error_chain(err),
+                },
+            });
+        }
+        if r.is_ok() {
+            pruned.insert(e);
+        }
+    }
+    pruned
 }
 
 /// The inventory after a run: what it held (minus what was pruned), plus every repo object

@@ -23,7 +23,7 @@ use crate::core::awsdiff::AwsDiffError;
 use crate::core::desired::DesiredError;
 use crate::core::graph::System;
 pub use crate::core::reconcile::prune::PruneOptions;
-pub use crate::core::reconcile::{Action, Health, Outcome};
+pub use crate::core::reconcile::{Action, Detail, DriftNote, Health, Outcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -123,12 +123,19 @@ pub struct Item {
     pub namespace: Option<String>,
     pub wave: usize,
     pub action: Action,
-    /// Readable changes (template lines, change-set rows, field diffs).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<String>,
+    /// What changes and why (template values, change-set rows, field diffs, waits); reports
+    /// render them (JSON carries the rendered lines).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "report::serialize_details"
+    )]
+    pub details: Vec<Detail>,
     /// Live values that differ from what they should be, and what happens to them.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub drift: Vec<String>,
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "report::serialize_drift"
+    )]
+    pub drift: Vec<DriftNote>,
     /// Health read from live state, where eksync judges it (Kubernetes objects that exist).
     #[serde(skip_serializing_if = "Option::is_none", flatten)]
     pub health: Option<Health>,

@@ -1,11 +1,161 @@
-//! Live plans and run results as text, JSON and Markdown (a PR comment). String building only;
-//! Secret values never reach here (diffs are masked before they become items).
+//! Live plans and run results as text, JSON and Markdown (a PR comment): the one place where the
+//! typed details and drift of items become words. String building only; Secret values never
+//! reach here (diffs are masked before they become items). User-controlled values are clipped on
+//! character boundaries.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use std::fmt::Write as _;
 
-use super::{Action, Item, LivePlan, Outcome};
+use super::{Action, Detail, DriftNote, Item, LivePlan, Outcome};
+use crate::core::awsdiff::{Disposition, Drift, DriftTarget, MapChange, TemplateChange};
+use crate::core::desired::CLUSTER_STACK_ANNOTATION;
 use crate::core::graph::System;
+use crate::core::kdiff;
+use crate::core::reconcile::{DriftNote as Note, LeftGit};
+use crate::core::text;
+
+/// A live or desired value in one line: at most 120 characters.
+fn short(v: &Value) -> String {
+    text::clip_json(v, 120)
+}
+
+fn template_line(c: &TemplateChange) -> String {
+    let path = c.path.trim_start_matches('/').replace('/', ".");
+    match (&c.deployed, &c.desired) {
+        (Some(old), Some(new)) => format!("~ {path}: {} → {}", short(old), short(new)),
+        (None, Some(new)) => format!("+ {path}: {}", short(new)),
+        (Some(old), None) => format!("- {path}: {}", short(old)),
+        (None, None) => format!("~ {path}"),
+    }
+}
+
+fn map_line(c: &MapChange) -> String {
+    let desired = if c.known_after_apply {
+        "(known after apply)".to_string()
+    } else {
+        c.desired.clone().unwrap_or_else(|| "(removed)".into())
+    };
+    format!(
+        "~ {}: {} → {desired}",
+        c.key,
+        c.live.clone().unwrap_or_else(|| "(none)".into())
+    )
+}
+
+/// The lines one detail reads as (a field diff is several).
+fn detail_lines(d: &Detail) -> Vec<String> {
+    let one = match d {
+        Detail::Fields(diff) => return kdiff::change_lines(diff),
+        Detail::StackBlocked(why) => format!("blocked: {why}"),
+        Detail::Template(c) => template_line(c),
+        Detail::Map(c) => map_line(c),
+        Detail::Role(role) => format!("role: {role}"),
+        Detail::Observed => {
+            format!("observed ({CLUSTER_STACK_ANNOTATION}: observe): read, never changed")
+        }
+        Detail::ObservedDiffers(n) => format!("differs from Git in {n} place(s); not applied"),
+        Detail::ObservedMissing => "the stack does not exist; create the cluster first".into(),
+        Detail::ChangeSet(r) => {
+            let mut line = format!(
+                "change set: {} {} ({})",
+                r.action, r.logical_id, r.resource_type
+            );
+            if let Some(v) = &r.replacement.value {
+                let _ = write!(line, ", replacement: {v}");
+                if !r.replacement.causes.is_empty() {
+                    let _ = write!(line, " because {}", r.replacement.causes.join(", "));
+                }
+                let _ = write!(line, " [{:?}]", r.replacement.source);
+            }
+            line
+        }
+        Detail::PreviewUnavailable(why) => format!("change-set preview unavailable: {why}"),
+        Detail::Warning(w) => format!("warning: {w}"),
+        Detail::CreateAfterCrd(w) => format!("create (CRD arrives in wave {w})"),
+        Detail::CreateAfterNamespace { namespace, wave } => {
+            format!("create (namespace {namespace} arrives in wave {wave})")
+        }
+        Detail::NotServed { kind, api_version } => {
+            format!("the cluster does not serve {kind} {api_version}")
+        }
+        Detail::ValuesKnownAfterApply => {
+            "values from AWS are known after apply; diffed once they exist".into()
+        }
+        Detail::Rejected(message) => format!("the API server rejects it: {message}"),
+        Detail::Recreate(fields) => format!(
+            "delete and recreate: immutable field(s) {} change",
+            fields.join(", ")
+        ),
+        Detail::ImmutableChange(message) => message.clone(),
+        Detail::DryRunFailed(why) => format!("dry run failed: {why}"),
+        Detail::LeftGit(l) => match l {
+            LeftGit::Kept(why) => format!("left Git; kept ({why})"),
+            LeftGit::Deleted => "left Git; deleted".into(),
+            LeftGit::NotPruning => "left Git; pass --prune to delete it".into(),
+            LeftGit::Refused => "left Git; not deleted (prune refused)".into(),
+        },
+    };
+    vec![one]
+}
+
+/// Every detail of an item as lines.
+pub fn details_text(details: &[Detail]) -> Vec<String> {
+    details.iter().flat_map(detail_lines).collect()
+}
+
+fn aws_drift_text(drift: &Drift) -> String {
+    let what = match &drift.target {
+        DriftTarget::Asg { name, .. } => format!("Auto Scaling group {name} {}", drift.property),
+        DriftTarget::RolePolicy { role, policy, .. } => {
+            format!("inline policy {policy} on role {role}")
+        }
+        DriftTarget::EksCluster { name, .. } => format!("EKS cluster {name} {}", drift.property),
+        #[allow(unreachable_patterns)]
+        _ => drift.property.clone(),
+    };
+    let verdict = match &drift.disposition {
+        Disposition::Correct => "Git's value is put back".to_string(),
+        Disposition::DetectOnly => "detect-only: left as is".to_string(),
+        Disposition::ReportOnly(why) => format!("not corrected: {why}"),
+        Disposition::NotOwned => format!("owned by {:?}: left alone", drift.owner),
+    };
+    if matches!(&drift.target, DriftTarget::RolePolicy { .. }) {
+        format!("{what} was changed outside Git ({verdict})")
+    } else {
+        format!(
+            "{what}: live {}, Git {} ({verdict})",
+            short(&drift.live),
+            short(&drift.expected)
+        )
+    }
+}
+
+/// One drift note as a line.
+pub fn drift_text(d: &DriftNote) -> String {
+    match d {
+        Note::Aws(drift) => aws_drift_text(drift),
+        Note::Field { path, by } => format!(
+            "{path} was changed by {}; Git's value is put back",
+            by.as_deref().unwrap_or("another manager")
+        ),
+    }
+}
+
+/// JSON carries details as the lines people read.
+pub(super) fn serialize_details<S: serde::Serializer>(
+    details: &[Detail],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(details_text(details))
+}
+
+/// JSON carries drift as the lines people read.
+pub(super) fn serialize_drift<S: serde::Serializer>(
+    drift: &[DriftNote],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(drift.iter().map(drift_text))
+}
 
 fn sign(a: Action) -> &'static str {
     match a {
@@ -102,11 +252,11 @@ pub fn text(p: &LivePlan) -> String {
             label(i),
             verb(i.action)
         );
-        for d in &i.details {
+        for d in details_text(&i.details) {
             let _ = writeln!(s, "        {d}");
         }
         for d in &i.drift {
-            let _ = writeln!(s, "        drift: {d}");
+            let _ = writeln!(s, "        drift: {}", drift_text(d));
         }
         if let Some(o) = &i.outcome {
             let _ = writeln!(s, "        => {}", outcome_text(o));
@@ -123,7 +273,7 @@ pub fn text(p: &LivePlan) -> String {
                 label(i),
                 verb(i.action)
             );
-            for d in &i.details {
+            for d in details_text(&i.details) {
                 let _ = writeln!(s, "        {d}");
             }
             if let Some(o) = &i.outcome {
@@ -174,7 +324,7 @@ pub fn json(p: &LivePlan) -> serde_json::Value {
 }
 
 fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', "<br>")
+    text::md_cell(s)
 }
 
 /// A pull-request comment.
@@ -188,9 +338,15 @@ pub fn markdown(p: &LivePlan) -> String {
     if p.items.iter().any(interesting) {
         s.push_str("| wave | | resource | change |\n|---|---|---|---|\n");
         for i in by_wave(p).into_iter().filter(|i| interesting(i)) {
-            let mut change: Vec<String> =
-                i.details.iter().map(|d| format!("`{}`", md(d))).collect();
-            change.extend(i.drift.iter().map(|d| format!("drift: {}", md(d))));
+            let mut change: Vec<String> = details_text(&i.details)
+                .iter()
+                .map(|d| format!("`{}`", md(d)))
+                .collect();
+            change.extend(
+                i.drift
+                    .iter()
+                    .map(|d| format!("drift: {}", md(&drift_text(d)))),
+            );
             if let Some(o) = &i.outcome {
                 change.push(md(&outcome_text(o)));
             }

@@ -46,7 +46,7 @@ fn work_of(p: &LivePlan) -> Vec<Work> {
                 action,
                 steps,
                 item.health.as_ref(),
-                &item.details.join("; "),
+                &super::report::details_text(&item.details).join("; "),
             )
         })
         .collect()

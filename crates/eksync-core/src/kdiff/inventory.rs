@@ -33,6 +33,16 @@ impl InventoryEntry {
         })
     }
 
+    /// The object's key (group, kind, namespace, name).
+    pub fn key(&self) -> crate::kube::ObjectKey {
+        crate::kube::ObjectKey {
+            group: split_api_version(&self.api_version).0.to_string(),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+
     fn identity(&self) -> (&str, &str, Option<&str>, &str) {
         (
             split_api_version(&self.api_version).0,

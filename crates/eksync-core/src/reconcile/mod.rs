@@ -7,9 +7,12 @@
 //! cancelled) and does what it says. It never calls AWS or Kubernetes, never waits and never reads
 //! a clock, so every rule here is tested with tables beside the code.
 
+pub mod deferral;
+mod detail;
 pub mod prune;
 mod schedule;
 
+pub use detail::{Detail, DriftNote, LeftGit};
 pub use schedule::{Scheduler, State};
 
 use serde::Serialize;

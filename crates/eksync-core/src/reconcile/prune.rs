@@ -6,8 +6,11 @@
 //! It decides; the executor deletes, and writes the inventory only after a delete succeeded.
 
 use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 
-use crate::kdiff::InventoryEntry;
+use crate::kdiff::{Inventory, InventoryEntry};
+use crate::kube::ObjectKey;
 
 /// Annotation that keeps an object from ever being pruned.
 pub const PRUNE_ANNOTATION: &str = "eksync.io/prune";
@@ -65,6 +68,28 @@ pub fn kept_by_annotation(live: &serde_json::Value) -> Option<Kept> {
         .and_then(serde_json::Value::as_str)
         == Some("disabled"))
     .then_some(Kept::Annotation)
+}
+
+/// The managed objects of this source that left Git: in its inventory, not in `desired`, and
+/// still in the cluster (`live`, the listed managed set), each with what keeps it if anything.
+pub fn candidates(
+    desired: &Inventory,
+    inventory: Option<&Inventory>,
+    live: &BTreeMap<ObjectKey, Value>,
+) -> Vec<PruneCandidate> {
+    let Some(inv) = inventory else {
+        return Vec::new();
+    };
+    inv.missing_from(desired)
+        .into_iter()
+        .filter_map(|entry| {
+            let obj = live.get(&entry.key())?;
+            Some(PruneCandidate {
+                kept: kept_by_annotation(obj),
+                entry,
+            })
+        })
+        .collect()
 }
 
 /// Why a guard refused the whole prune.
@@ -296,6 +321,31 @@ mod tests {
         for (name, cands, inv, objs, opts, want) in cases {
             assert_eq!(decide(cands, inv, objs, opts), want, "{name}");
         }
+    }
+
+    #[test]
+    fn candidates_are_inventoried_gone_from_git_and_still_live() {
+        let inv = Inventory::new([
+            e("ConfigMap", "a"),
+            e("ConfigMap", "b"),
+            e("ConfigMap", "c"),
+        ]);
+        let desired = Inventory::new([e("ConfigMap", "a")]);
+        let keep =
+            serde_json::json!({"metadata": {"annotations": {"eksync.io/prune": "disabled"}}});
+        // b is live and kept by its annotation; c is already gone from the cluster.
+        let live = BTreeMap::from([
+            (e("ConfigMap", "a").key(), serde_json::json!({})),
+            (e("ConfigMap", "b").key(), keep),
+        ]);
+        assert_eq!(
+            candidates(&desired, Some(&inv), &live),
+            vec![PruneCandidate {
+                entry: e("ConfigMap", "b"),
+                kept: Some(Kept::Annotation)
+            }]
+        );
+        assert!(candidates(&desired, None, &live).is_empty());
     }
 
     #[test]
