@@ -371,3 +371,74 @@ pub fn markdown(p: &LivePlan) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::awsdiff::Owner;
+    use proptest::prelude::*;
+
+    fn asg_drift(live: Value, expected: Value) -> DriftNote {
+        DriftNote::Aws(Box::new(Drift {
+            target: DriftTarget::Asg {
+                stack: "s".into(),
+                logical_id: "NodeGroup".into(),
+                name: "asg-1".into(),
+            },
+            property: "Tags.team".into(),
+            expected,
+            live,
+            owner: Owner::Git,
+            disposition: Disposition::Correct,
+        }))
+    }
+
+    /// The old renderer cut `&s[..120]` of a non-string value's JSON: a multi-byte character
+    /// across byte 120 panicked the whole run. These values put one there.
+    #[test]
+    fn values_are_cut_on_characters_not_bytes() {
+        // (value, characters shown): at most 120, then `…`.
+        let cases = [
+            // 105 characters, 207 bytes: byte 120 falls inside an `é`.
+            (serde_json::json!(["x".to_string() + &"é".repeat(100)]), 105),
+            // 159 characters of which 150 are three bytes each.
+            (serde_json::json!({"k": "日本語".repeat(50)}), 121),
+            // 123 characters: byte 120 falls inside the first rocket.
+            (serde_json::json!(["x".repeat(117) + "🚀🚀"]), 121),
+        ];
+        for (v, chars) in cases {
+            let line = drift_text(&asg_drift(v.clone(), v.clone()));
+            let shown = line
+                .split("live ")
+                .nth(1)
+                .and_then(|r| r.split(", Git ").next())
+                .unwrap_or_default();
+            assert_eq!(shown.chars().count(), chars, "{shown}");
+            assert_eq!(shown.ends_with('…'), chars == 121, "{shown}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// Arbitrary Unicode (and huge) values never panic a drift or template line, and a
+        /// line stays bounded whatever the value's size.
+        #[test]
+        fn any_value_renders_bounded(s in "\\PC{0,400}", n in 0usize..3000) {
+            let huge = s.repeat(n.min(50));
+            for v in [Value::String(huge.clone()), serde_json::json!([huge.clone(), s.clone()]),
+                      serde_json::json!({ "k": huge.clone() })] {
+                let line = drift_text(&asg_drift(v.clone(), Value::Null));
+                prop_assert!(line.chars().count() < 2 * 121 + 200 || v.is_string());
+                let t = template_line(&TemplateChange {
+                    op: "replace".into(),
+                    path: "/Resources/X/Properties/Y".into(),
+                    resource: None,
+                    property: None,
+                    deployed: Some(v.clone()),
+                    desired: Some(v),
+                });
+                prop_assert!(t.starts_with("~ Resources.X.Properties.Y: "));
+            }
+        }
+    }
+}
