@@ -956,7 +956,7 @@ async fn configuration_errors_name_the_kubeconfig_or_context() {
     })
     .await
     .expect_err("missing kubeconfig");
-    assert!(matches!(err, KubeError::Config(_)), "{err:?}");
+    assert!(matches!(err, KubeError::Config { .. }), "{err:?}");
     assert!(err.to_string().contains("nope.yaml"), "{err}");
 
     let server = TestServer::start().await.expect("server");
@@ -968,7 +968,7 @@ async fn configuration_errors_name_the_kubeconfig_or_context() {
     })
     .await
     .expect_err("unknown context");
-    assert!(matches!(err, KubeError::Config(_)), "{err:?}");
+    assert!(matches!(err, KubeError::Config { .. }), "{err:?}");
     assert!(err.to_string().contains("production"), "{err}");
 }
 

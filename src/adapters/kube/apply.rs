@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::core::kdiff::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SOURCE_LABEL};
 
-use super::client::{ApiCall, KubeAdapter};
+use super::client::{ApiCall, KubeAdapter, APPLY_PATCH};
 use super::discovery::ResolvedKind;
 use super::KubeError;
 
@@ -103,13 +103,15 @@ impl KubeAdapter {
         if opts.dry_run {
             query.push(("dryRun", "All".to_string()));
         }
-        let body = serde_json::to_vec(obj)
-            .map_err(|e| KubeError::BadObject(format!("{} {}: {e}", id.kind, id.name)))?;
+        let body = serde_json::to_vec(obj).map_err(|e| KubeError::Request {
+            message: format!("encoding {} {}", id.kind, id.name),
+            source: Box::new(e),
+        })?;
         self.call(&ApiCall {
             method: Method::PATCH,
             path: r.object_path(ns, id.name),
             query,
-            body: Some((body, "application/apply-patch+yaml")),
+            body: Some((body, APPLY_PATCH)),
             resource: r.plural.clone(),
             secret: r.is_secret(),
         })
@@ -219,8 +221,10 @@ impl KubeAdapter {
                 return Ok(None);
             };
             edit(&mut obj);
-            let body = serde_json::to_vec(&obj)
-                .map_err(|e| KubeError::BadObject(format!("{kind} {name}: {e}")))?;
+            let body = serde_json::to_vec(&obj).map_err(|e| KubeError::Request {
+                message: format!("encoding {kind} {name}"),
+                source: Box::new(e),
+            })?;
             let put = self
                 .call(&ApiCall {
                     method: Method::PUT,

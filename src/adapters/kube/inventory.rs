@@ -33,19 +33,20 @@ impl KubeAdapter {
         let Some(cm) = self.get("v1", "ConfigMap", Some(&ns), &name).await? else {
             return Ok(None);
         };
-        let corrupt = |message: String| KubeError::InventoryCorrupt {
+        let corrupt = |message: String, source| KubeError::InventoryCorrupt {
             namespace: ns.clone(),
             name: name.clone(),
             message,
+            source,
         };
         let text = cm
             .pointer("/data")
             .and_then(|d| d.get(KEY))
             .and_then(Value::as_str)
-            .ok_or_else(|| corrupt(format!("no data key {KEY}")))?;
+            .ok_or_else(|| corrupt(format!("no data key {KEY}"), None))?;
         serde_json::from_str(text)
             .map(Some)
-            .map_err(|e| corrupt(e.to_string()))
+            .map_err(|e| corrupt(format!("{KEY} is not an inventory"), Some(e)))
     }
 
     /// Records the inventory, creating the namespace when it is missing.
@@ -65,12 +66,14 @@ impl KubeAdapter {
             .await
             .or_else(|e| match e {
                 // Created by a concurrent run between the GET and the POST.
-                KubeError::Conflict { .. } => Ok(Value::Null),
+                KubeError::AlreadyExists { .. } => Ok(Value::Null),
                 other => Err(other),
             })?;
         }
-        let text = serde_json::to_string(inventory)
-            .map_err(|e| KubeError::BadObject(format!("inventory: {e}")))?;
+        let text = serde_json::to_string(inventory).map_err(|e| KubeError::Request {
+            message: "encoding the inventory".to_string(),
+            source: Box::new(e),
+        })?;
         let cm = json!({
             "apiVersion": "v1",
             "kind": "ConfigMap",
