@@ -622,3 +622,196 @@ async fn an_immutable_field_change_is_an_error_unless_the_object_opts_into_recre
     let (code, _) = eksync(None, &kubeconfig, &["diff", repo_s]);
     assert_eq!(code, 0);
 }
+
+/// The run's item with this graph id.
+fn item_by_id<'a>(run: &'a Value, id: &str) -> &'a Value {
+    run["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap_or_else(|| panic!("no item {id}: {run:#}"))
+}
+
+/// Issue 8: when live AWS cannot be read again after an AWS step, the objects that reference AWS
+/// values fail with the read's cause and are not applied (no stale values), while objects without
+/// references go on. A forwarding proxy in front of moto fails Auto Scaling reads on cue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_aws_reread_fails_the_objects_that_need_its_values_and_applies_nothing_stale() {
+    use support::proxy::{Fault, FaultProxy, FAULT_MESSAGE};
+    const CA: &str = "k8s/eks-test-jenkins/Deployment.apps/kube-system/cluster-autoscaler";
+    const READ: &str = "DescribeAutoScalingGroups";
+    let (_guard, moto) = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (oob, repo) = set_up(moto, dir.path()).await;
+    let repo_s = repo.to_str().unwrap();
+    let kube = TestServer::start().await.unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let proxy = FaultProxy::start(&moto.url);
+    let aws = Some(proxy.url.as_str());
+    let ca_writes = |kube: &TestServer| -> Vec<String> {
+        kube.requests()
+            .entries()
+            .into_iter()
+            .filter(|r| {
+                r.resource == "deployments"
+                    && r.name.as_deref() == Some("cluster-autoscaler")
+                    && !r.dry_run
+                    && matches!(
+                        r.verb.as_str(),
+                        "create" | "update" | "patch" | "apply" | "delete"
+                    )
+            })
+            .map(|r| format!("{} {} -> {}", r.verb, r.path, r.status))
+            .collect()
+    };
+    // Where the Spot stack's change set was executed, and which requests the proxy failed.
+    let executed_spot = |seen: &[support::proxy::Seen]| {
+        seen.iter()
+            .position(|s| s.action == "ExecuteChangeSet" && s.target == SPOT_STACK)
+            .unwrap_or_else(|| panic!("the Spot stack was never executed: {seen:#?}"))
+    };
+    let faulted = |seen: &[support::proxy::Seen]| -> Vec<usize> {
+        seen.iter()
+            .enumerate()
+            .filter(|(_, s)| s.faulted)
+            .map(|(i, _)| i)
+            .collect()
+    };
+
+    // 1. A first apply. Its plan reads no Auto Scaling group (no node group stack exists yet), so
+    // every DescribeAutoScalingGroups comes from a read after an AWS step: fail them all (N = 0).
+    proxy.arm(Fault {
+        action: READ.into(),
+        pass: 0,
+    });
+    let (code, run, stderr) = eksync_full(aws, &kubeconfig, &["apply", repo_s, "--yes"]);
+    let seen = proxy.seen();
+    assert_eq!(code, 1, "{stderr}\n{run:#}");
+    let failed = faulted(&seen);
+    assert!(!failed.is_empty(), "no read was failed: {seen:#?}");
+    assert!(failed.iter().all(|&i| seen[i].action == READ), "{seen:#?}");
+    assert!(
+        failed[0] > executed_spot(&seen),
+        "the plan's reads were not failed, only reads after the stacks were created: {seen:#?}"
+    );
+    let spot = item(&run, SPOT_STACK);
+    assert_eq!(
+        spot["outcome"]["status"], "done",
+        "the stack itself was created: {spot:#}"
+    );
+    let ca = item_by_id(&run, CA);
+    assert_eq!(ca["outcome"]["status"], "failed", "{ca:#}");
+    let reason = ca["outcome"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("values from AWS are unavailable")
+            && reason.contains(READ)
+            && reason.contains(FAULT_MESSAGE),
+        "the reason names the failed read and its cause: {reason}"
+    );
+    assert_eq!(ca_writes(&kube), Vec::<String>::new(), "{run:#}");
+    let deployments: Api<Deployment> = Api::namespaced(kube.client().unwrap(), "kube-system");
+    assert!(deployments
+        .get_opt("cluster-autoscaler")
+        .await
+        .unwrap()
+        .is_none());
+    // Objects without references went on.
+    for id in [
+        "k8s/eks-test-jenkins/Namespace/_/jenkins",
+        "k8s/eks-test-jenkins/Deployment.apps/jenkins/jenkins",
+        "k8s/eks-test-jenkins/ServiceAccount/kube-system/cluster-autoscaler",
+    ] {
+        let i = item_by_id(&run, id);
+        assert_eq!(i["outcome"]["status"], "done", "{i:#}");
+    }
+
+    // 2. With AWS readable again, the next run converges: the autoscaler gets the real name.
+    proxy.disarm();
+    let (code, run) = eksync(aws, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    assert_eq!(item_by_id(&run, CA)["outcome"]["status"], "done", "{run:#}");
+    let asg = physical_ids(&oob, SPOT_STACK).await["NodeGroup"].clone();
+    let nodes = |d: Deployment| {
+        serde_json::to_string(&d.spec.unwrap().template.spec.unwrap().containers[0].command)
+            .unwrap()
+    };
+    let args = nodes(deployments.get("cluster-autoscaler").await.unwrap());
+    assert!(args.contains(&format!("--nodes=0:5:{asg}")), "{args}");
+
+    // 3. An update: the Spot group's maxSize (also in the autoscaler's --nodes) and, unrelated,
+    // the Jenkins image. Now the plan reads the Auto Scaling groups once (N = 1) and the read
+    // after the Spot stack's update is the next one: it fails, so the autoscaler must not be
+    // applied with the values the plan read before the update.
+    edit(
+        &repo,
+        "cluster/cluster.yaml",
+        "    maxSize: 5\n",
+        "    maxSize: 6\n",
+    );
+    edit(
+        &repo,
+        "k8s/jenkins/deployment.yaml",
+        "jenkins/jenkins:2.516.3-lts-jdk21",
+        "jenkins/jenkins:2.528.1-lts-jdk21",
+    );
+    proxy.clear_log();
+    kube.requests().clear();
+    proxy.arm(Fault {
+        action: READ.into(),
+        pass: 1,
+    });
+    let (code, run, stderr) = eksync_full(aws, &kubeconfig, &["apply", repo_s, "--yes"]);
+    let seen = proxy.seen();
+    assert_eq!(code, 1, "{stderr}\n{run:#}");
+    let reads: Vec<usize> = (0..seen.len())
+        .filter(|&i| seen[i].action == READ)
+        .collect();
+    assert!(
+        reads.len() >= 2,
+        "the plan's read and the re-read: {seen:#?}"
+    );
+    assert_eq!(
+        faulted(&seen),
+        reads[1..].to_vec(),
+        "the plan's read passed and every later one failed: {seen:#?}"
+    );
+    assert!(reads[0] < executed_spot(&seen), "{seen:#?}");
+    assert!(reads[1] > executed_spot(&seen), "{seen:#?}");
+    assert_eq!(
+        item(&run, SPOT_STACK)["outcome"]["status"],
+        "done",
+        "{run:#}"
+    );
+    assert_eq!(spot_asg(&oob).await.max_size(), Some(6));
+    let ca = item_by_id(&run, CA);
+    assert_eq!(ca["action"], "update", "{ca:#}");
+    assert_eq!(ca["outcome"]["status"], "failed", "{ca:#}");
+    let reason = ca["outcome"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("values from AWS are unavailable")
+            && reason.contains(&format!("reading live AWS after {SPOT_STACK}"))
+            && reason.contains(READ)
+            && reason.contains(FAULT_MESSAGE),
+        "{reason}"
+    );
+    assert_eq!(ca_writes(&kube), Vec::<String>::new(), "{run:#}");
+    let args = nodes(deployments.get("cluster-autoscaler").await.unwrap());
+    assert!(
+        args.contains(&format!("--nodes=0:5:{asg}")),
+        "untouched: {args}"
+    );
+    let jenkins = item_by_id(&run, "k8s/eks-test-jenkins/Deployment.apps/jenkins/jenkins");
+    assert_eq!(jenkins["outcome"]["status"], "done", "{jenkins:#}");
+
+    // 4. Readable again, the autoscaler is applied with the values read after the update.
+    proxy.disarm();
+    let (code, run) = eksync(aws, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    assert_eq!(item_by_id(&run, CA)["outcome"]["status"], "done", "{run:#}");
+    let asg = physical_ids(&oob, SPOT_STACK).await["NodeGroup"].clone();
+    let args = nodes(deployments.get("cluster-autoscaler").await.unwrap());
+    assert!(args.contains(&format!("--nodes=0:6:{asg}")), "{args}");
+    let (code, plan) = eksync(aws, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 0, "{plan:#}");
+}

@@ -294,18 +294,18 @@ pub(super) async fn run_node(p: &LivePlan, adapter: &AwsAdapter, node: usize) ->
     }
     let wrote = !done.is_empty() || failure.is_some();
     let reread = if wrote {
-        Some(
-            adapter
-                .read_live(&state.desired.stacks, &state.desired.policies)
-                .await
-                .map_err(|e| {
-                    format!(
-                        "reading live AWS after {}: {}",
-                        p.items[node].name,
-                        error_chain(&e)
-                    )
-                }),
-        )
+        let began = std::time::Instant::now();
+        let read = adapter
+            .read_live(&state.desired.stacks, &state.desired.policies)
+            .await
+            .map_err(|e| {
+                format!(
+                    "reading live AWS after {}: {}",
+                    p.items[node].name,
+                    error_chain(&e)
+                )
+            });
+        Some((began, read))
     } else {
         None
     };

@@ -26,8 +26,9 @@ pub(super) struct StepReport {
     pub outcome: Outcome,
     /// It wrote to the cluster or to AWS (an apply happened, even if the wait did not end).
     pub wrote: bool,
-    /// A fresh read of live AWS after the step, when it changed AWS.
-    pub reread: Option<Result<LiveAws, String>>,
+    /// A fresh read of live AWS after the step, when it changed AWS, with when the read began:
+    /// of two reads, the one begun later wins, whichever reports first.
+    pub reread: Option<(Instant, Result<LiveAws, String>)>,
 }
 
 fn work_of(p: &LivePlan) -> Vec<Work> {
@@ -79,6 +80,7 @@ pub(super) async fn apply(
     let mut wrote: BTreeSet<usize> = BTreeSet::new();
     // A mutex, not a RefCell, so that the run's future stays `Send` (the agent spawns it).
     let values = std::sync::Mutex::new(p.aws.as_ref().map(|s| Ok(Arc::new(s.live.clone()))));
+    let mut newest_read: Option<Instant> = None;
     opts.report(Progress::RunStarted {
         steps: work.iter().filter(|w| w.runs()).count(),
         waves: a.order.waves.len(),
@@ -91,8 +93,12 @@ pub(super) async fn apply(
             cancel,
             |node| run_node(r, a, plan, node, &work[node], latest(&values), cancel),
             |rep: StepReport| {
-                if let Some(read) = rep.reread {
-                    *values.lock().unwrap_or_else(|e| e.into_inner()) = Some(read.map(Arc::new));
+                if let Some((began, read)) = rep.reread {
+                    if newest_read.is_none_or(|n| began > n) {
+                        newest_read = Some(began);
+                        *values.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(read.map(Arc::new));
+                    }
                 }
                 if rep.wrote {
                     wrote.insert(rep.node);

@@ -3,4 +3,5 @@
 pub mod cli;
 pub mod e2e;
 pub mod moto;
+pub mod proxy;
 pub mod scenario;
