@@ -1,5 +1,5 @@
-//! End to end with the real binary against the Kubernetes test server: the reconciler's
-//! guarantees. Steps follow the graph's edges, not wave barriers (an unrelated later step goes on
+//! End to end with the real binary against the Kubernetes test server (and moto for the whole
+//! example): the reconciler's guarantees. Steps follow the graph's edges, not wave barriers (an unrelated later step goes on
 //! while another branch waits); a killed run leaves an inventory that a later prune uses; a
 //! cancelled run starts nothing new, records exactly what it applied, and a re-run converges;
 //! two sources share a cluster without touching each other's objects; an unchanged but unhealthy
@@ -455,4 +455,90 @@ async fn a_failed_read_for_the_hpa_handover_blocks_the_apply() {
         0,
         "nothing applied blind"
     );
+}
+
+/// Names of objects the server accepted a real write for (the inventory aside).
+fn written_names(kube: &TestServer) -> BTreeSet<String> {
+    kube.requests()
+        .entries()
+        .into_iter()
+        .filter(|r| r.is_write() && !r.dry_run && r.status < 300 && r.verb != "delete")
+        .filter_map(|r| r.name)
+        .filter(|n| !n.starts_with("eksync-inventory") && n != "eksync-system")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_cancelled_mid_run_records_what_it_applied_and_converges() {
+    let (_guard, moto) = support::moto::moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_oob, repo) = support::e2e::set_up(moto, dir.path()).await;
+    let repo_s = repo.to_str().unwrap();
+    // Rollouts take a while, so the run is still waiting when the cancel arrives.
+    let kube = TestServer::start_with(ServerConfig {
+        rollout_delay: std::time::Duration::from_secs(4),
+        ..ServerConfig::default()
+    })
+    .await
+    .unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let aws = Some(moto.url.as_str());
+    let child = command(aws, &kubeconfig, &["apply", repo_s, "--yes"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(
+        60,
+        "the cluster-autoscaler to be applied (AWS done, wave 4)",
+        || writes_of(&kube, "deployments", "cluster-autoscaler") > 0,
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, run, stderr) = parse(child.wait_with_output().unwrap());
+    assert_eq!(code, 1, "{run:#}\n{stderr}");
+    assert_eq!(run["cancelled"], true, "{run:#}");
+    assert_eq!(outcome(&run, "cluster-autoscaler"), "cancelled", "{run:#}");
+    // The inventory holds exactly what the server saw applied.
+    let applied = written_names(&kube);
+    let recorded: BTreeSet<String> = inventory(&kube, "repo")
+        .await
+        .into_iter()
+        .map(|e| e.split_once('/').map(|(_, n)| n.to_string()).unwrap_or(e))
+        .collect();
+    assert_eq!(recorded, applied, "{run:#}");
+    let not_started: Vec<&Value> = run["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["outcome"]["because"] == "not started: the run was cancelled")
+        .collect();
+    for i in &not_started {
+        let name = i["name"].as_str().unwrap();
+        assert!(
+            !applied.contains(name),
+            "{name} was started after the cancel"
+        );
+    }
+
+    // The re-run converges; nothing applied before is applied again, on either side.
+    kube.requests().clear();
+    let (code, rerun) = eksync(aws, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert!(code == 2 || code == 0, "{rerun:#}");
+    for i in rerun["items"].as_array().unwrap() {
+        if i["system"] == "aws" {
+            assert_eq!(i["action"], "no-change", "AWS is not done twice: {i:#}");
+        }
+        assert_ne!(i["outcome"]["status"], "failed", "{i:#}");
+    }
+    let again: BTreeSet<String> = written_names(&kube)
+        .intersection(&applied)
+        .cloned()
+        .collect();
+    assert!(again.is_empty(), "applied twice: {again:?}");
+    let (code, plan) = eksync(aws, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 0, "{plan:#}");
 }
