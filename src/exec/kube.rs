@@ -170,13 +170,37 @@ pub(super) async fn plan(
             jobs.push((n, o, body, live_obj));
         }
     }
-    let results: Vec<_> = stream::iter(jobs)
-        .map(|(n, o, body, live_obj)| dry_run(kube, n, o, body, live_obj))
-        .buffer_unordered(opts.concurrency.max(1))
-        .collect()
-        .await;
+    // Namespaces first: an object whose namespace this plan creates cannot be dry-run (the
+    // answer would be a 404), so it is a create after that wave, and costs no request.
+    let (namespaces, others): (Vec<_>, Vec<_>) = jobs
+        .into_iter()
+        .partition(|(_, o, _, _)| o.key.kind == "Namespace" && o.key.group.is_empty());
     let mut recreate = BTreeSet::new();
-    for (n, o, body, live_obj, r) in results {
+    let mut coming: BTreeSet<String> = BTreeSet::new();
+    for (n, o, body, live_obj, r) in dry_run_all(kube, namespaces, opts.concurrency).await {
+        fill_item(a, &ctx, &mut p.items[n], o, &body, live_obj.as_ref(), r);
+        if p.items[n].action == Action::Create {
+            coming.insert(o.key.name.clone());
+        }
+    }
+    let mut rest = Vec::new();
+    for job in others {
+        let (n, o) = (job.0, job.1);
+        let deferred = o
+            .key
+            .namespace
+            .as_ref()
+            .filter(|ns| coming.contains(*ns))
+            .and_then(|_| deferral::namespace_missing(a, o));
+        match deferred {
+            Some((action, detail)) => {
+                p.items[n].action = action;
+                p.items[n].details.push(detail);
+            }
+            None => rest.push(job),
+        }
+    }
+    for (n, o, body, live_obj, r) in dry_run_all(kube, rest, opts.concurrency).await {
         if fill_item(a, &ctx, &mut p.items[n], o, &body, live_obj.as_ref(), r) {
             recreate.insert(n);
         }
@@ -196,6 +220,21 @@ pub(super) async fn plan(
         prune,
     });
     Ok(())
+}
+
+type Job<'a> = (usize, &'a KubeObject, Value, Option<Value>);
+
+/// Dry runs under the concurrency bound.
+async fn dry_run_all<'a>(
+    kube: &KubeAdapter,
+    jobs: Vec<Job<'a>>,
+    concurrency: usize,
+) -> Vec<DryRun<'a>> {
+    stream::iter(jobs)
+        .map(|(n, o, body, live_obj)| dry_run(kube, n, o, body, live_obj))
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await
 }
 
 type DryRun<'a> = (
@@ -495,6 +534,15 @@ pub(super) async fn run_node(
     if let Err(e) = kube.apply(&body, write).await {
         let reason = format!("apply: {}", error_chain(&e));
         return report(Outcome::Failed { reason }, false);
+    }
+    // A kind that is ready once applied costs no read.
+    if !kdiff::needs_wait(&o.key.kind, &body) {
+        return report(
+            Outcome::Done {
+                summary: "applied, ready".into(),
+            },
+            true,
+        );
     }
     let outcome = match wait_ready(kube, o, &opts.readiness, cancel).await {
         Outcome::Done { summary } => Outcome::Done {

@@ -27,7 +27,7 @@ pub use immutable::{decide_immutable, immutable_fields, ImmutableDecision};
 pub use inventory::{Inventory, InventoryEntry};
 pub use live::{crd_defines, index_live, needs_live_read, object_key};
 pub use prepare::{prepare, replicas_handover, PrepareContext, Prepared, HANDOVER_MANAGER};
-pub use readiness::{readiness, Readiness};
+pub use readiness::{needs_wait, readiness, Readiness};
 pub use render::{change_lines, render};
 
 /// The field manager eksync applies with.

@@ -63,6 +63,24 @@ pub fn readiness(kind: &str, obj: &Value) -> Readiness {
     }
 }
 
+/// Whether an object of this kind (with this body, as sent) can be anything but ready once the
+/// apply succeeded: only kinds whose readiness [`readiness`] judges from status need a read after
+/// the apply. A ConfigMap, Secret, ServiceAccount, Role or binding is ready once applied, so
+/// waiting for it costs nothing.
+pub fn needs_wait(kind: &str, body: &Value) -> bool {
+    match kind {
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "Job"
+        | "PersistentVolumeClaim"
+        | "Namespace"
+        | "CustomResourceDefinition" => true,
+        "Service" => str_at(body, "/spec/type") == Some("LoadBalancer"),
+        _ => false,
+    }
+}
+
 struct Condition {
     status: String,
     reason: String,
@@ -198,6 +216,32 @@ fn job(obj: &Value) -> Readiness {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_kinds_with_a_status_to_judge_are_waited_for() {
+        let lb = serde_json::json!({"spec": {"type": "LoadBalancer"}});
+        let cluster_ip = serde_json::json!({"spec": {"type": "ClusterIP"}});
+        let empty = serde_json::json!({});
+        for (kind, body, want) in [
+            ("Deployment", &empty, true),
+            ("Job", &empty, true),
+            ("PersistentVolumeClaim", &empty, true),
+            ("Namespace", &empty, true),
+            ("CustomResourceDefinition", &empty, true),
+            ("Service", &lb, true),
+            ("Service", &cluster_ip, false),
+            ("ConfigMap", &empty, false),
+            ("Secret", &empty, false),
+            ("ServiceAccount", &empty, false),
+            ("RoleBinding", &empty, false),
+        ] {
+            assert_eq!(needs_wait(kind, body), want, "{kind} {body}");
+            if !want {
+                // Consistent with the judge: such an object is ready as soon as it exists.
+                assert_eq!(readiness(kind, body), Readiness::Ready, "{kind}");
+            }
+        }
+    }
     use serde_json::json;
 
     fn deploy(gen: i64, status: Value) -> Value {
