@@ -542,3 +542,67 @@ async fn the_example_cancelled_mid_run_records_what_it_applied_and_converges() {
     let (code, plan) = eksync(aws, &kubeconfig, &["diff", repo_s]);
     assert_eq!(code, 0, "{plan:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_noop_diff_makes_no_per_object_request_yet_finds_drift() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use kube::api::{Patch, PatchParams};
+    let dir = tempfile::tempdir().unwrap();
+    let repo = small_repo(
+        dir.path(),
+        &[
+            ("ns.yaml", NS),
+            ("web.yaml", &deployment("web", GOOD, 2)),
+            ("cm.yaml", &config_map("settings", "")),
+        ],
+    );
+    let repo_s = repo.to_str().unwrap();
+    let kube = server().await;
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+
+    for args in [vec!["diff", repo_s], vec!["apply", repo_s, "--yes"]] {
+        kube.requests().clear();
+        let (code, plan) = eksync(None, &kubeconfig, &args);
+        assert_eq!(code, 0, "{plan:#}");
+        let per_object: Vec<_> = kube
+            .requests()
+            .entries()
+            .into_iter()
+            .filter(|r| {
+                r.name.is_some()
+                    && !r
+                        .name
+                        .as_deref()
+                        .unwrap_or("")
+                        .starts_with("eksync-inventory")
+            })
+            .collect();
+        assert!(per_object.is_empty(), "{args:?}: {per_object:#?}");
+        assert_eq!(kube.requests().writes(), 0);
+    }
+
+    // Another manager changes a field Git sets: found without any dry run being needed first.
+    let deployments: Api<Deployment> = Api::namespaced(kube.client().unwrap(), "shop");
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("kubectl").force(),
+            &Patch::Apply(serde_json::json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "shop"},
+                "spec": {"replicas": 5}
+            })),
+        )
+        .await
+        .unwrap();
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 2, "{plan:#}");
+    let drift = item(&plan, "web")["drift"].to_string();
+    assert!(
+        drift.contains("spec.replicas was changed by kubectl"),
+        "{plan:#}"
+    );
+    assert_eq!(item(&plan, "settings")["action"], "no-change");
+}

@@ -272,6 +272,7 @@ pub(super) async fn run_node(p: &LivePlan, adapter: &AwsAdapter, node: usize) ->
             },
             wrote: false,
             reread: None,
+            fingerprint: None,
         };
     };
     let steps: Vec<&AwsStep> = state
@@ -323,6 +324,7 @@ pub(super) async fn run_node(p: &LivePlan, adapter: &AwsAdapter, node: usize) ->
         outcome,
         wrote,
         reread,
+        fingerprint: None,
     }
 }
 

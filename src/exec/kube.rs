@@ -67,6 +67,24 @@ pub(crate) struct KubeState {
     recreate: BTreeSet<usize>,
     inventory: Option<Inventory>,
     pub prune: Vec<PruneCandidate>,
+    /// Fingerprints of objects found unchanged (`kdiff::fingerprint`), recorded with them.
+    unchanged: BTreeMap<usize, String>,
+}
+
+/// The fingerprint of an object that is known unchanged without a dry run: the inventory
+/// recorded what eksync sent and the ownership it left, and both still match.
+fn unchanged_since_applied(
+    inventory: Option<&Inventory>,
+    o: &KubeObject,
+    body: &Value,
+    live: Option<&Value>,
+) -> Option<String> {
+    let recorded = inventory?
+        .get(&InventoryEntry::of(&o.body)?)?
+        .applied
+        .as_deref()?;
+    let now = kdiff::fingerprint(body, live?);
+    (recorded == now).then_some(now)
 }
 
 /// The health of a live object, from its status alone.
@@ -143,8 +161,10 @@ pub(super) async fn plan(
     let live = kdiff::index_live(kube.list_managed(&served).await?);
     let aws_live = p.aws.as_ref().map(|s| &s.live);
 
-    // Dry-run every object whose values are known, under the concurrency bound.
+    // Dry-run every object whose values are known and that is not known unchanged, under the
+    // concurrency bound.
     let mut jobs = Vec::new();
+    let mut unchanged = BTreeMap::new();
     for (&n, &oi) in &objects {
         let o = &a.model.objects[oi];
         let (body, complete, warnings) = render(a, o, aws_live, &ctx);
@@ -166,6 +186,12 @@ pub(super) async fn plan(
                 Action::Create
             };
             item.details.push(Detail::ValuesKnownAfterApply);
+        } else if let Some(fp) =
+            unchanged_since_applied(inventory.as_ref(), o, &body, live_obj.as_ref())
+        {
+            item.action = Action::NoChange;
+            item.health = live_obj.as_ref().map(|l| health(&o.key.kind, l));
+            unchanged.insert(n, fp);
         } else {
             jobs.push((n, o, body, live_obj));
         }
@@ -204,6 +230,9 @@ pub(super) async fn plan(
         if fill_item(a, &ctx, &mut p.items[n], o, &body, live_obj.as_ref(), r) {
             recreate.insert(n);
         }
+        if let (Action::NoChange, Some(live)) = (p.items[n].action, &live_obj) {
+            unchanged.insert(n, kdiff::fingerprint(&body, live));
+        }
     }
     let desired = Inventory::new(
         a.model
@@ -218,6 +247,7 @@ pub(super) async fn plan(
         recreate,
         inventory,
         prune,
+        unchanged,
     });
     Ok(())
 }
@@ -488,6 +518,7 @@ pub(super) async fn run_node(
         outcome,
         wrote,
         reread: None,
+        fingerprint: None,
     };
     let Some((state, o)) = p.kube.as_ref().and_then(|s| {
         let oi = *s.objects.get(&node)?;
@@ -531,26 +562,30 @@ pub(super) async fn run_node(
         dry_run: false,
         force: true,
     };
-    if let Err(e) = kube.apply(&body, write).await {
-        let reason = format!("apply: {}", error_chain(&e));
-        return report(Outcome::Failed { reason }, false);
-    }
-    // A kind that is ready once applied costs no read.
-    if !kdiff::needs_wait(&o.key.kind, &body) {
-        return report(
-            Outcome::Done {
-                summary: "applied, ready".into(),
-            },
-            true,
-        );
-    }
-    let outcome = match wait_ready(kube, o, &opts.readiness, cancel).await {
-        Outcome::Done { summary } => Outcome::Done {
-            summary: format!("applied, {summary}"),
-        },
-        other => other,
+    let applied = match kube.apply(&body, write).await {
+        Ok(applied) => applied,
+        Err(e) => {
+            let reason = format!("apply: {}", error_chain(&e));
+            return report(Outcome::Failed { reason }, false);
+        }
     };
-    report(outcome, true)
+    // A kind that is ready once applied costs no read.
+    let outcome = if !kdiff::needs_wait(&o.key.kind, &body) {
+        Outcome::Done {
+            summary: "applied, ready".into(),
+        }
+    } else {
+        match wait_ready(kube, o, &opts.readiness, cancel).await {
+            Outcome::Done { summary } => Outcome::Done {
+                summary: format!("applied, {summary}"),
+            },
+            other => other,
+        }
+    };
+    StepReport {
+        fingerprint: Some(kdiff::fingerprint(&body, &applied)),
+        ..report(outcome, true)
+    }
 }
 
 /// What must happen before the apply: delete the old object (recreate) and wait until it is
@@ -628,7 +663,7 @@ pub(super) async fn finish(
     p: &LivePlan,
     kube: &KubeAdapter,
     opts: &ExecOptions,
-    wrote: &BTreeSet<usize>,
+    wrote: &BTreeMap<usize, Option<String>>,
     recorded: Option<&Inventory>,
 ) -> (Vec<Item>, Vec<String>, Option<String>) {
     let Some(state) = &p.kube else {
@@ -725,7 +760,7 @@ async fn write_final(
     a: &Analysis,
     p: &LivePlan,
     kube: &KubeAdapter,
-    wrote: &BTreeSet<usize>,
+    wrote: &BTreeMap<usize, Option<String>>,
     pruned: &BTreeSet<InventoryEntry>,
     recorded: Option<&Inventory>,
 ) -> Result<(), KubeError> {
@@ -734,19 +769,25 @@ async fn write_final(
     };
     let present = p.items.iter().enumerate().filter_map(|(n, i)| {
         let oi = state.objects.get(&n)?;
-        let exists = wrote.contains(&n)
+        let exists = wrote.contains_key(&n)
             || matches!(i.outcome, Some(Outcome::Done { .. }))
             || (i.outcome.is_none() && matches!(i.action, Action::NoChange | Action::DriftOnly));
+        let fingerprint = match wrote.get(&n) {
+            Some(applied) => applied.clone(),
+            None => state.unchanged.get(&n).cloned(),
+        };
         exists
             .then(|| InventoryEntry::of(&a.model.objects[*oi].body))
             .flatten()
+            .map(|e| e.with_applied(fingerprint))
     });
     let previous = state
         .inventory
         .iter()
         .flat_map(|i| i.entries.iter().cloned())
-        .filter(|e| !pruned.contains(e));
-    let next = Inventory::new(previous.chain(present));
+        .filter(|e| !pruned.iter().any(|gone| gone.key() == e.key()));
+    // Fresh entries first: their fingerprints replace the recorded ones.
+    let next = Inventory::new(present.chain(previous));
     // What the cluster holds now may include the write-ahead record: compare with that.
     if recorded != Some(&next) {
         kube.write_inventory(&next).await?;

@@ -5,7 +5,7 @@
 //! with the reason instead of rendering stale values.
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +29,9 @@ pub(super) struct StepReport {
     /// A fresh read of live AWS after the step, when it changed AWS, with when the read began:
     /// of two reads, the one begun later wins, whichever reports first.
     pub reread: Option<(Instant, Result<LiveAws, String>)>,
+    /// For an applied object: what was sent and the ownership the apply left
+    /// (`kdiff::fingerprint`), recorded in the inventory.
+    pub fingerprint: Option<String>,
 }
 
 fn work_of(p: &LivePlan) -> Vec<Work> {
@@ -77,7 +80,8 @@ pub(super) async fn apply(
     }
     let mut sched = Scheduler::new(a.graph.adjacency(), work.clone());
     let mut outcomes: Vec<Option<Outcome>> = vec![None; p.items.len()];
-    let mut wrote: BTreeSet<usize> = BTreeSet::new();
+    // Nodes that wrote, with the fingerprint of what they applied.
+    let mut wrote: BTreeMap<usize, Option<String>> = BTreeMap::new();
     // A mutex, not a RefCell, so that the run's future stays `Send` (the agent spawns it).
     let values = std::sync::Mutex::new(p.aws.as_ref().map(|s| Ok(Arc::new(s.live.clone()))));
     let mut newest_read: Option<Instant> = None;
@@ -101,7 +105,7 @@ pub(super) async fn apply(
                     }
                 }
                 if rep.wrote {
-                    wrote.insert(rep.node);
+                    wrote.insert(rep.node, rep.fingerprint.clone());
                 }
                 let ok = matches!(rep.outcome, Outcome::Done { .. });
                 outcomes[rep.node] = Some(rep.outcome);
@@ -233,6 +237,7 @@ async fn run_node(
             },
             wrote: false,
             reread: None,
+            fingerprint: None,
         },
     };
     opts.report(Progress::StepFinished {

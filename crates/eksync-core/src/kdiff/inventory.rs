@@ -3,6 +3,11 @@
 //! inventory holds that Git no longer does). Identities compare by group, kind, namespace and name,
 //! not version: one object is served under several versions.
 //!
+//! Each entry may also carry a fingerprint of what eksync last sent and of the ownership it left
+//! ([`fingerprint`]): an object whose desired body and live ownership both still match needs no
+//! dry run to be known unchanged, so a no-op reconcile costs one LIST per kind and nothing per
+//! object.
+//!
 //! It does not store itself (the Kubernetes adapter keeps it in a ConfigMap in the cluster) and
 //! does not decide whether pruning is allowed.
 
@@ -20,6 +25,9 @@ pub struct InventoryEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     pub name: String,
+    /// [`fingerprint`] of the body eksync last applied and the ownership that apply left.
+    #[serde(default, rename = "h", skip_serializing_if = "Option::is_none")]
+    pub applied: Option<String>,
 }
 
 impl InventoryEntry {
@@ -30,7 +38,14 @@ impl InventoryEntry {
             kind: get_str(body, &["kind"])?.to_string(),
             namespace: get_str(body, &["metadata", "namespace"]).map(str::to_string),
             name: get_str(body, &["metadata", "name"])?.to_string(),
+            applied: None,
         })
+    }
+
+    /// The same entry with this fingerprint.
+    pub fn with_applied(mut self, fingerprint: Option<String>) -> Self {
+        self.applied = fingerprint;
+        self
     }
 
     /// The object's key (group, kind, namespace, name).
@@ -60,10 +75,12 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// An inventory of these entries (sorted, duplicates removed).
+    /// An inventory of these entries (sorted, duplicates removed: the first of an identity wins,
+    /// so put fresher entries first).
     pub fn new(entries: impl IntoIterator<Item = InventoryEntry>) -> Self {
         let mut entries: Vec<InventoryEntry> = entries.into_iter().collect();
-        entries.sort_by(|a, b| a.identity().cmp(&b.identity()).then_with(|| a.cmp(b)));
+        // A stable sort by identity keeps the caller's order inside an identity.
+        entries.sort_by(|a, b| a.identity().cmp(&b.identity()));
         entries.dedup_by(|a, b| a.identity() == b.identity());
         Inventory { entries }
     }
@@ -74,6 +91,12 @@ impl Inventory {
         self.entries.iter().any(|e| e.identity() == id)
     }
 
+    /// The entry of the same identity, if any.
+    pub fn get(&self, entry: &InventoryEntry) -> Option<&InventoryEntry> {
+        let id = entry.identity();
+        self.entries.iter().find(|e| e.identity() == id)
+    }
+
     /// The entries that `desired` no longer holds: candidates for pruning.
     pub fn missing_from(&self, desired: &Inventory) -> Vec<InventoryEntry> {
         self.entries
@@ -82,6 +105,60 @@ impl Inventory {
             .cloned()
             .collect()
     }
+}
+
+/// What an applied object looked like to eksync: a hash of the body it sent, and a hash of the
+/// object's uid and of the fields eksync's apply owns (its `managedFields` entry). Another
+/// manager taking a field eksync set, a changed desired body, or the object recreated all change
+/// it; a controller writing status or fields eksync does not set do not. 96 bits in all: it
+/// detects change, it is no security boundary.
+pub fn fingerprint(sent: &Value, live: &Value) -> String {
+    let ownership: Vec<Value> = live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|m| {
+            get_str(m, &["manager"]) == Some(super::FIELD_MANAGER)
+                && get_str(m, &["operation"]) == Some("Apply")
+                && m.get("subresource").is_none_or(|s| s.as_str() == Some(""))
+        })
+        .map(|m| {
+            serde_json::json!([
+                m.get("apiVersion"),
+                canonical(m.get("fieldsV1").unwrap_or(&Value::Null))
+            ])
+        })
+        .collect();
+    let uid = get_str(live, &["metadata", "uid"]).unwrap_or_default();
+    format!(
+        "{}:{}",
+        short_hash(&canonical(sent).to_string()),
+        short_hash(&format!("{uid}\n{}", Value::Array(ownership)))
+    )
+}
+
+/// The value with every object's keys sorted, so that equal documents hash equally.
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), canonical(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+fn short_hash(text: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    hex::encode(&digest[..6])
 }
 
 #[cfg(test)]
@@ -95,7 +172,76 @@ mod tests {
             kind: kind.into(),
             namespace: ns.map(str::to_string),
             name: name.into(),
+            applied: None,
         }
+    }
+
+    fn live(uid: &str, fields: Value, others: Value) -> Value {
+        let mut managed = vec![
+            json!({"manager": "eksync", "operation": "Apply", "apiVersion": "v1", "fieldsV1": fields}),
+            json!({"manager": "kube-controller-manager", "operation": "Update", "subresource": "status", "fieldsV1": {"f:status": {}}}),
+        ];
+        if let Value::Array(o) = others {
+            managed.extend(o);
+        }
+        json!({"metadata": {"uid": uid, "managedFields": managed}})
+    }
+
+    #[test]
+    fn fingerprints_change_with_what_matters_only() {
+        let sent = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1", "b": "2"}});
+        let fields = json!({"f:data": {"f:a": {}, "f:b": {}}});
+        let base = fingerprint(&sent, &live("u1", fields.clone(), json!([])));
+        let same = [
+            // key order does not matter
+            fingerprint(
+                &json!({"kind": "ConfigMap", "data": {"b": "2", "a": "1"}, "apiVersion": "v1"}),
+                &live("u1", json!({"f:data": {"f:b": {}, "f:a": {}}}), json!([])),
+            ),
+            // another manager owning other fields, a controller writing status
+            fingerprint(
+                &sent,
+                &live(
+                    "u1",
+                    fields.clone(),
+                    json!([{"manager": "kubectl-label", "operation": "Update", "fieldsV1": {"f:metadata": {"f:labels": {"f:x": {}}}}}]),
+                ),
+            ),
+        ];
+        for s in same {
+            assert_eq!(s, base);
+        }
+        let changed = [
+            // the desired body changed
+            fingerprint(
+                &json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"}}),
+                &live("u1", fields.clone(), json!([])),
+            ),
+            // someone took field b (eksync's set shrank)
+            fingerprint(
+                &sent,
+                &live("u1", json!({"f:data": {"f:a": {}}}), json!([])),
+            ),
+            // the object was deleted and recreated
+            fingerprint(&sent, &live("u2", fields.clone(), json!([]))),
+        ];
+        for c in changed {
+            assert_ne!(c, base);
+        }
+        assert_eq!(base.len(), 25, "{base}");
+    }
+
+    #[test]
+    fn fresher_entries_win_and_fingerprints_serialize_short() {
+        let old = e("v1", "ConfigMap", Some("ci"), "a").with_applied(Some("old".into()));
+        let new = e("v1", "ConfigMap", Some("ci"), "a").with_applied(Some("new".into()));
+        let inv = Inventory::new([new.clone(), old]);
+        assert_eq!(inv.entries, vec![new.clone()]);
+        assert_eq!(inv.get(&e("v1", "ConfigMap", Some("ci"), "a")), Some(&new));
+        assert_eq!(
+            serde_json::to_value(&inv).expect("serializes")["entries"][0]["h"],
+            json!("new")
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub mod render;
 
 pub use diff::{diff, Action, FieldChange, ObjectDiff};
 pub use immutable::{decide_immutable, immutable_fields, ImmutableDecision};
-pub use inventory::{Inventory, InventoryEntry};
+pub use inventory::{fingerprint, Inventory, InventoryEntry};
 pub use live::{crd_defines, index_live, needs_live_read, object_key};
 pub use prepare::{prepare, replicas_handover, PrepareContext, Prepared, HANDOVER_MANAGER};
 pub use readiness::{needs_wait, readiness, Readiness};

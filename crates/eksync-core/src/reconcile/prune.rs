@@ -203,6 +203,7 @@ mod tests {
             kind: kind.into(),
             namespace: (kind != "Namespace").then(|| "ns".into()),
             name: name.into(),
+            applied: None,
         }
     }
 
