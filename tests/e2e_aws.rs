@@ -18,6 +18,11 @@ use serde_json::Value;
 use support::e2e::*;
 use support::moto::{moto, MotoServer};
 
+/// This process's AWS template cache: stack ids are unique per moto run, so tests can share it.
+fn cache_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("eksync-e2e-aws-cache-{}", std::process::id()))
+}
+
 fn eksync(server: &MotoServer, args: &[&str]) -> (i32, Value) {
     let out = Command::cargo_bin("eksync")
         .unwrap()
@@ -28,6 +33,7 @@ fn eksync(server: &MotoServer, args: &[&str]) -> (i32, Value) {
         .env("EKSYNC_AWS_ENDPOINT_URL", &server.url)
         .env("EKSYNC_AWS_MAX_ATTEMPTS", "1")
         .env("EKSYNC_POLL_MS", "20")
+        .env("EKSYNC_AWS_CACHE_DIR", cache_dir())
         .env_remove("AWS_PROFILE")
         .output()
         .unwrap();
@@ -221,4 +227,105 @@ async fn drift_is_found_and_corrected_but_the_autoscalers_desired_capacity_is_le
     assert!(doc.policy_document().contains("SetDesiredCapacity"));
     let (code, plan) = eksync(server, &["diff", repo_s]);
     assert_eq!(code, 0, "{plan:#}");
+}
+
+/// A fresh `eksync diff` (a new process) of unchanged stacks reads no template again: the CLI
+/// keeps the deployed templates between runs, keyed by stack id and last-changed time. Counted
+/// on the wire by a forwarding proxy in front of moto.
+#[tokio::test]
+async fn a_fresh_diff_of_20_unchanged_stacks_reads_no_template_again() {
+    let (_guard, server) = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_oob, repo) = set_up(server, dir.path()).await;
+    let repo_s = repo.to_str().unwrap();
+    // 17 more static node groups: with the cluster and the two groups of the example, 20 stacks.
+    let extra: String = (0..17)
+        .map(|i| {
+            format!(
+                "  - name: ng-extra-{i}\n    instanceType: t3.large\n    minSize: 1\n    maxSize: 2\n    desiredCapacity: 1\n    privateNetworking: true\n    labels:\n      pool: extra-{i}\n"
+            )
+        })
+        .collect();
+    let cluster = repo.join("cluster/cluster.yaml");
+    let text = std::fs::read_to_string(&cluster).unwrap();
+    let text = text.replacen("nodeGroups:\n", &format!("nodeGroups:\n{extra}"), 1);
+    std::fs::write(&cluster, text).unwrap();
+    let (code, run) = eksync(server, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    let stacks = run["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "Stack")
+        .count();
+    assert_eq!(stacks, 20, "{run:#}");
+
+    let proxy = support::proxy::FaultProxy::start(&server.url);
+    let calls = |cache: &std::path::Path| -> Vec<String> {
+        proxy.clear_log();
+        let out = Command::cargo_bin("eksync")
+            .unwrap()
+            .args(["diff", repo_s, "-o", "json", "--no-kubernetes"])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("EKSYNC_AWS_ENDPOINT_URL", &proxy.url)
+            .env("EKSYNC_AWS_MAX_ATTEMPTS", "1")
+            .env("EKSYNC_AWS_CACHE_DIR", cache)
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        proxy.seen().into_iter().map(|s| s.action).collect()
+    };
+    let cache = dir.path().join("fresh-cache");
+    let cold = calls(&cache);
+    let warm = calls(&cache);
+    eprintln!(
+        "cold: {} calls {cold:?}\nwarm: {} calls {warm:?}",
+        cold.len(),
+        warm.len()
+    );
+    assert!(
+        cold.iter().filter(|a| *a == "GetTemplate").count() >= 19,
+        "{cold:?}"
+    );
+    assert!(
+        !warm
+            .iter()
+            .any(|a| a == "GetTemplate" || a == "ListStackResources"),
+        "no template or resource read on a warm cache: {warm:?}"
+    );
+    let cloudformation = warm
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.as_str(),
+                "DescribeStacks" | "GetTemplate" | "ListStackResources"
+            )
+        })
+        .count();
+    assert_eq!(cloudformation, 1, "one DescribeStacks for all 20: {warm:?}");
+    // The rest are the live values drift is judged on, one read per kind of value: the Auto
+    // Scaling groups in one batch, the two inline policies, the EKS cluster.
+    let mut drift_reads: Vec<&str> = warm
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "DescribeStacks")
+        .collect();
+    drift_reads.sort_unstable();
+    assert_eq!(
+        drift_reads,
+        [
+            "DescribeAutoScalingGroups",
+            "GET /clusters/eks-test-jenkins",
+            "GetRolePolicy",
+            "GetRolePolicy"
+        ],
+        "{warm:?}"
+    );
 }

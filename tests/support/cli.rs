@@ -22,6 +22,11 @@ pub fn command(aws: Option<&str>, kubeconfig: &Path, args: &[&str]) -> std::proc
         .env("EKSYNC_AWS_MAX_ATTEMPTS", "1")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
+        // The AWS template cache lives beside the test's kubeconfig, never in the user's folder.
+        .env(
+            "EKSYNC_AWS_CACHE_DIR",
+            kubeconfig.parent().unwrap_or(kubeconfig).join("aws-cache"),
+        )
         .env_remove("AWS_PROFILE");
     match aws {
         Some(url) => {

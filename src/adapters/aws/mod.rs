@@ -66,6 +66,10 @@ pub struct AwsSettings {
     pub list_all_threshold: usize,
     /// HTTP client override (replayed-HTTP tests).
     pub http_client: Option<SharedHttpClient>,
+    /// A file that keeps deployed templates and resources between runs (by stack id and
+    /// last-changed time), so a fresh run does not read unchanged templates again. `None`:
+    /// nothing is kept.
+    pub cache_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AwsSettings {
@@ -79,6 +83,7 @@ impl Default for AwsSettings {
             max_concurrency: 4,
             list_all_threshold: 3,
             http_client: None,
+            cache_file: None,
         }
     }
 }
@@ -112,6 +117,12 @@ pub enum AwsError {
     Template { stack: String, reason: String },
     #[error("cannot resolve {what}: {reason}")]
     Resolve { what: String, reason: String },
+    #[error("AWS template cache {path}")]
+    CacheFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("AWS configuration: {0}")]
     Config(String),
 }
@@ -179,11 +190,51 @@ impl AwsAdapter {
         })
         .await
         .map_err(AwsError::Config)?;
+        let cache = StackCache::default();
+        if let Some(path) = &settings.cache_file {
+            // A missing or unreadable cache is only a slower run: start empty.
+            match std::fs::read(path).map(|b| serde_json::from_slice(&b)) {
+                Ok(Ok(entries)) => cache.import(entries),
+                Ok(Err(e)) => {
+                    tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable AWS template cache")
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable AWS template cache")
+                }
+            }
+        }
         Ok(Self {
             clients,
             settings,
-            cache: StackCache::default(),
+            cache,
         })
+    }
+
+    /// Writes the templates of the stacks this run read to the cache file (atomically, readable
+    /// by the user only). Nothing without a cache file.
+    pub fn save_cache(&self) -> Result<(), AwsError> {
+        let Some(path) = &self.settings.cache_file else {
+            return Ok(());
+        };
+        let fail = |e: std::io::Error| AwsError::CacheFile {
+            path: path.clone(),
+            source: e,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let text = serde_json::to_vec(&self.cache.export_used())
+            .map_err(|e| fail(std::io::Error::other(e)))?;
+        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp).map_err(fail)?;
+        std::io::Write::write_all(&mut file, &text).map_err(fail)?;
+        drop(file);
+        std::fs::rename(&tmp, path).map_err(fail)
     }
 
     /// Every HTTP attempt made so far, by `(service, operation)`.

@@ -35,17 +35,25 @@ pub struct CachedStack {
 #[derive(Debug, Clone, Default)]
 pub struct StackCache {
     entries: Arc<Mutex<HashMap<String, CachedStack>>>,
+    /// Stack ids read or written by this process: what is worth persisting.
+    used: Arc<Mutex<BTreeSet<String>>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned lock only means another thread panicked while holding it; the map is whole.
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
 }
 
 impl StackCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedStack>> {
-        match self.entries.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        locked(&self.entries)
     }
 
     fn get(&self, stack_id: &str, last_changed: &Option<String>) -> Option<CachedStack> {
+        locked(&self.used).insert(stack_id.to_string());
         self.lock()
             .get(stack_id)
             .filter(|c| &c.last_changed == last_changed)
@@ -53,7 +61,18 @@ impl StackCache {
     }
 
     fn put(&self, stack_id: &str, entry: CachedStack) {
+        locked(&self.used).insert(stack_id.to_string());
         self.lock().insert(stack_id.to_string(), entry);
+    }
+
+    /// The entries of the stacks this process read: what a later run can reuse.
+    pub fn export_used(&self) -> BTreeMap<String, CachedStack> {
+        let used = locked(&self.used).clone();
+        self.lock()
+            .iter()
+            .filter(|(k, _)| used.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Drops every entry of stack `name` (after eksync changed it: some endpoints do not move the
