@@ -1074,3 +1074,46 @@ async fn list_managed_follows_pages() {
         .iter()
         .all(|e| e.query.iter().any(|(k, _)| k == "continue")));
 }
+
+#[tokio::test]
+async fn waiting_for_an_object_follows_a_watch_not_a_poll() {
+    let c = cluster_on(
+        ServerConfig {
+            rollout_delay: Duration::from_millis(300),
+            ..ServerConfig::default()
+        },
+        |_| {},
+    )
+    .await;
+    c.kube
+        .apply(&prepared(deployment("web", "web", 2)), APPLY)
+        .await
+        .expect("applies");
+    c.server.requests().clear();
+    let started = Instant::now();
+    let ready = c
+        .kube
+        .wait_for("apps/v1", "Deployment", Some("default"), "web", |obj| {
+            obj.is_some_and(|o| eksync::core::kdiff::readiness("Deployment", o) == Readiness::Ready)
+        })
+        .await
+        .expect("watches")
+        .expect("exists");
+    assert_eq!(
+        eksync::core::kdiff::readiness("Deployment", &ready),
+        Readiness::Ready
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let log = c.server.requests();
+    assert_eq!(
+        log.count("get", Some("deployments")),
+        0,
+        "no polling GET: {:#?}",
+        log.entries()
+    );
+    assert!(
+        log.count("watch", Some("deployments")) >= 1,
+        "{:#?}",
+        log.entries()
+    );
+}

@@ -378,36 +378,65 @@ fn prune_label(e: &InventoryEntry) -> String {
     }
 }
 
-/// Items for the prune candidates, for reports.
-pub(super) fn prune_items(p: &LivePlan, opts: &ExecOptions) -> Vec<Item> {
+/// Items for the prune candidates, for reports, as the core's prune decision says, and the
+/// refusal when a guard will stop the prune. Decided once, before anything runs, so that a plan
+/// and the run after it say the same thing: an object a guard keeps reads "not deleted (prune
+/// refused)" from the start, never "deleted" first. An object kept by its annotation is reported
+/// as kept, and is not a pending change (a later `diff` exits 0 when nothing else differs).
+pub(super) fn prune_items(
+    a: &Analysis,
+    p: &LivePlan,
+    opts: &ExecOptions,
+) -> (Vec<Item>, Option<String>) {
     let Some(state) = &p.kube else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
-    state
+    let inventory_len = state.inventory.as_ref().map_or(0, |i| i.entries.len());
+    let decision = prune::decide(
+        &state.prune,
+        inventory_len,
+        a.model.objects.len(),
+        &opts.prune,
+    );
+    let refused = match &decision {
+        PruneDecision::Refused {
+            refusal,
+            would_delete,
+        } => {
+            let names: Vec<String> = would_delete.iter().map(prune_label).collect();
+            Some(format!(
+                "prune refused: {refusal}; it would have deleted: {}",
+                names.join(", ")
+            ))
+        }
+        _ => None,
+    };
+    let items = state
         .prune
         .iter()
-        .map(|c| Item {
-            id: format!("prune/{}", prune_label(&c.entry)),
-            system: System::Kubernetes,
-            kind: c.entry.kind.clone(),
-            name: c.entry.name.clone(),
-            namespace: c.entry.namespace.clone(),
-            wave: 0,
-            action: if c.kept.is_some() || !opts.prune.enabled {
-                Action::DriftOnly
-            } else {
-                Action::Delete
-            },
-            details: vec![Detail::LeftGit(match (&c.kept, opts.prune.enabled) {
-                (Some(why), _) => LeftGit::Kept(why.clone()),
-                (None, true) => LeftGit::Deleted,
-                (None, false) => LeftGit::NotPruning,
-            })],
-            drift: Vec::new(),
-            health: None,
-            outcome: None,
+        .map(|c| {
+            let (action, left) = match (&c.kept, opts.prune.enabled, refused.is_some()) {
+                (Some(why), _, _) => (Action::NoChange, LeftGit::Kept(why.clone())),
+                (None, false, _) => (Action::DriftOnly, LeftGit::NotPruning),
+                (None, true, true) => (Action::DriftOnly, LeftGit::Refused),
+                (None, true, false) => (Action::Delete, LeftGit::Deleted),
+            };
+            Item {
+                id: format!("prune/{}", prune_label(&c.entry)),
+                system: System::Kubernetes,
+                kind: c.entry.kind.clone(),
+                name: c.entry.name.clone(),
+                namespace: c.entry.namespace.clone(),
+                wave: 0,
+                action,
+                details: vec![Detail::LeftGit(left)],
+                drift: Vec::new(),
+                health: None,
+                outcome: None,
+            }
         })
-        .collect()
+        .collect();
+    (items, refused)
 }
 
 /// Records, before anything is applied, every object this run may create: a run killed halfway
@@ -442,8 +471,22 @@ pub(super) async fn write_ahead(
     Ok(Some(ahead))
 }
 
-/// Waits until the object is healthy, polling its status; gives up at the kind's timeout or
-/// when the run is cancelled.
+/// The outcome a settled readiness verdict stands for.
+fn settled_outcome(verdict: Readiness) -> Option<Outcome> {
+    match verdict {
+        Readiness::Ready => Some(Outcome::Done {
+            summary: "ready".into(),
+        }),
+        Readiness::Failed(why) => Some(Outcome::Failed {
+            reason: format!("not healthy: {why}"),
+        }),
+        Readiness::Waiting(_) => None,
+    }
+}
+
+/// Waits until the object is healthy: through a watch, so the step ends as soon as it is ready;
+/// by polling its status if the watch cannot be had. Gives up at the kind's timeout, or when
+/// the run is cancelled.
 async fn wait_ready(
     kube: &KubeAdapter,
     o: &KubeObject,
@@ -457,6 +500,53 @@ async fn wait_ready(
         .copied()
         .unwrap_or(opts.default);
     let start = Instant::now();
+    let last = std::sync::Arc::new(std::sync::Mutex::new(String::from("not seen yet")));
+    let seen = last.clone();
+    let kind = key.kind.clone();
+    let watch = kube.wait_for(
+        &o.api_version,
+        &key.kind,
+        key.namespace.as_deref(),
+        &key.name,
+        move |obj| {
+            let (settled, why) = match obj.map(|v| kdiff::readiness(&kind, v)) {
+                None => (false, "not found after apply".to_string()),
+                Some(Readiness::Waiting(why)) => (false, why),
+                Some(_) => (true, String::new()),
+            };
+            *seen.lock().unwrap_or_else(|e| e.into_inner()) = why;
+            settled
+        },
+    );
+    let last_seen = || last.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    tokio::select! {
+        watched = tokio::time::timeout(timeout, watch) => match watched {
+            Ok(Ok(Some(obj))) => settled_outcome(kdiff::readiness(&key.kind, &obj))
+                .unwrap_or_else(|| Outcome::Failed { reason: format!("not healthy: {}", last_seen()) }),
+            Ok(Ok(None)) | Ok(Err(_)) => {
+                let left = timeout.saturating_sub(start.elapsed());
+                poll_ready(kube, o, opts, cancel, left).await
+            }
+            Err(_) => Outcome::Failed {
+                reason: format!("not ready after {}s: {}", timeout.as_secs(), last_seen()),
+            },
+        },
+        _ = cancel.cancelled() => Outcome::Cancelled {
+            because: format!("the run was cancelled while waiting until healthy ({})", last_seen()),
+        },
+    }
+}
+
+/// Waits by reading the object's status every `opts.poll`, for at most `timeout`.
+async fn poll_ready(
+    kube: &KubeAdapter,
+    o: &KubeObject,
+    opts: &ReadinessOptions,
+    cancel: &CancellationToken,
+    timeout: Duration,
+) -> Outcome {
+    let key = &o.key;
+    let start = Instant::now();
     let mut last;
     loop {
         match kube
@@ -468,32 +558,27 @@ async fn wait_ready(
             )
             .await
         {
-            Ok(Some(obj)) => match kdiff::readiness(&key.kind, &obj) {
-                Readiness::Ready => {
-                    return Outcome::Done {
-                        summary: "ready".into(),
-                    }
-                }
-                Readiness::Failed(why) => {
-                    return Outcome::Failed {
-                        reason: format!("not healthy: {why}"),
-                    }
-                }
-                Readiness::Waiting(why) => last = why,
+            Ok(Some(obj)) => match settled_outcome(kdiff::readiness(&key.kind, &obj)) {
+                Some(outcome) => return outcome,
+                None => last = kdiff::readiness(&key.kind, &obj),
             },
-            Ok(None) => last = "not found after apply".into(),
-            Err(e) => last = error_chain(&e),
+            Ok(None) => last = Readiness::Waiting("not found after apply".into()),
+            Err(e) => last = Readiness::Waiting(error_chain(&e)),
         }
+        let why = match &last {
+            Readiness::Waiting(w) | Readiness::Failed(w) => w.clone(),
+            Readiness::Ready => String::new(),
+        };
         if start.elapsed() >= timeout {
             return Outcome::Failed {
-                reason: format!("not ready after {}s: {last}", timeout.as_secs()),
+                reason: format!("not ready after {}s: {why}", timeout.as_secs()),
             };
         }
         tokio::select! {
             _ = tokio::time::sleep(opts.poll) => {}
             _ = cancel.cancelled() => {
                 return Outcome::Cancelled {
-                    because: format!("the run was cancelled while waiting until healthy ({last})"),
+                    because: format!("the run was cancelled while waiting until healthy ({why})"),
                 };
             }
         }
@@ -670,8 +755,7 @@ pub(super) async fn finish(
         return (Vec::new(), Vec::new(), None);
     };
     let mut notes = Vec::new();
-    let mut refused = None;
-    let mut items = prune_items(p, opts);
+    let (mut items, refused) = prune_items(a, p, opts);
     let inventory_len = state.inventory.as_ref().map_or(0, |i| i.entries.len());
     let mut pruned: BTreeSet<InventoryEntry> = BTreeSet::new();
     let decision = prune::decide(
@@ -688,24 +772,8 @@ pub(super) async fn finish(
                 });
             }
         }
-        PruneDecision::Nothing | PruneDecision::ReportOnly => {}
-        PruneDecision::Refused {
-            refusal,
-            would_delete,
-        } => {
-            let names: Vec<String> = would_delete.iter().map(prune_label).collect();
-            refused = Some(format!(
-                "prune refused: {refusal}; it would have deleted: {}",
-                names.join(", ")
-            ));
-            for i in items.iter_mut().filter(|i| i.action == Action::Delete) {
-                i.action = Action::DriftOnly;
-                i.details = vec![Detail::LeftGit(LeftGit::Refused)];
-                i.outcome = Some(Outcome::Skipped {
-                    because: "prune refused".into(),
-                });
-            }
-        }
+        // A refusal is already on the items (`prune_items`) and in `refused`: nothing to add.
+        PruneDecision::Nothing | PruneDecision::ReportOnly | PruneDecision::Refused { .. } => {}
         PruneDecision::Delete(order) => pruned = delete_in_order(kube, order, &mut items).await,
     }
     if let Err(e) = write_final(a, p, kube, wrote, &pruned, recorded).await {

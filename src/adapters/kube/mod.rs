@@ -16,6 +16,7 @@ mod client;
 mod discovery;
 mod inventory;
 mod retry;
+mod wait;
 
 use std::path::PathBuf;
 
