@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs everything eksync's tests need on a fresh machine: Debian packages for the -sys crates and
-# git's daemon, and a pinned moto (local AWS API) in a virtualenv at .venv. Idempotent and quick when
+# Installs everything eksync's tests need on a fresh machine: Debian packages for the -sys crates (git2
+# with https and ssh), git (daemon, http-backend) and OpenSSH's server and client for the Git source tests, and a pinned moto (local AWS API) in a virtualenv at .venv. Idempotent and quick when
 # everything is already there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 need_apt=()
-for pkg in pkg-config libssl-dev zlib1g-dev git python3-venv; do
+# git ships `git daemon` and `git http-backend`; openssh-server gives the Git source tests a real sshd.
+for pkg in pkg-config libssl-dev zlib1g-dev git openssh-server openssh-client python3-venv; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

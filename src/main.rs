@@ -12,9 +12,10 @@ use tokio_util::sync::CancellationToken;
 use eksync::adapters::aws::{
     AwsAdapter, AwsSettings, CredentialsSource, RetrySettings, WaitSettings,
 };
-use eksync::adapters::fs as repo_fs;
 use eksync::adapters::kube::{KubeAdapter, KubeSettings};
+use eksync::adapters::repo as repo_open;
 use eksync::core::analysis::{self, Analysis};
+use eksync::core::preview;
 use eksync::core::report::{self, PlanView};
 use eksync::core::source::{self, FileRules};
 use eksync::exec::{self, ExecOptions, LivePlan, Reconciler};
@@ -43,14 +44,51 @@ enum GraphFormat {
     Mermaid,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 struct RepoArgs {
-    /// The repo directory.
+    /// The repo: a directory, a local Git repository (with --rev), or a remote Git URL (https://,
+    /// ssh://, git@host:org/repo.git, git://, file://; with --ref).
     #[arg(default_value = ".")]
     repo: PathBuf,
     /// Files larger than this many bytes are not read (and reported).
     #[arg(long, default_value_t = source::DEFAULT_MAX_FILE_SIZE)]
     max_file_size: u64,
+    #[command(flatten)]
+    git: GitArgs,
+}
+
+/// Reading the repo from Git (see `eksync::adapters::repo`).
+#[derive(clap::Args, Clone)]
+struct GitArgs {
+    /// Read this revision of the local Git repository (branch, tag, SHA, HEAD~2), not the files
+    /// on disk.
+    #[arg(long, conflicts_with = "git_ref")]
+    rev: Option<String>,
+    /// The branch, tag or commit of a remote URL to read (default: the remote's HEAD).
+    #[arg(long = "ref", value_name = "REF")]
+    git_ref: Option<String>,
+    /// Read only this folder of the repo (monorepos).
+    #[arg(long)]
+    path: Option<String>,
+    /// Where remotes are cached (default: the user's cache folder, eksync/git).
+    #[arg(long, env = "EKSYNC_GIT_CACHE")]
+    git_cache: Option<PathBuf>,
+    /// A file holding the HTTPS token (else the EKSYNC_GIT_TOKEN variable).
+    #[arg(long, env = "EKSYNC_GIT_TOKEN_FILE")]
+    git_token_file: Option<PathBuf>,
+    /// The SSH private key for ssh:// and git@host: remotes (else the SSH agent).
+    #[arg(long, env = "EKSYNC_GIT_SSH_KEY")]
+    git_ssh_key: Option<PathBuf>,
+    /// The known_hosts file SSH host keys are checked against (default: ~/.ssh/known_hosts).
+    #[arg(long, env = "EKSYNC_GIT_KNOWN_HOSTS")]
+    git_known_hosts: Option<PathBuf>,
+    /// Trust an SSH host that is not in known_hosts on first use, and add it (a changed key is
+    /// still refused).
+    #[arg(long)]
+    git_insecure_accept_new_host_key: bool,
+    /// Fetch only this many commits of a remote's history (a shallow fetch).
+    #[arg(long)]
+    git_depth: Option<u32>,
 }
 
 /// Where live state is and how to treat it.
@@ -71,6 +109,13 @@ struct LiveArgs {
     /// Send every AWS call to this endpoint (AWS-compatible endpoints, local tests).
     #[arg(long, env = "EKSYNC_AWS_ENDPOINT_URL")]
     aws_endpoint_url: Option<String>,
+    /// Where deployed CloudFormation templates are kept between runs (default: the user's cache
+    /// folder), so a fresh run reads only templates that changed.
+    #[arg(long, env = "EKSYNC_AWS_CACHE_DIR")]
+    aws_cache_dir: Option<PathBuf>,
+    /// Keep no AWS template cache between runs.
+    #[arg(long)]
+    no_aws_cache: bool,
     /// Report drift but change nothing that only corrects drift.
     #[arg(long)]
     detect_only: bool,
@@ -112,12 +157,37 @@ struct LiveArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compare the repo with live AWS and Kubernetes state (exit 0: no changes, 2: changes).
+    /// Compare the repo with live AWS and Kubernetes state, or offline with another desired state
+    /// (`--base-dir`): exit 0 no changes, 2 changes.
     Diff {
         #[command(flatten)]
         repo: RepoArgs,
         #[command(flatten)]
         live: LiveArgs,
+        #[arg(short, long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+        /// PR preview: compare the repo (the head) offline with the desired state of this folder
+        /// (the base): added, removed and changed resources, order changes and risk flags.
+        #[arg(long, value_name = "DIR", conflicts_with = "base")]
+        base_dir: Option<PathBuf>,
+        /// PR preview against a revision of the same Git repo (a branch such as `main`, a tag,
+        /// a SHA): what merging the head would change, offline.
+        #[arg(long, value_name = "REV")]
+        base: Option<String>,
+        /// With --base: the head revision (default: the working tree, or --rev/--ref).
+        #[arg(long, value_name = "REV", requires = "base")]
+        head: Option<String>,
+        /// With a preview: also write the full report (never cut to fit a comment) to FILE.
+        #[arg(long, value_name = "FILE")]
+        report_file: Option<PathBuf>,
+    },
+    /// Explain why a resource sits in its wave: the chains of edges (with reasons) from the roots
+    /// to it, and what waits for it.
+    Why {
+        /// `Kind[.group]/[namespace/]name`, `IAMRolePolicy/name`, `Stack/name` or a graph node id.
+        resource: String,
+        #[command(flatten)]
+        repo: RepoArgs,
         #[arg(short, long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
@@ -158,6 +228,10 @@ enum Command {
     Render {
         #[command(flatten)]
         repo: RepoArgs,
+        /// The source name for the source label, as `diff`/`apply` take it (default: `spec.source`
+        /// in eksync.yaml, else derived from the repo folder's name).
+        #[arg(long, env = "EKSYNC_SOURCE")]
+        source: Option<String>,
     },
     /// Print the dependency graph.
     Graph {
@@ -200,6 +274,27 @@ fn aws_region(a: &Analysis, live: &LiveArgs) -> Option<String> {
     }
 }
 
+/// One cache file per endpoint, region and profile, under the cache folder.
+fn aws_cache_file(a: &Analysis, live: &LiveArgs) -> Option<PathBuf> {
+    if live.no_aws_cache {
+        return None;
+    }
+    let dir = live
+        .aws_cache_dir
+        .clone()
+        .or_else(|| dirs::cache_dir().map(|d| d.join("eksync").join("aws")))?;
+    let key = format!(
+        "{}-{}-{}",
+        aws_region(a, live).unwrap_or_default(),
+        live.aws_endpoint_url.as_deref().unwrap_or("aws"),
+        live.aws_profile.as_deref().unwrap_or("default")
+    );
+    Some(dir.join(format!(
+        "templates-{}.json",
+        source::derive_source_name(&key)
+    )))
+}
+
 async fn connect_aws(a: &Analysis, live: &LiveArgs) -> Result<Option<AwsAdapter>> {
     if live.no_aws {
         return Ok(None);
@@ -222,6 +317,7 @@ async fn connect_aws(a: &Analysis, live: &LiveArgs) -> Result<Option<AwsAdapter>
             max_delay: std::time::Duration::from_millis(live.poll_ms.max(1).saturating_mul(15)),
             ..WaitSettings::default()
         },
+        cache_file: aws_cache_file(a, live),
         ..AwsSettings::default()
     })
     .await
@@ -229,26 +325,21 @@ async fn connect_aws(a: &Analysis, live: &LiveArgs) -> Result<Option<AwsAdapter>
     Ok(Some(adapter))
 }
 
-/// The source name: the flag, else `eksync.yaml`, else derived from the repo folder's name.
-fn source_name(a: &Analysis, repo: &RepoArgs, live: &LiveArgs) -> Result<String> {
-    if let Some(name) = &live.source {
+/// The source name: the flag, else `eksync.yaml`, else derived from the repo folder's name. One
+/// rule for the live commands and `render`, so that what is shown is what is sent.
+fn source_name(a: &Analysis, repo: &RepoArgs, flag: Option<&str>) -> Result<String> {
+    if let Some(name) = flag {
         anyhow::ensure!(
             source::valid_source_name(name),
             "--source `{name}` must be lowercase letters, digits and `-`, start and end with a letter or digit, at most {} characters",
             source::MAX_SOURCE_NAME
         );
-        return Ok(name.clone());
+        return Ok(name.to_string());
     }
     if let Some(name) = &a.model.settings.source {
         return Ok(name.clone());
     }
-    let dir = std::fs::canonicalize(&repo.repo)
-        .with_context(|| format!("reading repo {}", repo.repo.display()))?;
-    let base = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok(source::derive_source_name(&base))
+    Ok(repo_open::default_name(&repo.repo.to_string_lossy()))
 }
 
 async fn connect_kube(
@@ -275,7 +366,7 @@ async fn connect_kube(
 
 /// Connects once: the reconciler owns both adapters for the rest of the command.
 async fn connect(a: &Analysis, repo: &RepoArgs, live: &LiveArgs) -> Result<Reconciler> {
-    let source = source_name(a, repo, live)?;
+    let source = source_name(a, repo, live.source.as_deref())?;
     let aws = connect_aws(a, live).await?;
     let kube = connect_kube(a, live, source).await?;
     Ok(Reconciler::new(aws, kube, exec_options(live)))
@@ -370,15 +461,41 @@ fn confirm() -> Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
-fn analyze(repo: &RepoArgs) -> Result<Analysis> {
-    let src = repo_fs::read_dir(
-        &repo.repo,
-        &FileRules {
+/// The one way every command opens its `REPO`: a folder, a local Git repo at `--rev`, or a
+/// remote at `--ref`.
+fn open_repo(repo: &RepoArgs) -> Result<repo_open::Opened> {
+    let g = &repo.git;
+    let mut remote = eksync::adapters::git::RemoteOptions::default();
+    if let Some(dir) = &g.git_cache {
+        remote.cache_dir = dir.clone();
+    }
+    remote.auth.token = repo_open::token(g.git_token_file.as_deref())?;
+    remote.auth.ssh_key = g.git_ssh_key.clone();
+    if let Some(file) = &g.git_known_hosts {
+        remote.auth.known_hosts = file.clone();
+    }
+    remote.auth.accept_new_host_keys = g.git_insecure_accept_new_host_key;
+    remote.depth = g.git_depth;
+    let options = repo_open::OpenOptions {
+        rev: g.rev.clone(),
+        reference: g.git_ref.clone(),
+        subdir: g.path.clone(),
+        rules: FileRules {
             max_file_size: repo.max_file_size,
         },
-    )
-    .with_context(|| format!("reading repo {}", repo.repo.display()))?;
-    Ok(analysis::analyze(&src))
+        remote,
+    };
+    Ok(repo_open::open(&repo.repo.to_string_lossy(), &options)?)
+}
+
+fn analyze(repo: &RepoArgs) -> Result<Analysis> {
+    Ok(analyze_rev(repo)?.0)
+}
+
+/// The analysis and the Git revision it read, if it read one.
+fn analyze_rev(repo: &RepoArgs) -> Result<(Analysis, Option<source::Revision>)> {
+    let opened = open_repo(repo)?;
+    Ok((analysis::analyze(&opened.source), opened.revision))
 }
 
 fn emit(text: &str) -> Result<()> {
@@ -433,13 +550,158 @@ fn plan_outcome(p: &LivePlan) -> Outcome {
     }
 }
 
+/// Where a PR preview goes: stdout in one format, and the full report to a file if asked.
+struct PreviewOutput {
+    output: Output,
+    report_file: Option<PathBuf>,
+}
+
+/// The offline PR preview between two sources, printed: 0 no change, 2 changes, 1 when a side
+/// does not load (its diagnostics are printed). Every way of reading the two revisions
+/// (folders, Git revisions) ends here.
+fn preview_between(
+    base: source::Source,
+    head: source::Source,
+    labels: preview::Labels,
+    out: &PreviewOutput,
+) -> Result<Outcome> {
+    let p = match preview::between(&base, &head, labels.clone()) {
+        Ok(p) => p,
+        Err(preview::PreviewError::Invalid { side, diagnostics }) => {
+            let label = match side {
+                preview::Side::Base => &labels.base,
+                preview::Side::Head => &labels.head,
+            };
+            eprintln!("the {side} revision ({label}) does not load:");
+            eprint!("{}", report::diagnostics_text(&diagnostics));
+            return Ok(Outcome::Invalid);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let render = |limit: Option<usize>| -> Result<String> {
+        Ok(match out.output {
+            Output::Text => preview::render::text(&p),
+            Output::Json => format!(
+                "{}\n",
+                serde_json::to_string_pretty(&preview::render::json(&p))?
+            ),
+            Output::Markdown => {
+                preview::render::markdown(&p, &preview::render::MarkdownOptions { limit })
+            }
+        })
+    };
+    if let Some(file) = &out.report_file {
+        std::fs::write(file, render(None)?)
+            .with_context(|| format!("writing the report to {}", file.display()))?;
+    }
+    emit(&render(Some(preview::render::GITHUB_COMMENT_LIMIT))?)?;
+    Ok(if p.has_changes() {
+        Outcome::Changes
+    } else {
+        Outcome::Ok
+    })
+}
+
+/// `diff --base-dir DIR [REPO]`: the folder is the base, the repo (as every command reads it)
+/// the head.
+fn cmd_preview_dirs(
+    base_dir: &std::path::Path,
+    repo: RepoArgs,
+    output: Output,
+    report_file: Option<PathBuf>,
+) -> Result<Outcome> {
+    let rules = FileRules {
+        max_file_size: repo.max_file_size,
+    };
+    let base = eksync::adapters::fs::read_dir(base_dir, &rules)
+        .with_context(|| format!("reading base {}", base_dir.display()))?;
+    let head = open_repo(&repo)?.source;
+    let mut head_label = repo.repo.display().to_string();
+    if let Some(rev) = repo.git.rev.as_ref().or(repo.git.git_ref.as_ref()) {
+        head_label = format!("{head_label}@{rev}");
+    }
+    let labels = preview::Labels {
+        base: base_dir.display().to_string(),
+        head: head_label,
+    };
+    preview_between(
+        base,
+        head,
+        labels,
+        &PreviewOutput {
+            output,
+            report_file,
+        },
+    )
+}
+
+/// The repo at another revision, read the same way (local repo or remote).
+fn at_revision(repo: &RepoArgs, rev: &str) -> RepoArgs {
+    let mut other = repo.clone();
+    other.git.rev = Some(rev.to_string());
+    other.git.git_ref = None;
+    other
+}
+
+/// How a side of a preview is named: the revision asked for, its commit and subject.
+fn revision_label(asked: &str, revision: Option<&source::Revision>) -> String {
+    match revision {
+        Some(r) => format!(
+            "{} @ {} \"{}\"",
+            r.reference,
+            r.short_commit(),
+            eksync::core::text::clip(&r.subject, 72)
+        ),
+        None => asked.to_string(),
+    }
+}
+
+/// `diff --base REV [--head REV] [REPO]`: two revisions of the same repo, compared offline.
+fn cmd_preview_revs(
+    base_rev: &str,
+    head_rev: Option<&str>,
+    repo: RepoArgs,
+    out: &PreviewOutput,
+) -> Result<Outcome> {
+    let base = open_repo(&at_revision(&repo, base_rev))
+        .with_context(|| format!("reading the base revision {base_rev}"))?;
+    let head_args = match head_rev {
+        Some(rev) => at_revision(&repo, rev),
+        None => repo.clone(),
+    };
+    let head = open_repo(&head_args).context("reading the head revision")?;
+    let head_asked = head_rev
+        .map(str::to_string)
+        .or_else(|| repo.git.rev.clone().or(repo.git.git_ref.clone()))
+        .unwrap_or_else(|| format!("{} (working tree)", repo.repo.display()));
+    let labels = preview::Labels {
+        base: revision_label(base_rev, base.revision.as_ref()),
+        head: revision_label(&head_asked, head.revision.as_ref()),
+    };
+    preview_between(base.source, head.source, labels, out)
+}
+
+fn cmd_why(resource: &str, repo: RepoArgs, output: Output) -> Result<Outcome> {
+    let Some(a) = analyze_valid(&repo)? else {
+        return Ok(Outcome::Invalid);
+    };
+    let w = preview::why(&a, resource)?;
+    match output {
+        Output::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&w)?))?,
+        _ => emit(&preview::why_text(&w))?,
+    }
+    Ok(Outcome::Ok)
+}
+
 fn cmd_diff(repo: RepoArgs, live: LiveArgs, output: Output) -> Result<Outcome> {
     let Some(a) = analyze_valid(&repo)? else {
         return Ok(Outcome::Invalid);
     };
     let p = runtime()?.block_on(async {
         let r = connect(&a, &repo, &live).await?;
-        Ok::<_, anyhow::Error>(r.diff(&a, jiff::Timestamp::now()).await?)
+        let p = r.diff(&a, jiff::Timestamp::now()).await;
+        keep_aws_cache(&r);
+        Ok::<_, anyhow::Error>(p?)
     })?;
     emit_live(&p, output)?;
     Ok(plan_outcome(&p))
@@ -457,29 +719,48 @@ fn cmd_apply(
     };
     runtime()?.block_on(async {
         let r = connect(&a, &repo, &live).await?;
-        let p = r.diff(&a, jiff::Timestamp::now()).await?;
-        if !p.has_changes() || dry_run {
-            emit_live(&p, output)?;
-            return Ok(match plan_outcome(&p) {
-                Outcome::Changes if !dry_run => Outcome::Ok,
-                other => other,
-            });
+        let outcome = diff_and_apply(&r, &a, output, dry_run, yes).await;
+        keep_aws_cache(&r);
+        outcome
+    })
+}
+
+/// Writes the AWS template cache for the next run; a failure only costs that run some reads.
+fn keep_aws_cache(r: &Reconciler) {
+    if let Some(Err(e)) = r.aws().map(AwsAdapter::save_cache) {
+        eprintln!("eksync: warning: {:#}", anyhow::Error::new(e));
+    }
+}
+
+async fn diff_and_apply(
+    r: &Reconciler,
+    a: &Analysis,
+    output: Output,
+    dry_run: bool,
+    yes: bool,
+) -> Result<Outcome> {
+    let p = r.diff(a, jiff::Timestamp::now()).await?;
+    if !p.has_changes() || dry_run {
+        emit_live(&p, output)?;
+        return Ok(match plan_outcome(&p) {
+            Outcome::Changes if !dry_run => Outcome::Ok,
+            other => other,
+        });
+    }
+    if !yes && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprint!("{}", exec::report::text(&p));
+        if !confirm()? {
+            eprintln!("nothing applied");
+            return Ok(Outcome::Ok);
         }
-        if !yes && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            eprint!("{}", exec::report::text(&p));
-            if !confirm()? {
-                eprintln!("nothing applied");
-                return Ok(Outcome::Ok);
-            }
-        }
-        let cancel = cancel_on_signal();
-        let done = r.apply(&a, p, &cancel).await;
-        emit_live(&done, output)?;
-        Ok(if done.failed() > 0 || done.cancelled {
-            Outcome::Failed
-        } else {
-            Outcome::Changes
-        })
+    }
+    let cancel = cancel_on_signal();
+    let done = r.apply(a, p, &cancel).await;
+    emit_live(&done, output)?;
+    Ok(if done.failed() > 0 || done.cancelled {
+        Outcome::Failed
+    } else {
+        Outcome::Changes
     })
 }
 
@@ -492,7 +773,7 @@ fn errors_outcome(a: &Analysis) -> Outcome {
 }
 
 fn cmd_validate(repo: RepoArgs, output: Output) -> Result<Outcome> {
-    let a = analyze(&repo)?;
+    let (a, rev) = analyze_rev(&repo)?;
     match output {
         Output::Json => emit(&format!(
             "{}\n",
@@ -501,6 +782,9 @@ fn cmd_validate(repo: RepoArgs, output: Output) -> Result<Outcome> {
         _ => {
             eprint!("{}", report::diagnostics_text(&a.diagnostics));
             if !a.has_errors() {
+                if let Some(rev) = &rev {
+                    emit(&format!("{}\n", rev.text_line()))?;
+                }
                 emit(&format!(
                     "ok: {} clusters, {} IAM role policies, {} Kubernetes objects\n",
                     a.model.clusters.len(),
@@ -514,17 +798,31 @@ fn cmd_validate(repo: RepoArgs, output: Output) -> Result<Outcome> {
 }
 
 fn cmd_plan(repo: RepoArgs, output: Output, explain: bool) -> Result<Outcome> {
-    let a = analyze(&repo)?;
+    let (a, rev) = analyze_rev(&repo)?;
     let view = PlanView { explain };
     match output {
-        Output::Json => emit(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&report::plan_json(&a))?
-        ))?,
-        Output::Markdown => emit(&report::plan_markdown(&a, view))?,
+        Output::Json => {
+            let mut json = report::plan_json(&a);
+            if let (Some(rev), Some(obj)) = (&rev, json.as_object_mut()) {
+                obj.insert("revision".into(), serde_json::to_value(rev)?);
+            }
+            emit(&format!("{}\n", serde_json::to_string_pretty(&json)?))?
+        }
+        Output::Markdown => {
+            let md = report::plan_markdown(&a, view);
+            emit(&match (&rev, md.split_once("\n\n")) {
+                (Some(rev), Some((title, rest))) => {
+                    format!("{title}\n\n{}\n\n{rest}", rev.markdown_line())
+                }
+                _ => md,
+            })?
+        }
         Output::Text => {
             eprint!("{}", report::diagnostics_text(&a.diagnostics));
             if !a.has_errors() {
+                if let Some(rev) = &rev {
+                    emit(&format!("{}\n", rev.text_line()))?;
+                }
                 emit(&report::plan_text(&a, view))?;
             }
         }
@@ -532,11 +830,12 @@ fn cmd_plan(repo: RepoArgs, output: Output, explain: bool) -> Result<Outcome> {
     Ok(errors_outcome(&a))
 }
 
-fn cmd_render(repo: RepoArgs) -> Result<Outcome> {
+fn cmd_render(repo: RepoArgs, source: Option<String>) -> Result<Outcome> {
     let a = analyze(&repo)?;
     eprint!("{}", report::diagnostics_text(&a.diagnostics));
     if !a.has_errors() {
-        emit(&report::render_stream(&a))?;
+        let source = source_name(&a, &repo, source.as_deref())?;
+        emit(&report::render_stream(&a, Some(&source)))?;
     }
     Ok(errors_outcome(&a))
 }
@@ -553,7 +852,43 @@ fn cmd_graph(repo: RepoArgs, format: GraphFormat) -> Result<Outcome> {
 
 fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
-        Command::Diff { repo, live, output } => cmd_diff(repo, live, output),
+        Command::Diff {
+            repo,
+            live: _,
+            output,
+            base_dir: Some(base_dir),
+            report_file,
+            ..
+        } => cmd_preview_dirs(&base_dir, repo, output, report_file),
+        Command::Diff {
+            repo,
+            live: _,
+            output,
+            base: Some(base),
+            head,
+            report_file,
+            ..
+        } => cmd_preview_revs(
+            &base,
+            head.as_deref(),
+            repo,
+            &PreviewOutput {
+                output,
+                report_file,
+            },
+        ),
+        Command::Diff {
+            report_file: Some(_),
+            ..
+        } => anyhow::bail!("--report-file goes with a preview (--base or --base-dir)"),
+        Command::Diff {
+            repo, live, output, ..
+        } => cmd_diff(repo, live, output),
+        Command::Why {
+            resource,
+            repo,
+            output,
+        } => cmd_why(&resource, repo, output),
         Command::Apply {
             repo,
             live,
@@ -567,9 +902,28 @@ fn run(cli: Cli) -> Result<Outcome> {
             output,
             explain,
         } => cmd_plan(repo, output, explain),
-        Command::Render { repo } => cmd_render(repo),
+        Command::Render { repo, source } => cmd_render(repo, source),
         Command::Graph { repo, format } => cmd_graph(repo, format),
     }
+}
+
+/// An error and its causes on one line, like anyhow's `{:#}`, but a cause whose text its
+/// parent's message already ends with is not printed again: some libraries' errors (kube-rs's
+/// kubeconfig errors) put their source in their own message and return it as the source too,
+/// which printed "No such file or directory (os error 2): No such file or directory (os error 2)".
+fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn main() -> ExitCode {
@@ -594,7 +948,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Invalid) | Ok(Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::Changes) => ExitCode::from(2),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::from(1)
         }
     }

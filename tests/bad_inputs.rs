@@ -181,10 +181,11 @@ fn cases() -> Vec<Case> {
             "k8s/deployment.yaml",
             0,
             0,
-            &["391 bytes, over the 100-byte limit"],
+            &["391 bytes, over the 100-byte limit (--max-file-size)"],
         )
         .file_level()
-        .args(&["--max-file-size", "100"]),
+        .args(&["--max-file-size", "100"])
+        .help("--max-file-size 391"),
         case(
             "symlink-outside-repo",
             "E-file",
@@ -650,7 +651,7 @@ fn cases() -> Vec<Case> {
             "k8s/configmap.yaml",
             7,
             266,
-            &["recursion limit exceeded"],
+            &["nest more than 100 levels deep"],
         ),
         case(
             "yaml-unclosed-quote",
@@ -902,7 +903,185 @@ fn cases() -> Vec<Case> {
             1,
             &["both eksync.yaml and eksync.yml exist"],
         ),
+        // Input that crashed eksync or was silently cut short (issue 12).
+        case(
+            "yaml-nul-drops-documents",
+            "E-yaml",
+            "k8s/configmaps.yaml",
+            6,
+            18,
+            &["control character U+0000 (NUL) is not allowed"],
+        )
+        .prepare(write_nul_unquoted),
+        case(
+            "yaml-nul-in-quoted-value",
+            "E-yaml",
+            "k8s/configmaps.yaml",
+            6,
+            19,
+            &["control character U+0000 (NUL) is not allowed"],
+        )
+        .prepare(write_nul_quoted),
+        case(
+            "yaml-control-character",
+            "E-yaml",
+            "k8s/configmap.yaml",
+            7,
+            9,
+            &["control character U+001B (ESC) is not allowed"],
+        )
+        .prepare(write_escape_sequence),
+        case(
+            "yaml-del-outside-quotes",
+            "E-yaml",
+            "k8s/configmap.yaml",
+            8,
+            13,
+            &["U+007F (DEL) is not allowed outside a quoted string"],
+        )
+        .prepare(write_del),
+        case(
+            "json-control-character-in-string",
+            "E-yaml",
+            "k8s/configmap.json",
+            5,
+            26,
+            &["invalid JSON: control character U+0009 (tab) inside a string must be escaped"],
+        )
+        .prepare(write_json_tab),
+        case(
+            "yaml-deep-block-sequence",
+            "E-yaml",
+            "k8s/deep.yaml",
+            1,
+            201,
+            &["nest more than 100 levels deep"],
+        )
+        .prepare(write_deep_sequence),
+        case(
+            "yaml-deep-block-mapping",
+            "E-yaml",
+            "k8s/deep.yaml",
+            101,
+            0,
+            &["nest more than 100 levels deep"],
+        )
+        .any_column()
+        .prepare(write_deep_mapping),
+        case(
+            "fifo-named-yaml",
+            "E-file",
+            "k8s/pipe.yaml",
+            0,
+            0,
+            &["a named pipe (FIFO), not a regular file; it was not read"],
+        )
+        .file_level()
+        .help("spec.exclude")
+        .prepare(make_fifo),
+        case(
+            "k8s-typed-list-wrong-kind",
+            "E-document",
+            "k8s/list.yaml",
+            9,
+            5,
+            &["`ConfigMapList` holds ConfigMap objects, but this item is `Secret`"],
+        ),
+        Case {
+            // Chart.yaml and values.yaml both fail; each is told to leave the chart out.
+            other_errors: &["E-missing-field"],
+            ..case(
+                "helm-chart-in-repo",
+                "E-missing-field",
+                "charts/web/Chart.yaml",
+                1,
+                1,
+                &["not a Kubernetes object: missing kind, metadata.name"],
+            )
+            .help("add \"charts/web/**\" to `spec.exclude` in eksync.yaml")
+        },
     ]
+}
+
+/// A ConfigMap, then `extra` as its sixth line, then two more documents that the old reader
+/// dropped without a word when `extra` held a NUL.
+fn write_configmaps(repo: &Path, extra: &[u8]) {
+    let mut bytes = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\ndata:\n".to_vec();
+    bytes.extend_from_slice(extra);
+    bytes.extend_from_slice(
+        b"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: second\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: third\n",
+    );
+    fs::write(repo.join("k8s/configmaps.yaml"), bytes).expect("write configmaps");
+}
+
+fn write_nul_unquoted(repo: &Path, _outside: &Path) {
+    write_configmaps(repo, b"  greeting: hello\0world");
+}
+
+fn write_nul_quoted(repo: &Path, _outside: &Path) {
+    write_configmaps(repo, b"  greeting: \"hello\0world\"");
+}
+
+/// A ConfigMap whose data (`  <key>: <value>` lines) starts on the seventh line.
+fn write_configmap_value(repo: &Path, line: &[u8]) {
+    let mut bytes =
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: motd\n  namespace: default\ndata:\n"
+            .to_vec();
+    bytes.extend_from_slice(line);
+    bytes.push(b'\n');
+    fs::write(repo.join("k8s/configmap.yaml"), bytes).expect("write configmap");
+}
+
+/// A terminal colour code pasted into a value.
+fn write_escape_sequence(repo: &Path, _outside: &Path) {
+    write_configmap_value(repo, b"  motd: \x1b[1mwelcome\x1b[0m");
+}
+
+/// DEL may stand only inside quotes (where YAML keeps JSON's character set): line 7 is fine,
+/// line 8 is not.
+fn write_del(repo: &Path, _outside: &Path) {
+    write_configmap_value(repo, b"  quoted: \"ok \x7f\"\n  plain: ok \x7f");
+}
+
+/// A raw tab inside a JSON string (RFC 8259 wants `\t`).
+fn write_json_tab(repo: &Path, _outside: &Path) {
+    fs::write(
+        repo.join("k8s/configmap.json"),
+        "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"ConfigMap\",\n  \"metadata\": {\"name\": \"tabs\", \"namespace\": \"default\"},\n  \"data\": {\"motd\": \"hello\tworld\"}\n}\n",
+    )
+    .expect("write JSON");
+}
+
+/// 4,000 nested block sequences in 8 KB: the old reader overflowed its stack (exit 134).
+fn write_deep_sequence(repo: &Path, _outside: &Path) {
+    fs::write(
+        repo.join("k8s/deep.yaml"),
+        format!("{}1\n", "- ".repeat(4_000)),
+    )
+    .expect("write deep sequence");
+}
+
+/// 2,800 nested block mappings in 3.9 MB, under the default size limit: the old reader
+/// overflowed its stack (exit 134).
+fn write_deep_mapping(repo: &Path, _outside: &Path) {
+    let mut text = String::new();
+    for i in 0..2_800 {
+        text.push_str(&" ".repeat(i));
+        text.push_str(&format!("k{i}:\n"));
+    }
+    text.push_str(&" ".repeat(2_800));
+    text.push_str("v\n");
+    assert!(text.len() < 4 * 1024 * 1024, "{} bytes", text.len());
+    fs::write(repo.join("k8s/deep.yaml"), text).expect("write deep mapping");
+}
+
+/// A named pipe called `k8s/pipe.yaml`, with no writer: opening it would block forever.
+fn make_fifo(repo: &Path, _outside: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(repo.join("k8s/pipe.yaml"))
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success(), "mkfifo failed");
 }
 
 /// A ConfigMap whose seventh line holds a Latin-1 byte (0xE9, "é") after fifteen ASCII characters.
@@ -1039,6 +1218,18 @@ fn check(c: &Case) -> Vec<String> {
                     serde_json::to_string_pretty(&unexpected).unwrap_or_default()
                 ));
             }
+            // JSON and text count documents the same way (from 1).
+            for d in diags.iter().filter(|d| matches(c, d)) {
+                if let Some(doc) = d["location"]["document"].as_u64() {
+                    let text = format!("(document {doc})");
+                    if doc == 0 || !p.stderr.contains(&text) {
+                        problems.push(format!(
+                            "validate -o json says document {doc}, plan's text lacks `{text}`:\n{}",
+                            p.stderr
+                        ));
+                    }
+                }
+            }
             if !diags.iter().any(|d| matches(c, d)) {
                 problems.push(format!(
                     "validate: no {} at {}:{:?}:{:?} with {:?}; got:\n{}",
@@ -1151,6 +1342,37 @@ fn a_repo_that_is_not_a_directory_is_an_error_naming_it() {
             );
         }
     }
+}
+
+/// The exact message: the repo named once, the system's error once (it used to be repeated).
+#[test]
+fn a_missing_repo_is_named_once_with_the_system_error_once() {
+    let run = eksync(&["validate"], Path::new("/does/not/exist"), &[]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(
+        run.stderr,
+        "error: reading repo /does/not/exist: No such file or directory (os error 2)\n"
+    );
+    assert_eq!(run.stdout, "");
+}
+
+/// kube-rs puts the I/O error in its own message and returns it as the source as well; the
+/// printed chain says it once.
+#[test]
+fn a_missing_kubeconfig_is_reported_without_repeating_the_cause() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let missing = tmp.path().join("no-kubeconfig");
+    let missing = missing.to_string_lossy();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples-repo");
+    let run = eksync(
+        &["diff"],
+        &repo,
+        &["--no-aws", "--kubeconfig", missing.as_ref()],
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let cause = "No such file or directory (os error 2)";
+    assert_eq!(run.stderr.matches(cause).count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains(missing.as_ref()), "{}", run.stderr);
 }
 
 #[test]

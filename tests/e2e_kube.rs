@@ -815,3 +815,291 @@ async fn a_failed_aws_reread_fails_the_objects_that_need_its_values_and_applies_
     let (code, plan) = eksync(aws, &kubeconfig, &["diff", repo_s]);
     assert_eq!(code, 0, "{plan:#}");
 }
+
+/// Runs the binary with plain text output (no `-o json`), for commands and formats the JSON
+/// helpers do not cover. Returns the exit code, stdout and stderr.
+fn eksync_text(kubeconfig: Option<&std::path::Path>, args: &[&str]) -> (i32, String, String) {
+    let bin =
+        std::env::var_os("EKSYNC_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_eksync").into());
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(args).env("EKSYNC_POLL_MS", "20");
+    if let Some(k) = kubeconfig {
+        cmd.arg("--kubeconfig").arg(k).arg("--no-aws");
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    )
+}
+
+fn prune_item<'a>(run: &'a Value, label: &str) -> &'a Value {
+    run["prune"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["id"] == format!("prune/{label}")))
+        .unwrap_or_else(|| panic!("no prune item {label}: {run:#}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_kept_by_its_annotation_is_reported_as_kept_not_as_a_pending_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = "  annotations:\n    eksync.io/prune: disabled\n";
+    let repo = small_repo(
+        dir.path(),
+        &[
+            ("ns.yaml", NS),
+            ("a.yaml", &config_map("a", "")),
+            ("b.yaml", &config_map("b", "")),
+            ("keep.yaml", &config_map("keep", keep)),
+        ],
+    );
+    let repo_s = repo.to_str().unwrap();
+    let kube = TestServer::start().await.unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    let cms: Api<ConfigMap> = Api::namespaced(kube.client().unwrap(), "shop");
+
+    std::fs::remove_file(repo.join("keep.yaml")).unwrap();
+    // Before: every later diff exited 2 for an object nothing will ever be done about.
+    for args in [&["diff", repo_s][..], &["diff", repo_s, "--prune"][..]] {
+        let (code, plan) = eksync(None, &kubeconfig, args);
+        assert_eq!(code, 0, "{args:?}: kept is not a pending change: {plan:#}");
+        assert_eq!(plan["summary"]["changes"], false, "{plan:#}");
+        let kept = prune_item(&plan, "ConfigMap shop/keep");
+        assert_eq!(kept["action"], "no-change", "{kept:#}");
+        assert_eq!(
+            kept["details"],
+            json!(["left Git; kept (eksync.io/prune: disabled)"]),
+            "{kept:#}"
+        );
+    }
+    // Visible, once, in every format.
+    for format in ["text", "markdown"] {
+        let (code, out, err) = eksync_text(Some(&kubeconfig), &["diff", repo_s, "-o", format]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(
+            out.matches("left Git; kept (eksync.io/prune: disabled)")
+                .count(),
+            1,
+            "{format}: {out}"
+        );
+        assert_eq!(
+            out.matches("ConfigMap shop/keep").count(),
+            1,
+            "{format}: {out}"
+        );
+    }
+    // An apply with --prune has nothing to do and leaves it alone.
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes", "--prune"]);
+    assert_eq!(code, 0, "{run:#}");
+    assert!(cms.get_opt("keep").await.unwrap().is_some());
+
+    // Something that really left Git is still a pending change, next to the kept one.
+    std::fs::remove_file(repo.join("b.yaml")).unwrap();
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 2, "{plan:#}");
+    assert_eq!(
+        prune_item(&plan, "ConfigMap shop/b")["details"],
+        json!(["left Git; pass --prune to delete it"])
+    );
+    assert_eq!(
+        prune_item(&plan, "ConfigMap shop/keep")["action"],
+        "no-change"
+    );
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes", "--prune"]);
+    assert_eq!(code, 2, "{run:#}");
+    assert_eq!(
+        prune_item(&run, "ConfigMap shop/b")["outcome"]["status"],
+        "done",
+        "{run:#}"
+    );
+    assert!(cms.get_opt("b").await.unwrap().is_none());
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s]);
+    assert_eq!(code, 0, "{plan:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_prune_says_one_thing_from_the_plan_to_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = small_repo(
+        dir.path(),
+        &[
+            ("ns.yaml", NS),
+            ("a.yaml", &config_map("a", "")),
+            ("b.yaml", &config_map("b", "")),
+            ("c.yaml", &config_map("c", "")),
+        ],
+    );
+    let repo_s = repo.to_str().unwrap();
+    let kube = TestServer::start().await.unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    let cms: Api<ConfigMap> = Api::namespaced(kube.client().unwrap(), "shop");
+    std::fs::remove_file(repo.join("b.yaml")).unwrap();
+    std::fs::remove_file(repo.join("c.yaml")).unwrap();
+    let prune = ["--prune", "--prune-max-share", "0.3"];
+    let refused_line = "left Git; not deleted (prune refused)";
+
+    // The plan already says the guard refuses (it used to say "left Git; deleted").
+    let mut args = vec!["apply", repo_s, "--dry-run"];
+    args.extend(prune);
+    let (code, plan) = eksync(None, &kubeconfig, &args);
+    assert_eq!(code, 2, "{plan:#}");
+    // The run: the same words, and no "skipped" outcome repeating them.
+    let mut args = vec!["apply", repo_s, "--yes"];
+    args.extend(prune);
+    let (code, run) = eksync(None, &kubeconfig, &args);
+    assert_eq!(code, 1, "{run:#}");
+    for (what, out) in [("plan", &plan), ("run", &run)] {
+        for name in ["ConfigMap shop/b", "ConfigMap shop/c"] {
+            let i = prune_item(out, name);
+            assert_eq!(i["action"], "drift-only", "{what}: {i:#}");
+            assert_eq!(i["details"], json!([refused_line]), "{what}: {i:#}");
+            assert_eq!(i.get("outcome"), None, "{what}: {i:#}");
+        }
+        let refused = out["refused"].as_str().unwrap_or_default();
+        assert!(
+            refused.starts_with("prune refused: 2 of 4 inventoried objects")
+                && refused.ends_with("it would have deleted: ConfigMap shop/b, ConfigMap shop/c"),
+            "{what}: {out:#}"
+        );
+    }
+    assert!(cms.get_opt("b").await.unwrap().is_some());
+    // Text and Markdown: one statement per object, never "deleted" next to "refused".
+    for format in ["text", "markdown"] {
+        let mut args = vec!["apply", repo_s, "--yes", "-o", format];
+        args.extend(prune);
+        let (code, out, err) = eksync_text(Some(&kubeconfig), &args);
+        assert_eq!(code, 1, "{out}{err}");
+        assert_eq!(out.matches(refused_line).count(), 2, "{format}: {out}");
+        assert!(!out.contains("--prune deletes it"), "{format}: {out}");
+        assert!(!out.contains("skipped"), "{format}: {out}");
+        assert_eq!(
+            out.matches("prune refused: 2 of 4").count(),
+            1,
+            "{format}: {out}"
+        );
+    }
+    assert!(cms.get_opt("c").await.unwrap().is_some());
+}
+
+/// Whether every leaf of `small` is in `big` with the same value (lists item by item).
+fn contained(small: &Value, big: &Value, at: &str) -> Result<(), String> {
+    match (small, big) {
+        (Value::Object(s), Value::Object(b)) => s.iter().try_for_each(|(k, v)| {
+            let inner = b.get(k).ok_or(format!("{at}.{k} missing"))?;
+            contained(v, inner, &format!("{at}.{k}"))
+        }),
+        (Value::Array(s), Value::Array(b)) if s.len() == b.len() => s
+            .iter()
+            .zip(b)
+            .enumerate()
+            .try_for_each(|(i, (v, w))| contained(v, w, &format!("{at}[{i}]"))),
+        _ if small == big => Ok(()),
+        _ => Err(format!("{at}: rendered {small}, live {big}")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn render_prints_what_apply_sends_and_validate_warns_about_hpa_replicas() {
+    let dir = tempfile::tempdir().unwrap();
+    let hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: web\n  minReplicas: 2\n  maxReplicas: 5\n";
+    let repo = small_repo(
+        dir.path(),
+        &[
+            ("ns.yaml", NS),
+            ("web.yaml", &deployment("web", "nginx:1", 3)),
+            ("hpa.yaml", hpa),
+            ("cm.yaml", &config_map("settings", "")),
+        ],
+    );
+    let repo_s = repo.to_str().unwrap();
+
+    // validate names the field and the HPA, with file and line.
+    let (code, out, err) = eksync_text(None, &["validate", repo_s]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("warning[W-hpa-replicas]: spec.replicas (3) is not applied: HorizontalPodAutoscaler shop/web owns this Deployment's replicas")
+            && err.contains("--> web.yaml:7:3 (document 1) at spec.replicas"),
+        "{err}"
+    );
+
+    let (code, rendered, err) = eksync_text(None, &["render", repo_s]);
+    assert_eq!(code, 0, "{err}");
+    let parsed = eksync::core::yaml::parse(&rendered);
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    let docs: Vec<Value> = parsed
+        .docs
+        .into_iter()
+        .map(|d| d.value)
+        .filter(Value::is_object)
+        .collect();
+    assert_eq!(docs.len(), 4, "{rendered}");
+    let web = docs
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(web.pointer("/spec/replicas"), None, "{rendered}");
+    for d in &docs {
+        // The source name is derived as the live commands derive it: the folder's name.
+        assert_eq!(
+            d["metadata"]["labels"]["app.kubernetes.io/managed-by"], "eksync",
+            "{d:#}"
+        );
+        assert_eq!(d["metadata"]["labels"]["eksync.io/source"], "repo", "{d:#}");
+    }
+    let (_, flagged, _) = eksync_text(None, &["render", repo_s, "--source", "shop-a"]);
+    assert_eq!(flagged.matches("eksync.io/source: shop-a").count(), 4);
+
+    // What apply sends is what render printed: every rendered field is live as rendered, and
+    // eksync owns no replicas of the HPA's workload.
+    let kube = TestServer::start().await.unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    let (code, run) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    let client = kube.client().unwrap();
+    for d in &docs {
+        let kind = d["kind"].as_str().unwrap_or_default();
+        let name = d["metadata"]["name"].as_str().unwrap_or_default();
+        let live: Value = match kind {
+            "Namespace" => {
+                let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+                serde_json::to_value(api.get(name).await.unwrap()).unwrap()
+            }
+            "Deployment" => {
+                let api: Api<Deployment> = Api::namespaced(client.clone(), "shop");
+                serde_json::to_value(api.get(name).await.unwrap()).unwrap()
+            }
+            "ConfigMap" => {
+                let api: Api<ConfigMap> = Api::namespaced(client.clone(), "shop");
+                serde_json::to_value(api.get(name).await.unwrap()).unwrap()
+            }
+            "HorizontalPodAutoscaler" => {
+                let api: Api<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler> =
+                    Api::namespaced(client.clone(), "shop");
+                serde_json::to_value(api.get(name).await.unwrap()).unwrap()
+            }
+            other => panic!("unexpected {other}"),
+        };
+        if let Err(e) = contained(d, &live, kind) {
+            panic!("{kind} {name}: {e}\nrendered {d:#}\nlive {live:#}");
+        }
+        let eksync_fields = live["metadata"]["managedFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["manager"] == "eksync")
+            .map(|m| m["fieldsV1"].to_string())
+            .collect::<String>();
+        assert!(!eksync_fields.is_empty(), "{kind}: {live:#}");
+        if kind == "Deployment" {
+            assert!(!eksync_fields.contains("f:replicas"), "{eksync_fields}");
+        }
+    }
+}

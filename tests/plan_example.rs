@@ -140,3 +140,79 @@ fn render_resolves_offline_values_and_marks_the_rest() {
         s.contains("# CloudFormation stack eksctl-eks-test-jenkins-nodegroup-ng-test-jenkins-spot")
     );
 }
+
+#[test]
+fn render_prints_the_bodies_apply_sends() {
+    let (code, s, err) = run(&["render", "examples-repo"]);
+    assert_eq!(code, Some(0), "{err}");
+    let manifests = s
+        .lines()
+        .filter(|l| l.starts_with("# ") && l.ends_with(')') && !l.starts_with("# IAM"))
+        .filter(|l| !l.starts_with("# CloudFormation"))
+        .count();
+    assert!(manifests > 10, "{s}");
+    // The ownership label and the source label (the folder's name, as `apply` derives it).
+    assert_eq!(
+        s.matches("app.kubernetes.io/managed-by: eksync").count(),
+        manifests,
+        "{s}"
+    );
+    assert_eq!(
+        s.matches("eksync.io/source: examples-repo").count(),
+        manifests
+    );
+    let (code, s, err) = run(&["render", "examples-repo", "--source", "platform"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(s.matches("eksync.io/source: platform").count(), manifests);
+    let (code, _, err) = run(&["render", "examples-repo", "--source", "Not Valid"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("--source `Not Valid` must be"), "{err}");
+}
+
+/// A fail-closed admission webhook, the Deployment behind its Service, and a custom resource it
+/// validates: the webhook goes after its backends, the custom resource after the webhook, and
+/// `--explain` says why.
+#[test]
+fn a_webhook_goes_after_its_backends_and_before_what_it_intercepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("hooks");
+    std::fs::create_dir_all(&repo).unwrap();
+    let files = [
+        ("ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: hooks\n"),
+        ("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: widget-webhook\n  namespace: hooks\nspec:\n  selector:\n    app: widget-webhook\n  ports:\n    - port: 443\n      targetPort: 8443\n"),
+        ("deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: widget-webhook\n  namespace: hooks\nspec:\n  selector:\n    matchLabels:\n      app: widget-webhook\n  template:\n    metadata:\n      labels:\n        app: widget-webhook\n    spec:\n      containers:\n        - name: webhook\n          image: example/widget-webhook:1\n"),
+        ("crd.yaml", "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names:\n    kind: Widget\n    plural: widgets\n    singular: widget\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          x-kubernetes-preserve-unknown-fields: true\n"),
+        ("webhook.yaml", "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: widgets\nwebhooks:\n  - name: widgets.example.com\n    admissionReviewVersions: [v1]\n    sideEffects: None\n    clientConfig:\n      service:\n        namespace: hooks\n        name: widget-webhook\n        path: /validate\n    rules:\n      - apiGroups: [example.com]\n        apiVersions: [v1]\n        resources: [widgets]\n        operations: [CREATE, UPDATE]\n"),
+        ("widget.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: first\n  namespace: hooks\n"),
+    ];
+    for (name, text) in files {
+        std::fs::write(repo.join(name), text).unwrap();
+    }
+    let repo_s = repo.to_str().unwrap();
+    let (code, out, err) = run(&["plan", repo_s, "-o", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    let w = waves(&plan);
+    let deploy = "k8s/_/Deployment.apps/hooks/widget-webhook";
+    let svc = "k8s/_/Service/hooks/widget-webhook";
+    let hook = "k8s/_/ValidatingWebhookConfiguration.admissionregistration.k8s.io/_/widgets";
+    let widget = "k8s/_/Widget.example.com/hooks/first";
+    for (a, b) in [(deploy, hook), (svc, hook), (hook, widget)] {
+        assert!(
+            w[a] < w[b],
+            "{a} (wave {}) before {b} (wave {})",
+            w[a],
+            w[b]
+        );
+    }
+    let (code, text, err) = run(&["plan", repo_s, "--explain"]);
+    assert_eq!(code, Some(0), "{err}");
+    for line in [
+        "after Service hooks/widget-webhook: webhook widgets.example.com (failurePolicy Fail) calls Service hooks/widget-webhook",
+        "after Deployment hooks/widget-webhook: webhook widgets.example.com (failurePolicy Fail) calls Service hooks/widget-webhook, whose pods Deployment widget-webhook runs (its pod labels match the Service's selector)",
+        "after ValidatingWebhookConfiguration widgets: webhook widgets.example.com (failurePolicy Fail) of ValidatingWebhookConfiguration widgets intercepts CREATE/UPDATE of widgets.example.com; the API server refuses them until it answers",
+        "after CustomResourceDefinition widgets.example.com: CustomResourceDefinition widgets.example.com defines Widget",
+    ] {
+        assert!(text.contains(line), "missing `{line}` in:\n{text}");
+    }
+}

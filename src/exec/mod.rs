@@ -172,7 +172,9 @@ pub struct LivePlan {
 }
 
 impl LivePlan {
-    /// Anything to change, any drift found, or anything not healthy.
+    /// Anything to change, any drift found, or anything not healthy. An object that left Git
+    /// and that its `eksync.io/prune: disabled` annotation keeps is reported, but is no change:
+    /// nothing will ever be done about it.
     pub fn has_changes(&self) -> bool {
         self.items.iter().chain(self.prune.iter()).any(|i| {
             i.action.changes()
@@ -282,7 +284,9 @@ impl Reconciler {
         match &self.kube {
             Some(k) => {
                 kube::plan(a, k, &self.opts, &mut p).await?;
-                p.prune = kube::prune_items(&p, &self.opts);
+                let (prune, refused) = kube::prune_items(a, &p, &self.opts);
+                p.prune = prune;
+                p.refused = refused;
             }
             None => {
                 if p.items.iter().any(|i| i.system == System::Kubernetes) {

@@ -90,7 +90,7 @@ fn detail_lines(d: &Detail) -> Vec<String> {
         Detail::DryRunFailed(why) => format!("dry run failed: {why}"),
         Detail::LeftGit(l) => match l {
             LeftGit::Kept(why) => format!("left Git; kept ({why})"),
-            LeftGit::Deleted => "left Git; deleted".into(),
+            LeftGit::Deleted => "left Git; --prune deletes it".into(),
             LeftGit::NotPruning => "left Git; pass --prune to delete it".into(),
             LeftGit::Refused => "left Git; not deleted (prune refused)".into(),
         },
@@ -363,8 +363,27 @@ pub fn markdown(p: &LivePlan) -> String {
     } else {
         s.push_str("No changes.\n");
     }
+    if !p.prune.is_empty() {
+        s.push_str("\n**Left Git**\n\n");
+        for i in &p.prune {
+            let mut change: Vec<String> = details_text(&i.details).iter().map(|d| md(d)).collect();
+            if let Some(o) = &i.outcome {
+                change.push(md(&outcome_text(o)));
+            }
+            let _ = writeln!(
+                s,
+                "- {} {}: {}",
+                verb(i.action),
+                md(&label(i)),
+                change.join("; ")
+            );
+        }
+    }
     for n in &p.notes {
         let _ = writeln!(s, "\n> {}", md(n));
+    }
+    if let Some(r) = &p.refused {
+        let _ = writeln!(s, "\n> **Refused**: {}", md(r));
     }
     if p.cancelled {
         s.push_str("\n> **Cancelled**: nothing was started after the cancel.\n");

@@ -2,6 +2,7 @@
 //! `validate`, `plan`, `render` and `graph` run; live commands start from its result.
 //! Pure: it reads only the in-memory source it is given.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::diag::{self, Diagnostic, Location};
@@ -32,9 +33,11 @@ impl Analysis {
     }
 }
 
-/// Positions from the source's own text.
+/// Positions from the source's own text, re-reading one document per question.
 pub struct SourceLocator<'a> {
     texts: HashMap<&'a str, &'a str>,
+    /// Where each file's documents start, learnt the first time a file needs a position.
+    locators: RefCell<HashMap<&'a str, yaml::DocLocator<'a>>>,
 }
 
 impl<'a> SourceLocator<'a> {
@@ -48,17 +51,26 @@ impl<'a> SourceLocator<'a> {
                     .map(|t| (f.path.as_str(), t))
             })
             .collect();
-        SourceLocator { texts }
+        SourceLocator {
+            texts,
+            locators: RefCell::default(),
+        }
     }
 }
 
 impl Locator for SourceLocator<'_> {
     fn locate(&self, origin: &Origin, path: &FieldPath) -> Location {
-        match self
+        let pos = self
             .texts
-            .get(origin.file.as_str())
-            .and_then(|t| yaml::locate(t, origin.document, path))
-        {
+            .get_key_value(origin.file.as_str())
+            .and_then(|(file, text)| {
+                self.locators
+                    .borrow_mut()
+                    .entry(file)
+                    .or_insert_with(|| yaml::DocLocator::new(text))
+                    .locate(origin.document, path)
+            });
+        match pos {
             Some(p) => {
                 Location::at(&origin.file, origin.document, p.line, p.column).with_field(path)
             }

@@ -16,10 +16,16 @@ pub enum Severity {
 
 /// A place in the repo: file, document (0-based index within a multi-document file), 1-based line
 /// and column, and the field path inside the document where there is one.
+///
+/// Every output counts as people do: text and JSON both show the first document as 1 (the index
+/// stays 0-based inside, like the parser's).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Location {
     pub file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "document_as_people_count"
+    )]
     pub document: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
@@ -27,6 +33,17 @@ pub struct Location {
     pub column: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+}
+
+/// Writes a 0-based document index as the 1-based number people count by.
+fn document_as_people_count<S: serde::Serializer>(
+    doc: &Option<usize>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match doc {
+        Some(d) => s.serialize_some(&d.saturating_add(1)),
+        None => s.serialize_none(),
+    }
 }
 
 impl Location {
@@ -197,5 +214,11 @@ mod tests {
             d.to_string(),
             "error[E-test]: bad value\n  --> a.yaml:7:3 (document 2) at spec.x\n  note: first defined here (b.yaml:2:1 (document 1))\n  help: use a number"
         );
+        // JSON counts documents as the text does: from 1.
+        let json = serde_json::to_value(&d).expect("serializes");
+        assert_eq!(json["location"]["document"], 2);
+        assert_eq!(json["related"][0]["location"]["document"], 1);
+        let no_doc = serde_json::to_value(Location::file("a.yaml")).expect("serializes");
+        assert!(no_doc.get("document").is_none(), "{no_doc}");
     }
 }

@@ -134,6 +134,29 @@ pub fn builtin(group: &str, kind: &str) -> Option<&'static BuiltinKind> {
         .find(|k| k.group == group && k.kind == kind)
 }
 
+/// The resource name (plural) the API server serves a kind under, as admission rules and RBAC
+/// name it: `deployments`, `networkpolicies`, `ingressclasses`, `endpoints`. Right for every kind
+/// of [`BUILTIN_KINDS`]; for a custom resource the CRD's `spec.names.plural` is authoritative and
+/// this is only the conventional guess (the rule `kubectl` and the code generators use).
+pub fn plural(kind: &str) -> String {
+    let lower = kind.to_lowercase();
+    if lower == "endpoints" {
+        return lower;
+    }
+    if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+    {
+        return format!("{lower}es");
+    }
+    if let Some(stem) = lower.strip_suffix('y') {
+        if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) {
+            return format!("{stem}ies");
+        }
+    }
+    format!("{lower}s")
+}
+
 /// Namespaces every cluster has, which a repo need not declare.
 pub const SYSTEM_NAMESPACES: &[&str] =
     &["default", "kube-system", "kube-public", "kube-node-lease"];
@@ -323,6 +346,77 @@ mod tests {
         assert!(builtin("extensions", "Deployment").is_none());
         assert_eq!(split_api_version("apps/v1"), ("apps", "v1"));
         assert_eq!(split_api_version("v1"), ("", "v1"));
+    }
+
+    #[test]
+    fn plurals_are_the_served_resource_names() {
+        let served = [
+            "namespaces",
+            "nodes",
+            "persistentvolumes",
+            "componentstatuses",
+            "pods",
+            "podtemplates",
+            "replicationcontrollers",
+            "services",
+            "endpoints",
+            "configmaps",
+            "secrets",
+            "serviceaccounts",
+            "persistentvolumeclaims",
+            "limitranges",
+            "resourcequotas",
+            "events",
+            "deployments",
+            "statefulsets",
+            "daemonsets",
+            "replicasets",
+            "controllerrevisions",
+            "jobs",
+            "cronjobs",
+            "horizontalpodautoscalers",
+            "poddisruptionbudgets",
+            "ingresses",
+            "ingressclasses",
+            "networkpolicies",
+            "servicecidrs",
+            "ipaddresses",
+            "endpointslices",
+            "roles",
+            "rolebindings",
+            "clusterroles",
+            "clusterrolebindings",
+            "storageclasses",
+            "csidrivers",
+            "csinodes",
+            "volumeattachments",
+            "csistoragecapacities",
+            "volumeattributesclasses",
+            "priorityclasses",
+            "runtimeclasses",
+            "leases",
+            "customresourcedefinitions",
+            "apiservices",
+            "mutatingwebhookconfigurations",
+            "validatingwebhookconfigurations",
+            "validatingadmissionpolicies",
+            "validatingadmissionpolicybindings",
+            "certificatesigningrequests",
+            "flowschemas",
+            "prioritylevelconfigurations",
+            "deviceclasses",
+            "resourceclaims",
+            "resourceclaimtemplates",
+            "resourceslices",
+        ];
+        assert_eq!(served.len(), BUILTIN_KINDS.len());
+        for (k, want) in BUILTIN_KINDS.iter().zip(served) {
+            assert_eq!(plural(k.kind), want, "{}", k.kind);
+        }
+        assert_eq!(plural("Gateway"), "gateways");
+        assert_eq!(plural("Policy"), "policies");
+        assert_eq!(plural("Proxy"), "proxies");
+        assert_eq!(plural("Key"), "keys");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod load;
 pub mod model;
 pub mod path;
 pub mod plan;
+pub mod preview;
 pub mod reconcile;
 pub mod refs;
 pub mod render;

@@ -1316,7 +1316,7 @@ fn all_reports(a: &Analysis) -> Vec<(&'static str, String)> {
         ("diagnostics_text", report::diagnostics_text(&a.diagnostics)),
         ("graph_dot", report::graph_dot(&a.graph)),
         ("graph_mermaid", report::graph_mermaid(&a.graph)),
-        ("render_stream", report::render_stream(a)),
+        ("render_stream", report::render_stream(a, Some("props"))),
     ];
     for explain in [false, true] {
         let view = PlanView { explain };

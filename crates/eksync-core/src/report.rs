@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use super::analysis::Analysis;
 use super::diag::{Diagnostic, Severity};
 use super::graph::{Graph, System};
+use super::kdiff;
 use super::text::md_cell;
 use super::values;
 
@@ -254,7 +255,15 @@ pub fn graph_mermaid(g: &Graph) -> String {
 /// `render`: every stack template and every manifest as eksync would send them, as one YAML stream
 /// (templates are JSON, which is YAML). Offline, values from AWS show as "known after apply";
 /// Secret data is always masked.
-pub fn render_stream(a: &Analysis) -> String {
+///
+/// Manifests are the prepared bodies an apply sends (`kdiff::prepare`): the ownership label, the
+/// source label (`source`, as the live commands name it), no `status` nor server-owned metadata,
+/// and no `spec.replicas` where an HPA in the repo owns them.
+pub fn render_stream(a: &Analysis, source: Option<&str>) -> String {
+    let mut ctx = kdiff::PrepareContext::from_bodies(a.model.objects.iter().map(|o| &o.body));
+    if let Some(source) = source {
+        ctx = ctx.with_source(source);
+    }
     let mut s = String::new();
     for (ci, c) in a.model.clusters.iter().enumerate() {
         for st in a.stacks.get(ci).into_iter().flatten() {
@@ -298,6 +307,7 @@ pub fn render_stream(a: &Analysis) -> String {
         let cfg = cluster_cfg(o.cluster.as_deref());
         let lookup = |r: &super::refs::ValueRef| values::offline_value(cfg, r);
         let (body, _) = values::substitute(&o.body, &lookup);
+        let body = kdiff::prepare(&body, &ctx).body;
         let body = values::mask_secret(&o.key.group, &o.key.kind, &body);
         let _ = writeln!(s, "---\n# {} ({}:{})", o.key, o.origin.file, o.origin.line);
         match serde_yaml_ng::to_string(&body) {
@@ -312,4 +322,67 @@ pub fn render_stream(a: &Analysis) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{Source, SourceFile};
+
+    /// `render` prints what an apply sends: the prepared body, not Git's.
+    #[test]
+    fn render_shows_the_prepared_bodies() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: default\n  labels: {app: web}\nspec:\n  replicas: 3\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers: [{name: c, image: web:1}]\nstatus:\n  replicas: 3\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web\n  namespace: default\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  maxReplicas: 5\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: fixed\n  namespace: default\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: fixed}\n  template:\n    metadata:\n      labels: {app: fixed}\n    spec:\n      containers: [{name: c, image: fixed:1}]\n";
+        let src = Source {
+            files: vec![SourceFile {
+                path: "web.yaml".into(),
+                bytes: text.as_bytes().to_vec(),
+            }],
+            skipped: Vec::new(),
+        };
+        let a = crate::analysis::analyze(&src);
+        assert!(!a.has_errors(), "{:#?}", a.diagnostics);
+        let out = render_stream(&a, Some("shop"));
+        let docs: Vec<serde_json::Value> = out
+            .split("\n---\n")
+            .chain(std::iter::once(""))
+            .filter_map(|d| serde_yaml_ng::from_str(d.trim_start_matches("---\n")).ok())
+            .filter(|v: &serde_json::Value| v.is_object())
+            .collect();
+        assert_eq!(docs.len(), 3, "{out}");
+        let by_name = |n: &str| {
+            docs.iter()
+                .find(|d| {
+                    d.pointer("/metadata/name") == Some(&json!(n)) && d["kind"] == "Deployment"
+                })
+                .cloned()
+                .unwrap_or_default()
+        };
+        let web = by_name("web");
+        assert_eq!(
+            web.pointer("/spec/replicas"),
+            None,
+            "the HPA owns them: {out}"
+        );
+        assert_eq!(web.get("status"), None);
+        assert_eq!(
+            web.pointer("/metadata/labels"),
+            Some(
+                &json!({"app": "web", "app.kubernetes.io/managed-by": "eksync", "eksync.io/source": "shop"})
+            )
+        );
+        let fixed = by_name("fixed");
+        assert_eq!(fixed.pointer("/spec/replicas"), Some(&json!(2)));
+        assert_eq!(
+            fixed.pointer("/metadata/labels/eksync.io~1source"),
+            Some(&json!("shop"))
+        );
+        // Each body is exactly what `kdiff::prepare` gives for it.
+        for o in &a.model.objects {
+            let ctx = kdiff::PrepareContext::from_bodies(a.model.objects.iter().map(|o| &o.body))
+                .with_source("shop");
+            let want = kdiff::prepare(&o.body, &ctx).body;
+            assert!(docs.contains(&want), "{}: {out}", o.key);
+        }
+    }
 }

@@ -22,9 +22,34 @@ pub struct SkippedFile {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SkipReason {
-    TooLarge { size: u64, limit: u64 },
-    SymlinkOutsideRepo { target: String },
+    TooLarge {
+        size: u64,
+        limit: u64,
+    },
+    SymlinkOutsideRepo {
+        target: String,
+    },
+    /// A name eksync reads on something that is not a regular file (a named pipe, a socket, a
+    /// device): reading it could block forever or never end. `what` says what it is ("a named
+    /// pipe (FIFO)").
+    NotRegular {
+        what: String,
+    },
     Unreadable(String),
+}
+
+/// What a reader found at a path, as far as the rules care (after following a symbolic link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryType {
+    File,
+    Dir,
+    /// A named pipe (FIFO).
+    Fifo,
+    Socket,
+    BlockDevice,
+    CharDevice,
+    /// Anything else the platform has.
+    Other,
 }
 
 /// A repo's content as the core receives it.
@@ -81,6 +106,23 @@ impl FileRules {
         })
     }
 
+    /// Why an entry with a name eksync reads is not read for what it is, if it is not: only
+    /// regular files are read (folders are walked). Readers ask this before opening anything,
+    /// so a named pipe never blocks them.
+    pub fn type_verdict(&self, entry: EntryType) -> Option<SkipReason> {
+        let what = match entry {
+            EntryType::File | EntryType::Dir => return None,
+            EntryType::Fifo => "a named pipe (FIFO)",
+            EntryType::Socket => "a socket",
+            EntryType::BlockDevice => "a block device",
+            EntryType::CharDevice => "a character device",
+            EntryType::Other => "a special file",
+        };
+        Some(SkipReason::NotRegular {
+            what: what.to_string(),
+        })
+    }
+
     /// Why a folder at this depth (0 = the repo root) is not entered, if it is not.
     pub fn depth_verdict(&self, depth: usize) -> Option<SkipReason> {
         (depth > MAX_DEPTH).then(|| SkipReason::Unreadable("directories nested too deep".into()))
@@ -104,6 +146,89 @@ impl Source {
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
         self.skipped.sort_by(|a, b| a.path.cmp(&b.path));
         self
+    }
+}
+
+/// The commit a [`Source`] was read from, when it came from Git: what reports print so that a
+/// reviewer knows which revision they are looking at.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Revision {
+    /// The full commit id (hex).
+    pub commit: String,
+    /// What was asked for: a branch, a tag, `HEAD~2`, a SHA.
+    pub reference: String,
+    /// The commit message's first line.
+    pub subject: String,
+    /// Where it was read from: a local path or a remote URL without its user information.
+    pub origin: String,
+}
+
+impl Revision {
+    /// The first 12 hex digits of the commit.
+    pub fn short_commit(&self) -> &str {
+        self.commit.get(..12).unwrap_or(&self.commit)
+    }
+
+    /// One line for text reports: `Revision: main @ 1a2b3c4d5e6f "subject" (origin)`.
+    pub fn text_line(&self) -> String {
+        format!(
+            "Revision: {} @ {} \"{}\" ({})",
+            crate::text::clip(&self.reference, 120),
+            self.short_commit(),
+            crate::text::clip(&self.subject, 120),
+            crate::text::clip(&self.origin, 200)
+        )
+    }
+
+    /// One line for Markdown reports (escaped for a table cell or a paragraph).
+    pub fn markdown_line(&self) -> String {
+        format!(
+            "Revision: `{}` @ `{}` {} ({})",
+            crate::text::clip(&self.reference, 120).replace('`', "'"),
+            self.short_commit(),
+            crate::text::md_cell(&crate::text::clip(&self.subject, 120)),
+            crate::text::md_cell(&crate::text::clip(&self.origin, 200))
+        )
+    }
+}
+
+/// What Git LFS writes in place of a file's content: a pointer starting with this line.
+pub const LFS_POINTER_PREFIX: &[u8] = b"version https://git-lfs.github.com/spec/v1\n";
+
+/// LFS pointers are small; a larger file starting with the same line is content.
+pub const LFS_POINTER_MAX_SIZE: usize = 1024;
+
+/// Why a file that should hold a manifest is not read because it is a Git LFS pointer (the
+/// content lives in LFS storage, which eksync does not fetch), if it is one.
+pub fn lfs_pointer_verdict(bytes: &[u8]) -> Option<SkipReason> {
+    if bytes.len() > LFS_POINTER_MAX_SIZE || !bytes.starts_with(LFS_POINTER_PREFIX) {
+        return None;
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().to_string())
+    };
+    let oid = field("oid ").unwrap_or_else(|| "?".into());
+    let size = field("size ").unwrap_or_else(|| "?".into());
+    Some(SkipReason::Unreadable(format!(
+        "it is a Git LFS pointer ({oid}, {size} bytes), not the file's content; eksync does not fetch LFS objects: keep manifests out of LFS"
+    )))
+}
+
+impl FileRules {
+    /// Why a Git submodule (a gitlink to `commit`) named `name` is not read, if it sits where
+    /// the reader would look for manifests (a folder it would enter, or a manifest's name):
+    /// eksync reads one repository and does not follow submodules, so it names them instead of
+    /// reading the folder as empty.
+    pub fn submodule_verdict(&self, name: &str, commit: &str) -> Option<SkipReason> {
+        (self.enters_dir(name) || self.reads_name(name)).then(|| {
+            SkipReason::Unreadable(format!(
+                "it is a Git submodule (commit {}); eksync does not read submodules: vendor the manifests or read that repository as its own source",
+                commit.get(..12).unwrap_or(commit)
+            ))
+        })
     }
 }
 
@@ -246,7 +371,71 @@ mod tests {
                 limit: DEFAULT_MAX_FILE_SIZE
             })
         );
+        assert_eq!(r.type_verdict(EntryType::File), None);
+        assert_eq!(r.type_verdict(EntryType::Dir), None);
+        for (entry, what) in [
+            (EntryType::Fifo, "a named pipe (FIFO)"),
+            (EntryType::Socket, "a socket"),
+            (EntryType::CharDevice, "a character device"),
+            (EntryType::BlockDevice, "a block device"),
+            (EntryType::Other, "a special file"),
+        ] {
+            assert_eq!(
+                r.type_verdict(entry),
+                Some(SkipReason::NotRegular { what: what.into() }),
+                "{entry:?}"
+            );
+        }
         assert!(r.depth_verdict(MAX_DEPTH).is_none());
         assert!(r.depth_verdict(MAX_DEPTH + 1).is_some());
+    }
+
+    #[test]
+    fn lfs_pointers_and_submodules_are_named() {
+        let pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 12345\n";
+        let Some(SkipReason::Unreadable(why)) = lfs_pointer_verdict(pointer) else {
+            panic!("an LFS pointer is not read");
+        };
+        assert!(
+            why.contains("Git LFS pointer (sha256:4d7a, 12345 bytes)"),
+            "{why}"
+        );
+        for content in [
+            &b"apiVersion: v1\nkind: ConfigMap\n"[..],
+            b"",
+            b"version https://git-lfs.github.com/spec/v2\n",
+        ] {
+            assert_eq!(lfs_pointer_verdict(content), None);
+        }
+        let mut big = pointer.to_vec();
+        big.resize(LFS_POINTER_MAX_SIZE + 1, b'x');
+        assert_eq!(lfs_pointer_verdict(&big), None, "large files are content");
+
+        let r = FileRules::default();
+        let commit = "0123456789abcdef0123456789abcdef01234567";
+        let Some(SkipReason::Unreadable(why)) = r.submodule_verdict("charts", commit) else {
+            panic!("a submodule in a folder eksync reads is named");
+        };
+        assert!(why.contains("Git submodule (commit 0123456789ab)"), "{why}");
+        assert!(r.submodule_verdict("app.yaml", commit).is_some());
+        assert_eq!(r.submodule_verdict("node_modules", commit), None);
+    }
+
+    #[test]
+    fn revision_lines() {
+        let r = Revision {
+            commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            reference: "main".into(),
+            subject: "Bump | jenkins".into(),
+            origin: "https://git.example/org/repo.git".into(),
+        };
+        assert_eq!(r.short_commit(), "0123456789ab");
+        assert_eq!(
+            r.text_line(),
+            "Revision: main @ 0123456789ab \"Bump | jenkins\" (https://git.example/org/repo.git)"
+        );
+        assert!(r
+            .markdown_line()
+            .starts_with("Revision: `main` @ `0123456789ab` Bump \\| jenkins"));
     }
 }

@@ -5,6 +5,11 @@
 //! file when a diagnostic needs a position (errors are rare, repos are large). Scalars resolve by the
 //! YAML 1.2 core schema; anchors, aliases and `<<` merge keys are supported; duplicate keys and
 //! non-scalar keys are errors, as kubectl's strict decoding treats them. No I/O here.
+//!
+//! Hostile input is bounded: characters YAML 1.2 does not allow are refused before parsing (see
+//! [`chars`]), lists and mappings may nest at most [`MAX_DEPTH`] deep (aliases included), and
+//! aliases may copy at most [`MAX_ALIAS_NODES`] nodes. Events are read in a loop, never by
+//! recursion, so no input can overflow the stack here or in code that walks the values later.
 
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
@@ -12,6 +17,8 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::path::{FieldPath, Seg};
+
+mod chars;
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -58,23 +65,126 @@ pub struct Parsed {
     pub errors: Vec<YamlError>,
 }
 
-/// Parses all documents of `text`. Empty documents (only comments, or a stray `---`) are skipped
-/// but still counted in the document index.
-pub fn parse(text: &str) -> Parsed {
-    let mut b = Builder::default();
-    let mut parser = Parser::new_from_str(without_bom(text));
-    if let Err(e) = parser.load(&mut b, true) {
-        let doc = b.doc_index.saturating_sub(1);
-        b.errors.push(YamlError {
-            document: doc,
-            pos: Pos::from_marker(e.marker()),
-            message: format!("invalid YAML: {}", e.info()),
-        });
+/// The language a file is written in. JSON files are read by the same parser (JSON is YAML), but
+/// must also keep JSON's own rule for strings, and their errors say JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Syntax {
+    #[default]
+    Yaml,
+    Json,
+}
+
+impl Syntax {
+    /// The syntax of a file, by its name: `.json` files are JSON, every other one YAML.
+    pub fn of_path(path: &str) -> Syntax {
+        if path.ends_with(".json") {
+            Syntax::Json
+        } else {
+            Syntax::Yaml
+        }
     }
+}
+
+/// How deeply lists and mappings may nest in one document (the root is level 1). Real manifests
+/// stay far below (a CRD's schema for a pod template reaches about 40). Deeper input is refused
+/// with its position, before it can exhaust the stack or memory of whatever walks the value, and
+/// with room to spare under serde_json's limit of 128 levels: an object's JSON comes back from
+/// the API server wrapped a few levels deeper (lists, `managedFields`), and must still parse.
+pub const MAX_DEPTH: usize = 100;
+
+/// Parses all documents of YAML `text`. Empty documents (only comments, or a stray `---`) are
+/// skipped but still counted in the document index.
+pub fn parse(text: &str) -> Parsed {
+    parse_as(text, Syntax::Yaml)
+}
+
+/// Parses all documents of `text`, written in `syntax`.
+pub fn parse_as(text: &str, syntax: Syntax) -> Parsed {
+    let text = without_bom(text);
+    let Some(bad) = chars::first_forbidden(text, syntax) else {
+        let mut b = Builder::default();
+        if let Err(e) = drive(text, &mut b) {
+            b.errors.push(YamlError {
+                document: b.doc_index.saturating_sub(1),
+                pos: e.pos,
+                message: e.message,
+            });
+        }
+        return Parsed {
+            docs: b.docs,
+            errors: b.errors,
+        };
+    };
+    // The parser would end the text at a NUL, or read the character as text: keep only what
+    // comes before the document holding it, and say where it is.
+    let before: String = text.chars().take(bad.char_index).collect();
+    let mut b = Builder::default();
+    let _ = drive(&before, &mut b);
+    let document = b.doc_index.saturating_sub(1);
+    b.docs.retain(|d| d.index < document);
+    b.errors.retain(|e| e.document < document);
+    b.errors.push(YamlError {
+        document,
+        pos: Pos {
+            line: bad.line,
+            column: bad.column,
+        },
+        message: bad.message,
+    });
     Parsed {
         docs: b.docs,
         errors: b.errors,
     }
+}
+
+/// Why [`drive`] stopped early.
+struct Stop {
+    pos: Pos,
+    message: String,
+}
+
+/// Feeds `recv` every event of `text`, one at a time. yaml-rust2's own `Parser::load` recurses
+/// once per nesting level, which overflows the stack on a few thousand levels of block YAML;
+/// this loop does not, and stops at [`MAX_DEPTH`] or at the first syntax error.
+fn drive<R: MarkedEventReceiver>(text: &str, recv: &mut R) -> Result<(), Stop> {
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        let (ev, mark) = parser.next_token().map_err(|e| Stop {
+            pos: Pos::from_marker(e.marker()),
+            // The scanner reads ahead on a line of flow style and has its own limit (255 levels
+            // of `[` and `{`), which it can reach before the events reach ours: the same fault.
+            message: if e.info() == "recursion limit exceeded" {
+                too_deep()
+            } else {
+                format!("invalid YAML: {}", e.info())
+            },
+        })?;
+        match ev {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(Stop {
+                        pos: Pos::from_marker(&mark),
+                        message: too_deep(),
+                    });
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let end = ev == Event::StreamEnd;
+        recv.on_event(ev, mark);
+        if end {
+            return Ok(());
+        }
+    }
+}
+
+fn too_deep() -> String {
+    format!(
+        "invalid YAML: lists and mappings nest more than {MAX_DEPTH} levels deep; eksync reads no deeper"
+    )
 }
 
 /// The text without a leading UTF-8 byte order mark. YAML allows one at the start of a stream
@@ -90,12 +200,38 @@ fn without_bom(text: &str) -> &str {
 pub const MAX_ALIAS_NODES: usize = 1_000_000;
 
 /// The number of nodes in a value (itself included).
+#[cfg(test)]
 fn node_count(v: &Value) -> usize {
-    1 + match v {
-        Value::Array(items) => items.iter().map(node_count).sum(),
-        Value::Object(map) => map.values().map(node_count).sum(),
-        _ => 0,
+    size(v).nodes
+}
+
+/// What copying a value costs: its nodes (itself included) and how many levels of lists and
+/// mappings it holds (0 for a scalar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Size {
+    nodes: usize,
+    levels: usize,
+}
+
+/// The size of a value. It recurses, but only into values this module built, which nest at most
+/// [`MAX_DEPTH`] levels.
+fn size(v: &Value) -> Size {
+    let mut s = Size {
+        nodes: 1,
+        levels: 0,
+    };
+    let mut add = |child: &Value| {
+        let c = size(child);
+        s.nodes = s.nodes.saturating_add(c.nodes);
+        s.levels = s.levels.max(c.levels + 1);
+    };
+    match v {
+        Value::Array(items) => items.iter().for_each(&mut add),
+        Value::Object(map) => map.values().for_each(&mut add),
+        _ => return s,
     }
+    s.levels = s.levels.max(1);
+    s
 }
 
 enum Frame {
@@ -115,8 +251,8 @@ enum Frame {
 struct Builder {
     docs: Vec<Doc>,
     stack: Vec<Frame>,
-    /// Anchored values and their node counts (what an alias to them costs).
-    anchors: HashMap<usize, (Value, usize)>,
+    /// Anchored values and their sizes (what an alias to them costs).
+    anchors: HashMap<usize, (Value, Size)>,
     /// Nodes copied in by aliases so far in this file, against [`MAX_ALIAS_NODES`].
     alias_nodes: usize,
     /// Whether the alias budget was exceeded (reported once).
@@ -140,7 +276,8 @@ impl Builder {
     /// Delivers a finished node to its parent (or makes it the document's root).
     fn push_value(&mut self, v: Value, anchor: usize, mark: Marker) {
         if anchor > 0 {
-            self.anchors.insert(anchor, (v.clone(), node_count(&v)));
+            let size = size(&v);
+            self.anchors.insert(anchor, (v.clone(), size));
         }
         let mut error = None;
         match self.stack.last_mut() {
@@ -324,7 +461,12 @@ impl MarkedEventReceiver for Builder {
                 }
             }
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some((_, n)) if self.alias_nodes.saturating_add(*n) > MAX_ALIAS_NODES => {
+                // The copy would nest deeper than the parser lets text nest.
+                Some((_, n)) if self.stack.len() + n.levels > MAX_DEPTH => {
+                    self.err(&mark, too_deep());
+                    self.push_value(Value::Null, 0, mark);
+                }
+                Some((_, n)) if self.alias_nodes.saturating_add(n.nodes) > MAX_ALIAS_NODES => {
                     if !std::mem::replace(&mut self.alias_overflow, true) {
                         self.err(
                             &mark,
@@ -334,7 +476,7 @@ impl MarkedEventReceiver for Builder {
                     self.push_value(Value::Null, 0, mark);
                 }
                 Some((v, n)) => {
-                    self.alias_nodes += *n;
+                    self.alias_nodes += n.nodes;
                     let v = v.clone();
                     self.push_value(v, 0, mark);
                 }
@@ -361,7 +503,9 @@ impl MarkedEventReceiver for Builder {
                 });
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq { items, anchor }) = self.stack.pop() {
+                if let Some(Frame::Seq { mut items, anchor }) = self.stack.pop() {
+                    // Lists grow by doubling; kept for the whole run, the slack adds up.
+                    items.shrink_to_fit();
                     self.push_value(Value::Array(items), anchor, mark);
                 }
             }
@@ -399,10 +543,81 @@ pub fn locate(text: &str, document: usize, path: &FieldPath) -> Option<Pos> {
         best_depth: 0,
         doc_start: None,
     };
-    let mut parser = Parser::new_from_str(without_bom(text));
     // A syntax error after the target is irrelevant; before it, `best` holds what was found.
-    let _ = parser.load(&mut finder, true);
+    let _ = drive(without_bom(text), &mut finder);
     finder.best.or(finder.doc_start)
+}
+
+/// Finds positions in one file by re-reading only the document asked about. Plain [`locate`]
+/// re-reads the file up to that document, so a file of thousands of documents with a problem in
+/// each cost the square of its size (20,000 small documents in 4 MB ran for over ten minutes);
+/// this reads the file once to learn where documents start, then one document per question.
+pub struct DocLocator<'a> {
+    text: &'a str,
+    /// The text's lines, each with its line break.
+    lines: Vec<&'a str>,
+    /// The line each document starts on, by document index; `None` when documents cannot be cut
+    /// out by lines (a lone carriage return ends a line for the parser but not for `lines`).
+    starts: Option<Vec<usize>>,
+}
+
+/// Records the line each document starts on.
+struct DocStarts(Vec<usize>);
+
+impl MarkedEventReceiver for DocStarts {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if ev == Event::DocumentStart {
+            self.0.push(mark.line());
+        }
+    }
+}
+
+impl<'a> DocLocator<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let text = without_bom(text);
+        let lone_cr = text
+            .chars()
+            .zip(text.chars().skip(1).chain(std::iter::once('\n')))
+            .any(|(c, next)| c == '\r' && next != '\n');
+        let starts = (!lone_cr).then(|| {
+            let mut starts = DocStarts(Vec::new());
+            // Documents after a syntax error are not known: they fall back to `locate`.
+            let _ = drive(text, &mut starts);
+            starts.0
+        });
+        DocLocator {
+            text,
+            lines: text.split_inclusive('\n').collect(),
+            starts,
+        }
+    }
+
+    /// Where the node at `path` in `document` starts, as [`locate`] finds it.
+    pub fn locate(&self, document: usize, path: &FieldPath) -> Option<Pos> {
+        let from = self.starts.as_ref().and_then(|s| {
+            let from = *s.get(document)?;
+            let to = s.get(document + 1).copied();
+            Some((from, to))
+        });
+        if let Some((from, to)) = from {
+            let lines = to.map_or(usize::MAX, |to| to.saturating_sub(from));
+            let one: String = self
+                .lines
+                .iter()
+                .skip(from.saturating_sub(1))
+                .take(lines)
+                .copied()
+                .collect();
+            if let Some(p) = locate(&one, 0, path) {
+                return Some(Pos {
+                    line: p.line + from.saturating_sub(1),
+                    column: p.column,
+                });
+            }
+        }
+        // A document that does not stand alone (a `%TAG` directive above it): read the file.
+        locate(self.text, document, path)
+    }
 }
 
 enum FFrame {
@@ -621,6 +836,127 @@ mod tests {
         assert!(total <= MAX_ALIAS_NODES + 100, "{total} nodes");
     }
 
+    /// Nesting deeper than the limit, in every style: one positioned error, no crash, and the
+    /// documents before it kept.
+    #[test]
+    fn nesting_is_limited_in_block_flow_and_json_style() {
+        let n = 4_000;
+        let block_seq = format!("ok: 1\n---\n{}1\n", "- ".repeat(n));
+        let mut block_map = String::from("ok: 1\n---\n");
+        for i in 0..n {
+            block_map.push_str(&format!("{}k{i}:\n", " ".repeat(i)));
+        }
+        block_map.push_str(&format!("{}v\n", " ".repeat(n)));
+        let flow = format!("ok: 1\n---\n{}{}\n", "[".repeat(n), "]".repeat(n));
+        let json = format!("ok: 1\n---\n{}1{}\n", "{\"a\": ".repeat(n), "}".repeat(n));
+        let pretty_json = format!("ok: 1\n---\n{}1{}\n", "[\n".repeat(n), "]".repeat(n));
+        let flow_150 = format!("ok: 1\n---\n{}{}\n", "[".repeat(150), "]".repeat(150));
+        // Deeper than 255 levels, flow style stops where the scanner's own limit is reached.
+        for (what, text, line, column, scanner_stops) in [
+            ("block sequence", &block_seq, 3, 2 * MAX_DEPTH + 1, false),
+            ("block mapping", &block_map, 3 + MAX_DEPTH, 0, false),
+            ("flow sequence", &flow, 3, 256, true),
+            ("JSON object", &json, 3, 6 * 255 + 1, true),
+            ("JSON array, one per line", &pretty_json, 3 + 255, 1, true),
+            (
+                "flow sequence under the scanner's limit",
+                &flow_150,
+                3,
+                MAX_DEPTH + 1,
+                false,
+            ),
+        ] {
+            let p = parse(text);
+            assert_eq!(p.errors.len(), 1, "{what}: {:?}", p.errors);
+            let e = &p.errors[0];
+            assert!(
+                e.message.contains("nest more than 100 levels deep"),
+                "{what}: {}",
+                e.message
+            );
+            assert_eq!(e.document, 1, "{what}");
+            assert_eq!(e.pos.line, line, "{what}");
+            // A block mapping's event marks its first `:`; only the line matters there.
+            if column > 0 {
+                assert_eq!(e.pos.column, column, "{what}");
+            }
+            assert_eq!(p.docs.len(), 1, "{what}: the document before is kept");
+            assert_eq!(p.docs[0].value, json!({"ok": 1}));
+            // Finding a position in the same text is bounded too (it would overflow the stack
+            // like parsing did); where the scanner gave up before the document's first event,
+            // nothing is found.
+            let deep = FieldPath(vec![Seg::Index(0); n]);
+            let found = locate(text, 1, &deep);
+            assert_eq!(found.is_some(), !scanner_stops, "{what}");
+        }
+        // Exactly at the limit is fine, and the value is whole.
+        let at_limit = format!("{}1\n", "- ".repeat(MAX_DEPTH));
+        let p = parse(&at_limit);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(size(&p.docs[0].value).levels, MAX_DEPTH);
+    }
+
+    #[test]
+    fn aliases_cannot_nest_past_the_limit() {
+        let half = MAX_DEPTH / 2 + 1;
+        let text = format!(
+            "a: &deep {}1{}\nb: {}*deep{}\n",
+            "[".repeat(half),
+            "]".repeat(half),
+            "[".repeat(half),
+            "]".repeat(half)
+        );
+        let p = parse(&text);
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert!(p.errors[0].message.contains("nest more than"));
+        assert_eq!(p.errors[0].pos.line, 2);
+        assert!(p.docs.iter().all(|d| size(&d.value).levels <= MAX_DEPTH));
+    }
+
+    /// The parser underneath ends the text at a NUL: before the check, the value stopped there
+    /// and every later document vanished without a word.
+    #[test]
+    fn a_nul_byte_is_an_error_and_never_truncates_the_stream() {
+        let text = "kind: A\n---\nkind: B\nvalue: hello\0world\n---\nkind: C\n";
+        let p = parse(text);
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        let e = &p.errors[0];
+        assert_eq!(
+            (e.document, e.pos),
+            (
+                1,
+                Pos {
+                    line: 4,
+                    column: 13
+                }
+            )
+        );
+        assert!(e.message.contains("U+0000 (NUL)"), "{}", e.message);
+        assert_eq!(p.docs.len(), 1, "only the document before the NUL is kept");
+        assert_eq!(p.docs[0].value, json!({"kind": "A"}));
+        // Quoted: the same position, not "unexpected end of stream".
+        let p = parse("value: \"hello\0world\"\n");
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert_eq!(
+            p.errors[0].pos,
+            Pos {
+                line: 1,
+                column: 14
+            }
+        );
+        assert!(
+            p.errors[0].message.contains("U+0000"),
+            "{}",
+            p.errors[0].message
+        );
+        // JSON files: a raw tab inside a string, named as JSON.
+        let p = parse_as("{\"a\": \"b\tc\"}", Syntax::Json);
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert!(p.errors[0].message.starts_with("invalid JSON"));
+        assert!(p.docs.is_empty());
+        assert!(parse("{\"a\": \"b\tc\"}").errors.is_empty());
+    }
+
     #[test]
     fn anchors_aliases_and_merge_keys() {
         let text = "base: &b {x: 1, y: 2}\nuse:\n  <<: *b\n  y: 3\ncopy: *b\n";
@@ -653,6 +989,50 @@ mod tests {
         let p = parse("a:\n  b: 1\n   c: 2\n");
         assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
         assert_eq!(p.errors[0].pos.line, 3);
+    }
+
+    /// The document locator finds what `locate` finds, in every document of a stream.
+    #[test]
+    fn the_document_locator_agrees_with_locate() {
+        let texts = [
+            "# head\na: 1\n---\nb:\n  - c: 2\n    d: [3, {e: 4}]\n--- # doc\nf: 5\n...\n---\n- g\n- h: 6\n",
+            "\u{feff}a: 1\n---\nb: 2\n",
+            "a: 1\r\n---\r\nb:\r\n  c: 2\r\n",
+            "a: 1\r---\rb:\r  c: 2\r",
+            "%TAG !e! tag:example.com,2000:\n--- !e!x\na: 1\n---\nb: {c: 2}\n",
+            "a: 1\n---\nb: [unclosed\n---\nc: 3\n",
+        ];
+        let paths = [
+            FieldPath::root(),
+            FieldPath::keys(&["a"]),
+            FieldPath::keys(&["b"]),
+            FieldPath::keys(&["b"]).index(0).key("d").index(1).key("e"),
+            FieldPath::keys(&["b", "c"]),
+            FieldPath::keys(&["f"]),
+            FieldPath::root().index(1).key("h"),
+            FieldPath::keys(&["c"]),
+        ];
+        for text in texts {
+            let l = DocLocator::new(text);
+            for doc in 0..5 {
+                for path in &paths {
+                    assert_eq!(
+                        l.locate(doc, path),
+                        locate(text, doc, path),
+                        "{text:?} document {doc} at {path}"
+                    );
+                }
+            }
+        }
+        // Documents are cut out by lines: the last one's key is on line 12.
+        let l = DocLocator::new(texts[0]);
+        assert_eq!(
+            l.locate(3, &FieldPath::root().index(1).key("h")),
+            Some(Pos {
+                line: 12,
+                column: 3
+            })
+        );
     }
 
     #[test]

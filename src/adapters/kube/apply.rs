@@ -71,7 +71,11 @@ fn ident(obj: &Value) -> Result<Ident<'_>, KubeError> {
 }
 
 impl KubeAdapter {
-    pub(crate) fn namespace_for<'a>(&'a self, r: &ResolvedKind, ns: Option<&'a str>) -> Option<&'a str> {
+    pub(crate) fn namespace_for<'a>(
+        &'a self,
+        r: &ResolvedKind,
+        ns: Option<&'a str>,
+    ) -> Option<&'a str> {
         if r.namespaced {
             Some(ns.unwrap_or_else(|| self.default_namespace()))
         } else {

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+mod admission;
 mod schedule;
 
 pub use schedule::can_host;
@@ -199,6 +200,8 @@ pub fn build(model: &Model, loc: &dyn Locator) -> (Graph, Vec<Diagnostic>) {
     for i in 0..model.objects.len() {
         object_edges(&mut b, i);
     }
+    // Last: what a webhook intercepts depends on what it already waits for.
+    admission::intercept_edges(&mut b);
     // Every Kubernetes object needs its cluster's API; objects that already wait for something
     // else in the graph get that transitively, so only the roots get the edge.
     let has_incoming: BTreeSet<usize> = b.edges.keys().map(|(_, to)| *to).collect();
@@ -490,6 +493,7 @@ fn object_edges(b: &mut Builder, i: usize) {
     }
     storage_edges(b, me, o.cluster.as_deref(), &o.key, &o.body);
     rbac_edges(b, me, cluster, &o.key, &o.body);
+    admission::serving_edges(b, i, me);
     if let Some(spec_path) = kube::pod_spec_path(&o.key.group, &o.key.kind) {
         if let Some(spec) = kube::get(&o.body, spec_path) {
             workload_edges(b, i, me, spec, spec_path);
@@ -506,10 +510,37 @@ fn object_edges(b: &mut Builder, i: usize) {
             let key = Builder::key(kind, &group, o.key.namespace.as_deref(), name);
             if let Some(t) = b.object(cluster, &key) {
                 b.edge(t, me, format!("HorizontalPodAutoscaler scales {key}"));
+                hpa_replicas_warning(b, t, &o.key);
             }
         }
     }
     depends_on(b, i, me);
+}
+
+/// A workload an HPA in the repo scales: `spec.replicas` in its manifest is never applied (the
+/// replicas belong to the HPA, see `kdiff::prepare`), which validate says where it is written.
+fn hpa_replicas_warning(b: &mut Builder, target: usize, hpa: &ObjectKey) {
+    let NodeRef::Object(ti) = b.nodes[target].what else {
+        return;
+    };
+    let t = &b.model.objects[ti];
+    let Some(replicas) = kube::get(&t.body, &["spec", "replicas"]) else {
+        return;
+    };
+    let name = match &hpa.namespace {
+        Some(ns) => format!("{ns}/{}", hpa.name),
+        None => hpa.name.clone(),
+    };
+    b.warn(
+        "W-hpa-replicas",
+        format!(
+            "spec.replicas ({}) is not applied: HorizontalPodAutoscaler {name} owns this {}'s replicas; remove the field to say so in Git",
+            crate::text::clip_json(replicas, 40),
+            t.key.kind
+        ),
+        &t.origin,
+        &t.field(&FieldPath::keys(&["spec", "replicas"])),
+    );
 }
 
 fn storage_edges(b: &mut Builder, me: usize, cluster: Option<&str>, key: &ObjectKey, body: &Value) {
@@ -523,6 +554,26 @@ fn storage_edges(b: &mut Builder, me: usize, cluster: Option<&str>, key: &Object
             let sc_key = Builder::key("StorageClass", "storage.k8s.io", None, sc);
             if let Some(n) = b.object(cluster, &sc_key) {
                 b.edge(n, me, format!("{} uses StorageClass {sc}", key.kind));
+            }
+        }
+    }
+    if key.group == "apps" && key.kind == "StatefulSet" {
+        let templates =
+            kube::get(body, &["spec", "volumeClaimTemplates"]).and_then(Value::as_array);
+        for (i, t) in templates.into_iter().flatten().enumerate() {
+            let Some(sc) =
+                kube::get_str(t, &["spec", "storageClassName"]).filter(|s| !s.is_empty())
+            else {
+                continue;
+            };
+            let sc_key = Builder::key("StorageClass", "storage.k8s.io", None, sc);
+            if let Some(n) = b.object(cluster, &sc_key) {
+                let claim = kube::get_str(t, &["metadata", "name"]).unwrap_or("(unnamed)");
+                b.edge(
+                    n,
+                    me,
+                    format!("StatefulSet {}'s volumeClaimTemplates[{i}] ({claim}) uses StorageClass {sc}", key.name),
+                );
             }
         }
     }
@@ -897,6 +948,48 @@ mod tests {
             loc.field.as_deref(),
             Some("items[1].metadata.annotations[\"eksync.io/depends-on\"]")
         );
+    }
+
+    #[test]
+    fn replicas_an_hpa_owns_are_a_warning_at_the_field() {
+        let deploy = |replicas: &str| {
+            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: default\nspec:\n{replicas}  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers: [{{name: c, image: web:1}}]\n")
+        };
+        let hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web-hpa\n  namespace: default\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: web\n  minReplicas: 2\n  maxReplicas: 5\n";
+        // (manifest, HPA present, warning expected)
+        for (replicas, with_hpa, warned) in [
+            ("  replicas: 3\n", true, true),
+            ("", true, false),
+            ("  replicas: 3\n", false, false),
+        ] {
+            let mut text = deploy(replicas);
+            if with_hpa {
+                text = format!("{text}---\n{hpa}");
+            }
+            let (_, diags) = build_from("web.yaml", &text);
+            let hits: Vec<_> = diags
+                .iter()
+                .filter(|d| d.code == "W-hpa-replicas")
+                .collect();
+            assert_eq!(
+                hits.len(),
+                usize::from(warned),
+                "{replicas:?} {with_hpa}: {diags:#?}"
+            );
+            if let Some(d) = hits.first() {
+                assert!(!d.is_error());
+                assert_eq!(
+                    d.message,
+                    "spec.replicas (3) is not applied: HorizontalPodAutoscaler default/web-hpa owns this Deployment's replicas; remove the field to say so in Git"
+                );
+                let loc = d.location.clone().unwrap_or_else(|| Location::file(""));
+                assert_eq!(loc.file, "web.yaml");
+                assert_eq!(
+                    (loc.line, loc.field.as_deref()),
+                    (Some(7), Some("spec.replicas"))
+                );
+            }
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod syntax;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde_json::Value;
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::diag::{self, Diagnostic, Location};
@@ -39,19 +40,25 @@ impl Loaded {
 /// The settings file at the repo root.
 pub const SETTINGS_FILES: &[&str] = &["eksync.yaml", "eksync.yml"];
 
-/// Positions for diagnostics: re-reads the (in-memory) text of a file on demand.
+/// Positions for diagnostics: re-reads the (in-memory) text of a file on demand, one document at
+/// a time.
 pub(crate) struct Ctx<'a> {
     texts: HashMap<&'a str, &'a str>,
+    /// Where each file's documents start, learnt the first time a file needs a position.
+    locators: RefCell<HashMap<&'a str, yaml::DocLocator<'a>>>,
     pub diags: Vec<Diagnostic>,
 }
 
 impl<'a> Ctx<'a> {
     /// The location of `path` in document `doc` of `file`.
     pub fn loc(&self, file: &str, doc: usize, path: &FieldPath) -> Location {
-        let pos = self
-            .texts
-            .get(file)
-            .and_then(|t| yaml::locate(t, doc, path));
+        let pos = self.texts.get_key_value(file).and_then(|(file, text)| {
+            self.locators
+                .borrow_mut()
+                .entry(file)
+                .or_insert_with(|| yaml::DocLocator::new(text))
+                .locate(doc, path)
+        });
         match pos {
             Some(p) => Location::at(file, doc, p.line, p.column).with_field(path),
             None => Location {
@@ -88,8 +95,27 @@ impl<'a> Ctx<'a> {
                 e.message.clone()
             };
             let at = Location::at(file, e.document, e.pos.line, e.pos.column);
-            self.error("E-yaml", message, at);
+            let mut d = Diagnostic::error("E-yaml", message).at(at);
+            // A chart's templates (`{{ .Values.x }}`) are not YAML until Helm renders them.
+            if let Some(dir) = self.chart_dir(file) {
+                d = d.help(format!(
+                    "this file is part of the Helm chart in `{dir}`, which eksync does not render; \
+                     leave the chart out: add \"{dir}/**\" to `spec.exclude` in eksync.yaml"
+                ));
+            }
+            self.push(d);
         }
+    }
+
+    /// The outermost folder above `file` that holds a Helm chart (`Chart.yaml`), if any: a chart
+    /// holds every nested one (the `charts/` of a chart).
+    pub fn chart_dir(&self, file: &str) -> Option<String> {
+        let parts: Vec<&str> = file.split('/').collect();
+        (1..parts.len()).map(|n| parts[..n].join("/")).find(|d| {
+            ["Chart.yaml", "Chart.yml"]
+                .iter()
+                .any(|c| self.texts.contains_key(format!("{d}/{c}").as_str()))
+        })
     }
 }
 
@@ -135,21 +161,26 @@ pub fn load(src: &Source) -> Loaded {
     }
     let mut ctx = Ctx {
         texts,
+        locators: RefCell::default(),
         diags: ctx_diags,
     };
     for s in &src.skipped {
-        let msg = match &s.reason {
-            SkipReason::TooLarge { size, limit } => {
-                format!("file is {size} bytes, over the {limit}-byte limit; it was not read")
+        let mut d =
+            Diagnostic::error("E-file", skip_message(&s.reason)).at(Location::file(&s.path));
+        match &s.reason {
+            SkipReason::TooLarge { size, .. } => {
+                d = d.help(format!(
+                    "raise the limit with `--max-file-size {size}` (or more), or leave the file out with `spec.exclude` in eksync.yaml"
+                ));
             }
-            SkipReason::SymlinkOutsideRepo { target } => {
-                format!(
-                    "symbolic link points outside the repo (to `{target}`); it was not followed"
-                )
+            SkipReason::NotRegular { .. } => {
+                d = d.help(
+                    "only regular files (or links to them) are read; remove it, rename it, or leave it out with `spec.exclude` in eksync.yaml",
+                );
             }
-            SkipReason::Unreadable(why) => format!("file could not be read: {why}"),
-        };
-        ctx.error("E-file", msg, Location::file(&s.path));
+            SkipReason::SymlinkOutsideRepo { .. } | SkipReason::Unreadable(_) => {}
+        }
+        ctx.push(d);
     }
 
     // Settings first: they decide which files are manifests.
@@ -177,7 +208,7 @@ pub fn load(src: &Source) -> Loaded {
         if SETTINGS_FILES.contains(path) || !include.is_match(path) || exclude.is_match(path) {
             continue;
         }
-        let parsed = yaml::parse(text);
+        let parsed = yaml::parse_as(text, yaml::Syntax::of_path(path));
         ctx.syntax_errors(path, &parsed.errors);
         for d in parsed.docs {
             let origin = Origin {
@@ -212,6 +243,22 @@ pub fn load(src: &Source) -> Loaded {
     diag::sort(&mut diagnostics);
     diagnostics.dedup();
     Loaded { model, diagnostics }
+}
+
+/// Why a file was not read, in words.
+fn skip_message(reason: &SkipReason) -> String {
+    match reason {
+        SkipReason::TooLarge { size, limit } => format!(
+            "file is {size} bytes, over the {limit}-byte limit (--max-file-size); it was not read"
+        ),
+        SkipReason::SymlinkOutsideRepo { target } => {
+            format!("symbolic link points outside the repo (to `{target}`); it was not followed")
+        }
+        SkipReason::NotRegular { what } => {
+            format!("{what}, not a regular file; it was not read")
+        }
+        SkipReason::Unreadable(why) => format!("file could not be read: {why}"),
+    }
 }
 
 /// The line and column (in characters) of the first byte that is not UTF-8; `valid_up_to` is where
@@ -282,7 +329,36 @@ fn classify(v: &Value) -> DocKind {
     }
 }
 
-/// Flattens `kind: List` documents (as `kubectl get -o yaml` writes them) into their items.
+/// What a document is as a list: `kind: List` (v1, as `kubectl get -o yaml` writes it) holds
+/// objects of any kind; a typed list (`kind: DeploymentList` with `items`, as the API serves it
+/// and kubectl accepts it) holds objects of its element kind, whose items may leave out the
+/// `apiVersion` and `kind` they share with the list.
+enum ListKind<'a> {
+    NotAList,
+    Any,
+    Typed { kind: &'a str, api_version: &'a str },
+}
+
+fn list_kind(value: &Value) -> ListKind<'_> {
+    let kind = value.get("kind").and_then(Value::as_str);
+    let api_version = value.get("apiVersion").and_then(Value::as_str);
+    match (kind, api_version) {
+        (Some("List"), Some("v1")) => ListKind::Any,
+        (Some(kind), Some(api_version)) if value.get("items").is_some() => {
+            match kind.strip_suffix("List") {
+                Some(element) if !element.is_empty() => ListKind::Typed {
+                    kind: element,
+                    api_version,
+                },
+                _ => ListKind::NotAList,
+            }
+        }
+        _ => ListKind::NotAList,
+    }
+}
+
+/// Flattens list documents (`kind: List` and typed lists such as `DeploymentList`) into their
+/// items.
 fn expand_lists(
     origin: Origin,
     value: Value,
@@ -299,26 +375,55 @@ fn expand_lists(
         );
         return;
     }
-    let is_list = value.get("kind").and_then(Value::as_str) == Some("List")
-        && value.get("apiVersion").and_then(Value::as_str) == Some("v1");
-    if !is_list {
-        out.push(RawDoc {
-            origin,
-            value,
-            base,
-        });
-        return;
-    }
+    let list = list_kind(&value);
+    let list_name = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("List")
+        .to_string();
+    let element = match list {
+        ListKind::NotAList => {
+            out.push(RawDoc {
+                origin,
+                value,
+                base,
+            });
+            return;
+        }
+        ListKind::Any => None,
+        ListKind::Typed { kind, api_version } => Some((kind.to_string(), api_version.to_string())),
+    };
     match value.get("items") {
         Some(Value::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
-                expand_lists(
-                    origin.clone(),
-                    item.clone(),
-                    base.key("items").index(i),
-                    out,
-                    ctx,
-                );
+                let path = base.key("items").index(i);
+                let mut item = item.clone();
+                if let (Some((kind, api_version)), Some(obj)) = (&element, item.as_object_mut()) {
+                    match obj.get("kind") {
+                        None => {
+                            obj.insert("kind".into(), Value::String(kind.clone()));
+                        }
+                        Some(Value::String(k)) if k == kind => {}
+                        Some(other) => {
+                            let shown = match other {
+                                Value::String(k) => format!("`{k}`"),
+                                v => format!("`{}`", crate::text::clip_json(v, 60)),
+                            };
+                            let at = ctx.origin_loc(&origin, &path.key("kind"));
+                            ctx.error(
+                                "E-document",
+                                format!(
+                                    "a `{list_name}` holds {kind} objects, but this item is {shown}; move it out of the list or use `kind: List`"
+                                ),
+                                at,
+                            );
+                            continue;
+                        }
+                    }
+                    obj.entry("apiVersion")
+                        .or_insert_with(|| Value::String(api_version.clone()));
+                }
+                expand_lists(origin.clone(), item, path, out, ctx);
             }
         }
         // Without a list of items the objects meant to be here would be dropped unseen.
@@ -333,7 +438,7 @@ fn expand_lists(
             );
             ctx.error(
                 "E-document",
-                "a `kind: List` needs `items`, a list of objects",
+                format!("a `kind: {list_name}` needs `items`, a list of objects"),
                 at,
             );
         }

@@ -213,7 +213,7 @@ fn read_policy_file(
         );
         return None;
     };
-    let parsed = yaml::parse(text);
+    let parsed = yaml::parse_as(text, yaml::Syntax::of_path(&resolved));
     ctx.syntax_errors(&resolved, &parsed.errors);
     let doc = parsed.docs.into_iter().next()?;
     let file_origin = Origin {
@@ -349,6 +349,20 @@ pub(crate) fn collect_refs(
         }
         _ => {}
     }
+}
+
+/// The `exclude` pattern that leaves out a file that does not look like a manifest at all: a
+/// Helm chart's files (the chart's folder, when the file is in one), or a document with neither
+/// `apiVersion` nor `kind` (the file itself). `None` for a manifest with a field missing.
+fn not_a_manifest(file: &str, value: &Value, ctx: &Ctx) -> Option<String> {
+    if let Some(dir) = ctx.chart_dir(file) {
+        return Some(format!("{dir}/**"));
+    }
+    let name = file.rsplit('/').next().unwrap_or(file);
+    let helm_name = matches!(name, "Chart.yaml" | "Chart.yml")
+        || (name.starts_with("values") && (name.ends_with(".yaml") || name.ends_with(".yml")));
+    let no_type = value.get("apiVersion").is_none() && value.get("kind").is_none();
+    (helm_name || no_type).then(|| file.to_string())
 }
 
 /// A CRD found in the repo: what it serves.
@@ -567,14 +581,22 @@ fn load_object(
                 base.clone()
             },
         );
-        ctx.error(
+        let mut d = Diagnostic::error(
             "E-missing-field",
             format!(
                 "not a Kubernetes object: missing {} (every document needs apiVersion, kind and metadata.name)",
                 missing.join(", ")
             ),
-            at,
-        );
+        )
+        .at(at);
+        if let Some(pattern) = not_a_manifest(&origin.file, &value, ctx) {
+            d = d.help(format!(
+                "if this file is not a manifest for eksync (a Helm chart's values or Chart.yaml, \
+                 some tool's configuration), leave it out: add \"{pattern}\" to `spec.exclude` \
+                 in eksync.yaml"
+            ));
+        }
+        ctx.push(d);
         return None;
     }
     let (api_version, kind, name) = (api_version?, kind?, name?);

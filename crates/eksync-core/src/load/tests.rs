@@ -230,3 +230,186 @@ fn a_duplicate_node_group_names_both_places() {
         .map(|r| (r.location.line, r.location.column));
     assert_eq!(first, Some((Some(7), Some(5))));
 }
+
+#[test]
+fn a_typed_list_is_read_like_a_list_and_its_items_take_its_kind() {
+    let list = b"apiVersion: apps/v1\nkind: DeploymentList\nitems:\n- metadata:\n    name: web\n  spec:\n    selector:\n      matchLabels: {app: web}\n    template:\n      metadata:\n        labels: {app: web}\n      spec:\n        containers: [{name: web, image: nginx}]\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: api\n  spec:\n    selector:\n      matchLabels: {app: api}\n    template:\n      metadata:\n        labels: {app: api}\n      spec:\n        containers: [{name: api, image: nginx}]\n";
+    let loaded = load(&source(&[("k8s/deployments.yaml", list)]));
+    let errors: Vec<&Diagnostic> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let mut names: Vec<(String, String, String)> = loaded
+        .model
+        .objects
+        .iter()
+        .map(|o| {
+            (
+                o.key.kind.clone(),
+                o.api_version.clone(),
+                o.key.name.clone(),
+            )
+        })
+        .collect();
+    names.sort();
+    let want = |n: &str| {
+        (
+            "Deployment".to_string(),
+            "apps/v1".to_string(),
+            n.to_string(),
+        )
+    };
+    assert_eq!(names, vec![want("api"), want("web")]);
+    // The item's origin is the item, not the list.
+    let web = loaded.model.objects.iter().find(|o| o.key.name == "web");
+    assert_eq!(
+        web.map(|o| o.body["kind"].clone()),
+        Some("Deployment".into())
+    );
+
+    // An item of another kind is an error at its `kind`; the list's other items still load.
+    let mixed = load(&source(&[(
+        "k8s/cms.yaml",
+        b"apiVersion: v1\nkind: ConfigMapList\nitems:\n- metadata: {name: a}\n- kind: Secret\n  metadata: {name: b}\n",
+    )]));
+    let (file, line, column, msg) = only_error(&mixed, "E-document");
+    assert_eq!(
+        (file.as_str(), line, column),
+        ("k8s/cms.yaml", Some(5), Some(3))
+    );
+    assert!(
+        msg.contains("`ConfigMapList` holds ConfigMap objects, but this item is `Secret`"),
+        "{msg}"
+    );
+    assert_eq!(mixed.model.objects.len(), 1);
+
+    // A kind that merely ends in `List` without `items` is an object like any other.
+    let plain = load(&source(&[(
+        "k8s/x.yaml",
+        b"apiVersion: example.com/v1\nkind: ShoppingList\nmetadata: {name: x, namespace: default}\n",
+    )]));
+    assert!(
+        plain.diagnostics.iter().all(|d| d.code != "E-document"),
+        "{:#?}",
+        plain.diagnostics
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_manifest_gets_an_exclude_hint() {
+    let help = |files: &[(&str, &[u8])], file: &str| {
+        let loaded = load(&source(files));
+        loaded
+            .diagnostics
+            .iter()
+            .find(|d| {
+                d.code == "E-missing-field" && d.location.as_ref().is_some_and(|l| l.file == file)
+            })
+            .unwrap_or_else(|| panic!("no E-missing-field for {file}: {:#?}", loaded.diagnostics))
+            .help
+            .clone()
+    };
+    let values: &[u8] = b"replicaCount: 2\nimage:\n  repository: nginx\n";
+    let chart: &[u8] = b"apiVersion: v2\nname: web\nversion: 1.0.0\n";
+    // A values file alone: the file itself.
+    let h = help(&[("k8s/values.yaml", values)], "k8s/values.yaml");
+    assert!(
+        h.as_deref()
+            .is_some_and(|h| h.contains("\"k8s/values.yaml\"") && h.contains("spec.exclude")),
+        "{h:?}"
+    );
+    // Inside a chart: the chart's folder, for the values and for Chart.yaml.
+    let files = [
+        ("charts/web/Chart.yaml", chart),
+        ("charts/web/values-prod.yaml", values),
+    ];
+    for file in ["charts/web/Chart.yaml", "charts/web/values-prod.yaml"] {
+        let h = help(&files, file);
+        assert!(
+            h.as_deref()
+                .is_some_and(|h| h.contains("\"charts/web/**\"")),
+            "{file}: {h:?}"
+        );
+    }
+    // A chart's template is not YAML before Helm renders it: the same hint.
+    let loaded = load(&source(&[
+        ("charts/web/Chart.yaml", chart),
+        (
+            "charts/web/templates/svc.yaml",
+            b"apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n  labels:\n    {{- include \"web.labels\" . | nindent 4 }}\n",
+        ),
+    ]));
+    let template = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "E-yaml")
+        .unwrap_or_else(|| panic!("{:#?}", loaded.diagnostics));
+    assert!(
+        template
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("\"charts/web/**\"")),
+        "{template:#?}"
+    );
+    // A manifest that lacks one field is not told to leave itself out.
+    let h = help(
+        &[("k8s/ns.yaml", b"apiVersion: v1\nmetadata:\n  name: x\n")],
+        "k8s/ns.yaml",
+    );
+    assert_eq!(h, None);
+}
+
+#[test]
+fn skipped_files_say_why_and_what_to_do() {
+    let mut src = source(&[]);
+    src.skipped = vec![
+        SkippedFile {
+            path: "k8s/big.yaml".into(),
+            reason: SkipReason::TooLarge {
+                size: 5000,
+                limit: 100,
+            },
+        },
+        SkippedFile {
+            path: "k8s/pipe.yaml".into(),
+            reason: SkipReason::NotRegular {
+                what: "a named pipe (FIFO)".into(),
+            },
+        },
+    ];
+    let loaded = load(&src);
+    let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(text.len(), 2, "{text:#?}");
+    assert!(
+        text[0].contains("5000 bytes, over the 100-byte limit (--max-file-size)"),
+        "{}",
+        text[0]
+    );
+    assert!(
+        text[0].contains("help: raise the limit with `--max-file-size 5000`"),
+        "{}",
+        text[0]
+    );
+    assert!(
+        text[1].contains("a named pipe (FIFO), not a regular file"),
+        "{}",
+        text[1]
+    );
+    assert!(text[1].contains("--> k8s/pipe.yaml"), "{}", text[1]);
+}
+
+#[test]
+fn json_files_refuse_raw_control_characters_in_strings() {
+    let loaded = load(&source(&[(
+        "k8s/cm.json",
+        b"{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\",\n \"metadata\": {\"name\": \"x\"},\n \"data\": {\"k\": \"a\tb\"}}\n",
+    )]));
+    let (file, line, column, msg) = only_error(&loaded, "E-yaml");
+    assert_eq!(
+        (file.as_str(), line, column),
+        ("k8s/cm.json", Some(3), Some(18))
+    );
+    assert!(
+        msg.starts_with("invalid JSON: control character U+0009 (tab)"),
+        "{msg}"
+    );
+    assert!(loaded.model.objects.is_empty());
+}
