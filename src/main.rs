@@ -507,12 +507,17 @@ fn emit(text: &str) -> Result<()> {
 
 /// The analysis, or `None` after printing its errors.
 fn analyze_valid(repo: &RepoArgs) -> Result<Option<Analysis>> {
-    let a = analyze(repo)?;
+    Ok(analyze_valid_rev(repo)?.map(|(a, _)| a))
+}
+
+/// The analysis and its revision, or `None` after printing its errors.
+fn analyze_valid_rev(repo: &RepoArgs) -> Result<Option<(Analysis, Option<source::Revision>)>> {
+    let (a, revision) = analyze_rev(repo)?;
     if a.has_errors() {
         eprint!("{}", report::diagnostics_text(&a.diagnostics));
         return Ok(None);
     }
-    Ok(Some(a))
+    Ok(Some((a, revision)))
 }
 
 /// A token cancelled by the first SIGINT or SIGTERM: the run starts nothing new, stops waiting,
@@ -694,15 +699,16 @@ fn cmd_why(resource: &str, repo: RepoArgs, output: Output) -> Result<Outcome> {
 }
 
 fn cmd_diff(repo: RepoArgs, live: LiveArgs, output: Output) -> Result<Outcome> {
-    let Some(a) = analyze_valid(&repo)? else {
+    let Some((a, revision)) = analyze_valid_rev(&repo)? else {
         return Ok(Outcome::Invalid);
     };
-    let p = runtime()?.block_on(async {
+    let mut p = runtime()?.block_on(async {
         let r = connect(&a, &repo, &live).await?;
         let p = r.diff(&a, jiff::Timestamp::now()).await;
         keep_aws_cache(&r);
         Ok::<_, anyhow::Error>(p?)
     })?;
+    p.revision = revision;
     emit_live(&p, output)?;
     Ok(plan_outcome(&p))
 }
@@ -714,12 +720,12 @@ fn cmd_apply(
     dry_run: bool,
     yes: bool,
 ) -> Result<Outcome> {
-    let Some(a) = analyze_valid(&repo)? else {
+    let Some((a, revision)) = analyze_valid_rev(&repo)? else {
         return Ok(Outcome::Invalid);
     };
     runtime()?.block_on(async {
         let r = connect(&a, &repo, &live).await?;
-        let outcome = diff_and_apply(&r, &a, output, dry_run, yes).await;
+        let outcome = diff_and_apply(&r, &a, revision, output, dry_run, yes).await;
         keep_aws_cache(&r);
         outcome
     })
@@ -735,11 +741,14 @@ fn keep_aws_cache(r: &Reconciler) {
 async fn diff_and_apply(
     r: &Reconciler,
     a: &Analysis,
+    revision: Option<source::Revision>,
     output: Output,
     dry_run: bool,
     yes: bool,
 ) -> Result<Outcome> {
-    let p = r.diff(a, jiff::Timestamp::now()).await?;
+    let mut p = r.diff(a, jiff::Timestamp::now()).await?;
+    // The revision travels with the plan: reports name it and the apply records it.
+    p.revision = revision;
     if !p.has_changes() || dry_run {
         emit_live(&p, output)?;
         return Ok(match plan_outcome(&p) {

@@ -606,3 +606,61 @@ async fn a_noop_diff_makes_no_per_object_request_yet_finds_drift() {
     );
     assert_eq!(item(&plan, "settings")["action"], "no-change");
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(["-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_records_the_revision_and_diff_names_the_live_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = small_repo(
+        dir.path(),
+        &[("ns.yaml", NS), ("cm.yaml", &config_map("settings", ""))],
+    );
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "first"]);
+    git(&repo, &["checkout", "-q", "-b", "next"]);
+    std::fs::write(repo.join("more.yaml"), config_map("more", "")).unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "one more map"]);
+    let repo_s = repo.to_str().unwrap();
+    let kube = server().await;
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+
+    let (code, run) = eksync(
+        None,
+        &kubeconfig,
+        &["apply", repo_s, "--rev", "main", "--yes"],
+    );
+    assert_eq!(code, 2, "{run:#}");
+    assert_eq!(run["revision"]["reference"], "main", "{run:#}");
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s, "--rev", "next"]);
+    assert_eq!(code, 2, "{plan:#}");
+    assert_eq!(plan["live_revision"]["subject"], "first", "{plan:#}");
+    assert_eq!(plan["revision"]["subject"], "one more map", "{plan:#}");
+    assert_ne!(plan["revision"]["commit"], plan["live_revision"]["commit"]);
+
+    // A run that went through records its own revision.
+    let (code, run) = eksync(
+        None,
+        &kubeconfig,
+        &["apply", repo_s, "--rev", "next", "--yes"],
+    );
+    assert_eq!(code, 2, "{run:#}");
+    let (code, plan) = eksync(None, &kubeconfig, &["diff", repo_s, "--rev", "next"]);
+    assert_eq!(code, 0, "{plan:#}");
+    assert_eq!(plan["live_revision"]["subject"], "one more map", "{plan:#}");
+}

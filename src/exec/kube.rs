@@ -156,6 +156,7 @@ pub(super) async fn plan(
         })
         .collect();
     let inventory = kube.read_inventory().await?;
+    p.live_revision = inventory.as_ref().and_then(|i| i.revision.clone());
     let kinds = resolve_kinds(a, kube, inventory.as_ref()).await?;
     let served: Vec<ResolvedKind> = kinds.values().flatten().cloned().collect();
     let live = kdiff::index_live(kube.list_managed(&served).await?);
@@ -461,7 +462,8 @@ pub(super) async fn write_ahead(
         .inventory
         .iter()
         .flat_map(|i| i.entries.iter().cloned());
-    let ahead = Inventory::new(previous.chain(coming));
+    let ahead = Inventory::new(previous.chain(coming))
+        .at_revision(state.inventory.as_ref().and_then(|i| i.revision.clone()));
     if state.inventory.as_ref() == Some(&ahead)
         || (state.inventory.is_none() && ahead.entries.is_empty())
     {
@@ -854,8 +856,14 @@ async fn write_final(
         .iter()
         .flat_map(|i| i.entries.iter().cloned())
         .filter(|e| !pruned.iter().any(|gone| gone.key() == e.key()));
-    // Fresh entries first: their fingerprints replace the recorded ones.
-    let next = Inventory::new(present.chain(previous));
+    // Fresh entries first: their fingerprints replace the recorded ones. The revision is the
+    // plan's once the run went through; a failed or cancelled run leaves the recorded one.
+    let went_through = !p.cancelled && p.failed() == 0;
+    let revision = match (went_through, &state.inventory) {
+        (true, _) => p.revision.clone(),
+        (false, recorded) => recorded.as_ref().and_then(|i| i.revision.clone()),
+    };
+    let next = Inventory::new(present.chain(previous)).at_revision(revision);
     // What the cluster holds now may include the write-ahead record: compare with that.
     if recorded != Some(&next) {
         kube.write_inventory(&next).await?;

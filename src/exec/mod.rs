@@ -165,6 +165,12 @@ pub struct LivePlan {
     /// The run was cancelled: what had not started was not started.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub cancelled: bool,
+    /// The Git revision this plan applies (`None`: a folder); set by the caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<crate::core::source::Revision>,
+    /// The revision the last successful apply recorded in this source's inventory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_revision: Option<crate::core::source::Revision>,
     #[serde(skip)]
     pub(crate) aws: Option<aws::AwsState>,
     #[serde(skip)]
@@ -232,6 +238,8 @@ fn empty_plan(a: &Analysis) -> LivePlan {
         notes: Vec::new(),
         refused: None,
         cancelled: false,
+        revision: None,
+        live_revision: None,
         aws: None,
         kube: None,
     }

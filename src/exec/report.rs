@@ -98,6 +98,36 @@ fn detail_lines(d: &Detail) -> Vec<String> {
     vec![one]
 }
 
+/// Which revision would be applied, and which one is live, when either is known.
+fn revisions(p: &LivePlan, markdown: bool) -> String {
+    let line = |r: &crate::core::source::Revision| {
+        if markdown {
+            r.markdown_line()
+        } else {
+            r.text_line()
+        }
+    };
+    let mut s = String::new();
+    if let Some(r) = &p.revision {
+        let _ = writeln!(s, "{}", line(r));
+    }
+    match (&p.live_revision, &p.revision) {
+        (Some(live), Some(next)) if live.commit == next.commit => {
+            let _ = writeln!(s, "Live: the same commit");
+        }
+        (Some(live), _) => {
+            let text = line(live);
+            let _ = writeln!(
+                s,
+                "Live: {}",
+                text.strip_prefix("Revision: ").unwrap_or(&text)
+            );
+        }
+        _ => {}
+    }
+    s
+}
+
 /// Every detail of an item as lines.
 pub fn details_text(details: &[Detail]) -> Vec<String> {
     details.iter().flat_map(detail_lines).collect()
@@ -235,8 +265,10 @@ fn interesting(i: &Item) -> bool {
 /// A terminal report: what changes, wave by wave, with details; unchanged items are counted.
 pub fn text(p: &LivePlan) -> String {
     let [create, update, drift, blocked, same, unknown] = counts(p);
-    let mut s = format!(
-        "{create} to create, {update} to update, {drift} drifted (not corrected), {blocked} blocked, {same} unchanged, {unknown} unknown\n"
+    let mut s = revisions(p, false);
+    let _ = writeln!(
+        s,
+        "{create} to create, {update} to update, {drift} drifted (not corrected), {blocked} blocked, {same} unchanged, {unknown} unknown"
     );
     let mut wave = 0;
     for i in by_wave(p).into_iter().filter(|i| interesting(i)) {
@@ -315,6 +347,8 @@ pub fn json(p: &LivePlan) -> serde_json::Value {
         "notes": p.notes,
         "refused": p.refused,
         "cancelled": p.cancelled,
+        "revision": p.revision,
+        "live_revision": p.live_revision,
         "summary": {
             "create": create, "update": update, "drift_only": drift, "blocked": blocked,
             "unchanged": same, "unknown": unknown, "changes": p.has_changes(),
@@ -331,6 +365,10 @@ fn md(s: &str) -> String {
 pub fn markdown(p: &LivePlan) -> String {
     let [create, update, drift, blocked, same, unknown] = counts(p);
     let mut s = String::from("### eksync diff\n\n");
+    s.push_str(&revisions(p, true));
+    if p.revision.is_some() || p.live_revision.is_some() {
+        s.push('\n');
+    }
     let _ = writeln!(
         s,
         "**{create}** to create · **{update}** to update · {drift} drifted · {blocked} blocked · {same} unchanged · {unknown} unknown\n"

@@ -151,7 +151,7 @@ impl Source {
 
 /// The commit a [`Source`] was read from, when it came from Git: what reports print so that a
 /// reviewer knows which revision they are looking at.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Revision {
     /// The full commit id (hex).
     pub commit: String,

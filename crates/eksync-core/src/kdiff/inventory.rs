@@ -72,6 +72,9 @@ impl InventoryEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inventory {
     pub entries: Vec<InventoryEntry>,
+    /// The Git revision the last apply that changed something came from (`None`: a folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<crate::source::Revision>,
 }
 
 impl Inventory {
@@ -82,13 +85,22 @@ impl Inventory {
         // A stable sort by identity keeps the caller's order inside an identity.
         entries.sort_by(|a, b| a.identity().cmp(&b.identity()));
         entries.dedup_by(|a, b| a.identity() == b.identity());
-        Inventory { entries }
+        Inventory {
+            entries,
+            revision: None,
+        }
     }
 
     /// True when an object with the same identity is in the inventory.
     pub fn contains(&self, entry: &InventoryEntry) -> bool {
         let id = entry.identity();
         self.entries.iter().any(|e| e.identity() == id)
+    }
+
+    /// The same inventory, recording this revision.
+    pub fn at_revision(mut self, revision: Option<crate::source::Revision>) -> Self {
+        self.revision = revision;
+        self
     }
 
     /// The entry of the same identity, if any.
