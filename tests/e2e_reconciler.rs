@@ -607,21 +607,6 @@ async fn a_noop_diff_makes_no_per_object_request_yet_finds_drift() {
     assert_eq!(item(&plan, "settings")["action"], "no-change");
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(["-c", "init.defaultBranch=main"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_records_the_revision_and_diff_names_the_live_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -629,7 +614,8 @@ async fn apply_records_the_revision_and_diff_names_the_live_one() {
         dir.path(),
         &[("ns.yaml", NS), ("cm.yaml", &config_map("settings", ""))],
     );
-    git(&repo, &["init", "-q"]);
+    let git = support::git::git;
+    git(&repo, &["init", "-q", "-b", "main"]);
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-q", "-m", "first"]);
     git(&repo, &["checkout", "-q", "-b", "next"]);
