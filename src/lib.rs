@@ -6,6 +6,7 @@
 
 pub mod adapters;
 pub mod exec;
+pub mod watch;
 
 /// The pure core lives in its own crate (`eksync-core`), whose manifest admits no I/O, async or SDK
 /// dependency; it is re-exported here under its old path.

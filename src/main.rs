@@ -180,6 +180,25 @@ enum Command {
         /// With a preview: also write the full report (never cut to fit a comment) to FILE.
         #[arg(long, value_name = "FILE")]
         report_file: Option<PathBuf>,
+        /// With a preview: also diff the head against live AWS and the cluster (change sets,
+        /// server-side dry runs, drift), as a "Live" section of the same report. Takes the
+        /// connection options of a live diff.
+        #[arg(long = "live")]
+        with_live: bool,
+    },
+    /// Re-validate and re-plan on every save while you edit a working copy (debounced); with
+    /// --live, also diff against the cluster and AWS (read-only). Ctrl-C stops.
+    Watch {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[command(flatten)]
+        live_args: LiveArgs,
+        /// Also diff each run against live AWS and Kubernetes (read-only).
+        #[arg(long)]
+        live: bool,
+        /// A run starts once the files were quiet for this many milliseconds.
+        #[arg(long, default_value_t = 200)]
+        debounce_ms: u64,
     },
     /// Explain why a resource sits in its wave: the chains of edges (with reasons) from the roots
     /// to it, and what waits for it.
@@ -561,15 +580,41 @@ struct PreviewOutput {
     report_file: Option<PathBuf>,
 }
 
+/// `--live` on a preview: the head is also diffed against live AWS and the cluster, with the
+/// connection options of a live diff; `repo` names the source as `eksync diff REPO` does.
+struct LivePreview<'a> {
+    repo: &'a RepoArgs,
+    args: &'a LiveArgs,
+}
+
+/// The head's live plan for `--live`, named after the head's revision.
+fn live_plan_of(
+    head: &source::Source,
+    revision: Option<source::Revision>,
+    live: &LivePreview,
+) -> Result<LivePlan> {
+    let a = analysis::analyze(head);
+    let mut p = runtime()?.block_on(async {
+        let r = connect(&a, live.repo, live.args).await?;
+        let p = r.diff(&a, jiff::Timestamp::now()).await;
+        keep_aws_cache(&r);
+        Ok::<_, anyhow::Error>(p?)
+    })?;
+    p.revision = revision;
+    Ok(p)
+}
+
 /// The offline PR preview between two sources, printed: 0 no change, 2 changes, 1 when a side
 /// does not load (its diagnostics are printed). Every way of reading the two revisions
 /// (folders, Git revisions) ends here.
 fn preview_between(
     base: source::Source,
-    head: source::Source,
+    head: (source::Source, Option<source::Revision>),
     labels: preview::Labels,
     out: &PreviewOutput,
+    live: Option<&LivePreview>,
 ) -> Result<Outcome> {
+    let (head, head_revision) = head;
     let p = match preview::between(&base, &head, labels.clone()) {
         Ok(p) => p,
         Err(preview::PreviewError::Invalid { side, diagnostics }) => {
@@ -583,7 +628,24 @@ fn preview_between(
         }
         Err(e) => return Err(e.into()),
     };
+    let live = match live {
+        Some(l) => Some(
+            live_plan_of(&head, head_revision, l)
+                .context("--live: diffing the head against live AWS and the cluster")?,
+        ),
+        None => None,
+    };
     let render = |limit: Option<usize>| -> Result<String> {
+        if let Some(lp) = &live {
+            return Ok(match out.output {
+                Output::Text => exec::report::preview_with_live_text(&p, lp),
+                Output::Json => format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&exec::report::preview_with_live_json(&p, lp))?
+                ),
+                Output::Markdown => exec::report::preview_with_live_markdown(&p, lp, limit),
+            });
+        }
         Ok(match out.output {
             Output::Text => preview::render::text(&p),
             Output::Json => format!(
@@ -600,10 +662,12 @@ fn preview_between(
             .with_context(|| format!("writing the report to {}", file.display()))?;
     }
     emit(&render(Some(preview::render::GITHUB_COMMENT_LIMIT))?)?;
-    Ok(if p.has_changes() {
-        Outcome::Changes
-    } else {
-        Outcome::Ok
+    // A blocked live item is an error; a change on either side is a change.
+    Ok(match live.as_ref().map(plan_outcome) {
+        Some(Outcome::Failed) => Outcome::Failed,
+        Some(Outcome::Changes) => Outcome::Changes,
+        _ if p.has_changes() => Outcome::Changes,
+        _ => Outcome::Ok,
     })
 }
 
@@ -612,15 +676,15 @@ fn preview_between(
 fn cmd_preview_dirs(
     base_dir: &std::path::Path,
     repo: RepoArgs,
-    output: Output,
-    report_file: Option<PathBuf>,
+    out: &PreviewOutput,
+    live: Option<&LiveArgs>,
 ) -> Result<Outcome> {
     let rules = FileRules {
         max_file_size: repo.max_file_size,
     };
     let base = eksync::adapters::fs::read_dir(base_dir, &rules)
         .with_context(|| format!("reading base {}", base_dir.display()))?;
-    let head = open_repo(&repo)?.source;
+    let head = open_repo(&repo)?;
     let mut head_label = repo.repo.display().to_string();
     if let Some(rev) = repo.git.rev.as_ref().or(repo.git.git_ref.as_ref()) {
         head_label = format!("{head_label}@{rev}");
@@ -629,14 +693,13 @@ fn cmd_preview_dirs(
         base: base_dir.display().to_string(),
         head: head_label,
     };
+    let live = live.map(|args| LivePreview { repo: &repo, args });
     preview_between(
         base,
-        head,
+        (head.source, head.revision),
         labels,
-        &PreviewOutput {
-            output,
-            report_file,
-        },
+        out,
+        live.as_ref(),
     )
 }
 
@@ -667,6 +730,7 @@ fn cmd_preview_revs(
     head_rev: Option<&str>,
     repo: RepoArgs,
     out: &PreviewOutput,
+    live: Option<&LiveArgs>,
 ) -> Result<Outcome> {
     let base = open_repo(&at_revision(&repo, base_rev))
         .with_context(|| format!("reading the base revision {base_rev}"))?;
@@ -683,7 +747,54 @@ fn cmd_preview_revs(
         base: revision_label(base_rev, base.revision.as_ref()),
         head: revision_label(&head_asked, head.revision.as_ref()),
     };
-    preview_between(base.source, head.source, labels, out)
+    let live = live.map(|args| LivePreview { repo: &repo, args });
+    preview_between(
+        base.source,
+        (head.source, head.revision),
+        labels,
+        out,
+        live.as_ref(),
+    )
+}
+
+fn cmd_watch(repo: RepoArgs, live_args: LiveArgs, live: bool, debounce_ms: u64) -> Result<Outcome> {
+    anyhow::ensure!(
+        repo.git.rev.is_none() && repo.git.git_ref.is_none(),
+        "watch follows the files on disk: --rev and --ref do not apply"
+    );
+    let opts = eksync::watch::WatchOptions {
+        debounce: std::time::Duration::from_millis(debounce_ms),
+        rules: FileRules {
+            max_file_size: repo.max_file_size,
+        },
+        redraw: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+    };
+    runtime()?.block_on(async {
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let analyze = || analyze(&repo);
+        let runs = if live {
+            // Connected once, from the first analysis; each run diffs read-only.
+            let first = analyze()?;
+            let r = connect(&first, &repo, &live_args).await?;
+            let diff = |a: Analysis| {
+                let r = &r;
+                async move {
+                    match r.diff(&a, jiff::Timestamp::now()).await {
+                        Ok(p) => exec::report::text(&p),
+                        Err(e) => format!("live diff failed: {:#}\n", anyhow::Error::new(e)),
+                    }
+                }
+            };
+            eksync::watch::run(&repo.repo, &opts, analyze, Some(diff), stop).await?
+        } else {
+            let none: Option<fn(Analysis) -> std::future::Ready<String>> = None;
+            eksync::watch::run(&repo.repo, &opts, analyze, none, stop).await?
+        };
+        eprintln!("eksync watch: stopped after {runs} run(s)");
+        Ok(Outcome::Ok)
+    })
 }
 
 fn cmd_why(resource: &str, repo: RepoArgs, output: Output) -> Result<Outcome> {
@@ -859,23 +970,46 @@ fn cmd_graph(repo: RepoArgs, format: GraphFormat) -> Result<Outcome> {
     Ok(errors_outcome(&a))
 }
 
+/// The connection options for `--live` on a preview, or `None` without it; a live preview
+/// that could read neither AWS nor Kubernetes is refused rather than shown as "no changes".
+fn preview_live(live: &LiveArgs, with_live: bool) -> Result<Option<&LiveArgs>> {
+    if !with_live {
+        return Ok(None);
+    }
+    anyhow::ensure!(
+        !(live.no_aws && live.no_kubernetes),
+        "--live with both --no-aws and --no-kubernetes reads nothing live"
+    );
+    Ok(Some(live))
+}
+
 fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Diff {
             repo,
-            live: _,
+            live,
             output,
             base_dir: Some(base_dir),
             report_file,
+            with_live,
             ..
-        } => cmd_preview_dirs(&base_dir, repo, output, report_file),
+        } => cmd_preview_dirs(
+            &base_dir,
+            repo,
+            &PreviewOutput {
+                output,
+                report_file,
+            },
+            preview_live(&live, with_live)?,
+        ),
         Command::Diff {
             repo,
-            live: _,
+            live,
             output,
             base: Some(base),
             head,
             report_file,
+            with_live,
             ..
         } => cmd_preview_revs(
             &base,
@@ -885,14 +1019,26 @@ fn run(cli: Cli) -> Result<Outcome> {
                 output,
                 report_file,
             },
+            preview_live(&live, with_live)?,
         ),
         Command::Diff {
             report_file: Some(_),
             ..
         } => anyhow::bail!("--report-file goes with a preview (--base or --base-dir)"),
         Command::Diff {
+            with_live: true, ..
+        } => anyhow::bail!(
+            "--live goes with a preview (--base or --base-dir); `eksync diff REPO` alone already diffs against live state"
+        ),
+        Command::Diff {
             repo, live, output, ..
         } => cmd_diff(repo, live, output),
+        Command::Watch {
+            repo,
+            live_args,
+            live,
+            debounce_ms,
+        } => cmd_watch(repo, live_args, live, debounce_ms),
         Command::Why {
             resource,
             repo,

@@ -21,6 +21,7 @@ pub mod report;
 pub mod source;
 pub mod text;
 pub mod values;
+pub mod watch;
 pub mod yaml;
 
 #[cfg(test)]

@@ -136,6 +136,13 @@ fn globset(patterns: &[String]) -> GlobSet {
     b.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
+/// Whether the repo's settings load a file at this repo-relative path (`include` and `exclude`
+/// of `eksync.yaml`; the settings file itself is always read).
+pub fn settings_accept(settings: &Settings, path: &str) -> bool {
+    SETTINGS_FILES.contains(&path)
+        || (globset(&settings.include).is_match(path) && !globset(&settings.exclude).is_match(path))
+}
+
 /// Loads a repo.
 pub fn load(src: &Source) -> Loaded {
     let mut texts = HashMap::new();
