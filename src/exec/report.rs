@@ -1,7 +1,10 @@
 //! Live plans and run results as text, JSON and Markdown (a PR comment): the one place where the
 //! typed details and drift of items become words. String building only; Secret values never
 //! reach here (diffs are masked before they become items). User-controlled values are clipped on
-//! character boundaries.
+//! character boundaries. A live plan can also be a Markdown section under a heading and within a
+//! size limit (`markdown_section`: largest rows shortened first, then rows left out, with a note),
+//! which is how `diff --base ... --live` puts the offline preview and the live plan in one comment
+//! that fits GitHub's limit (`preview_with_live_*`). Deciding what to show is not done here.
 
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -363,70 +366,321 @@ fn md(s: &str) -> String {
 
 /// A pull-request comment.
 pub fn markdown(p: &LivePlan) -> String {
+    markdown_section(
+        p,
+        &SectionOptions {
+            level: 3,
+            title: "eksync diff".into(),
+            limit: None,
+        },
+    )
+}
+
+/// How [`markdown_section`] renders a live plan, alone or inside a larger comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionOptions {
+    /// Heading level of the section's title (3 is `###`), clamped to 1..=6.
+    pub level: usize,
+    /// The title, as Markdown (written by eksync, not taken from the repo).
+    pub title: String,
+    /// Largest size in UTF-16 code units, as GitHub counts; `None` renders everything.
+    pub limit: Option<usize>,
+}
+
+/// Change lines a shortened table row keeps, and the characters each keeps.
+const SHORT_LINES: usize = 3;
+const SHORT_LINE_CHARS: usize = 300;
+/// With a limit, a note or refusal keeps this many characters.
+const NOTE_CHARS: usize = 1_000;
+/// Room kept for the closing "cut" note whatever it says.
+const SECTION_FOOTER_ROOM: usize = 600;
+
+/// The change cell of an item: its details, drift and outcome; `short` keeps the first
+/// [`SHORT_LINES`] lines, clipped, and says how many it left out.
+fn change_cell(i: &Item, short: bool) -> String {
+    // (in a code span, the raw text): escaped only once clipped, so a cut never splits an escape
+    // or leaves a code span open.
+    let mut lines: Vec<(bool, String)> = details_text(&i.details)
+        .into_iter()
+        .map(|d| (true, d))
+        .collect();
+    lines.extend(
+        i.drift
+            .iter()
+            .map(|d| (false, format!("drift: {}", drift_text(d)))),
+    );
+    if let Some(o) = &i.outcome {
+        lines.push((false, outcome_text(o)));
+    }
+    let total = lines.len();
+    if short {
+        lines.truncate(SHORT_LINES);
+        for (_, l) in &mut lines {
+            *l = text::clip(l, SHORT_LINE_CHARS);
+        }
+    }
+    let mut cells: Vec<String> = lines
+        .iter()
+        .map(
+            |(code, l)| {
+                if *code {
+                    format!("`{}`", md(l))
+                } else {
+                    md(l)
+                }
+            },
+        )
+        .collect();
+    if short && total > SHORT_LINES {
+        cells.push(format!(
+            "… {} more line(s) cut to fit the comment",
+            total - SHORT_LINES
+        ));
+    }
+    cells.join("<br>")
+}
+
+fn table_row(i: &Item, short: bool) -> String {
+    format!(
+        "| {} | {} | {} {} | {} |\n",
+        i.wave,
+        tag(i.system),
+        verb(i.action),
+        md(&label(i)),
+        change_cell(i, short)
+    )
+}
+
+fn prune_line(i: &Item) -> String {
+    let mut change: Vec<String> = details_text(&i.details).iter().map(|d| md(d)).collect();
+    if let Some(o) = &i.outcome {
+        change.push(md(&outcome_text(o)));
+    }
+    format!(
+        "- {} {}: {}\n",
+        verb(i.action),
+        md(&label(i)),
+        change.join("; ")
+    )
+}
+
+/// The size GitHub counts (UTF-16 code units).
+fn size(s: &str) -> usize {
+    crate::core::preview::render::size(s)
+}
+
+/// A live plan as a Markdown section under a heading of the given level. With a limit it always
+/// fits: the largest table rows are shortened first (their first lines kept), then left-Git lines
+/// and rows are left out from the end (blocked rows last), and the section says what it cut and
+/// that `--report-file` holds the full report. Without a limit, everything.
+pub fn markdown_section(p: &LivePlan, opts: &SectionOptions) -> String {
+    let limited = opts.limit.is_some();
+    let limit = opts.limit.unwrap_or(usize::MAX);
     let [create, update, drift, blocked, same, unknown] = counts(p);
-    let mut s = String::from("### eksync diff\n\n");
-    s.push_str(&revisions(p, true));
+    let mut head = format!("{} {}\n\n", "#".repeat(opts.level.clamp(1, 6)), opts.title);
+    head.push_str(&revisions(p, true));
     if p.revision.is_some() || p.live_revision.is_some() {
-        s.push('\n');
+        head.push('\n');
     }
     let _ = writeln!(
-        s,
+        head,
         "**{create}** to create · **{update}** to update · {drift} drifted · {blocked} blocked · {same} unchanged · {unknown} unknown\n"
     );
-    if p.items.iter().any(interesting) {
-        s.push_str("| wave | | resource | change |\n|---|---|---|---|\n");
-        for i in by_wave(p).into_iter().filter(|i| interesting(i)) {
-            let mut change: Vec<String> = details_text(&i.details)
-                .iter()
-                .map(|d| format!("`{}`", md(d)))
-                .collect();
-            change.extend(
-                i.drift
-                    .iter()
-                    .map(|d| format!("drift: {}", md(&drift_text(d)))),
-            );
-            if let Some(o) = &i.outcome {
-                change.push(md(&outcome_text(o)));
-            }
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} {} | {} |",
-                i.wave,
-                tag(i.system),
-                verb(i.action),
-                md(&label(i)),
-                change.join("<br>")
-            );
-        }
+    let items: Vec<&Item> = by_wave(p).into_iter().filter(|i| interesting(i)).collect();
+    if items.is_empty() {
+        head.push_str("No changes.\n");
     } else {
-        s.push_str("No changes.\n");
+        head.push_str("| wave | | resource | change |\n|---|---|---|---|\n");
     }
-    if !p.prune.is_empty() {
-        s.push_str("\n**Left Git**\n\n");
-        for i in &p.prune {
-            let mut change: Vec<String> = details_text(&i.details).iter().map(|d| md(d)).collect();
-            if let Some(o) = &i.outcome {
-                change.push(md(&outcome_text(o)));
-            }
-            let _ = writeln!(
-                s,
-                "- {} {}: {}",
-                verb(i.action),
-                md(&label(i)),
-                change.join("; ")
-            );
+    let clip_note = |n: &str| {
+        if limited {
+            text::clip(n, NOTE_CHARS)
+        } else {
+            n.to_string()
         }
-    }
+    };
+    let mut tail = String::new();
     for n in &p.notes {
-        let _ = writeln!(s, "\n> {}", md(n));
+        let _ = writeln!(tail, "\n> {}", md(&clip_note(n)));
     }
     if let Some(r) = &p.refused {
-        let _ = writeln!(s, "\n> **Refused**: {}", md(r));
+        let _ = writeln!(tail, "\n> **Refused**: {}", md(&clip_note(r)));
     }
     if p.cancelled {
-        s.push_str("\n> **Cancelled**: nothing was started after the cancel.\n");
+        tail.push_str("\n> **Cancelled**: nothing was started after the cancel.\n");
+    }
+
+    let rows: Vec<(String, String)> = items
+        .iter()
+        .map(|i| (table_row(i, false), table_row(i, true)))
+        .collect();
+    let prune: Vec<String> = p.prune.iter().map(prune_line).collect();
+    const PRUNE_TITLE: &str = "\n**Left Git**\n\n";
+    let budget = limit.saturating_sub(size(&head) + size(&tail) + SECTION_FOOTER_ROOM);
+    let mut full = vec![true; rows.len()];
+    let mut listed = vec![true; rows.len()];
+    let mut prune_shown = prune.len();
+    let mut total: usize = rows.iter().map(|(f, _)| size(f)).sum::<usize>()
+        + if prune.is_empty() {
+            0
+        } else {
+            size(PRUNE_TITLE) + prune.iter().map(|l| size(l)).sum::<usize>()
+        };
+    if limited {
+        // The largest rows are shortened first.
+        let mut by_size: Vec<usize> = (0..rows.len()).collect();
+        by_size.sort_by_key(|&i| std::cmp::Reverse(size(&rows[i].0)));
+        for i in by_size {
+            if total <= budget {
+                break;
+            }
+            let (f, c) = (size(&rows[i].0), size(&rows[i].1));
+            if c < f {
+                total = total - f + c;
+                full[i] = false;
+            }
+        }
+        // Then left-Git lines from the end.
+        while total > budget && prune_shown > 0 {
+            prune_shown -= 1;
+            total -= size(&prune[prune_shown]);
+        }
+        // Then rows from the end, blocked ones last.
+        let order = (0..rows.len())
+            .rev()
+            .filter(|&i| items[i].action != Action::Blocked)
+            .chain(
+                (0..rows.len())
+                    .rev()
+                    .filter(|&i| items[i].action == Action::Blocked),
+            );
+        for i in order {
+            if total <= budget {
+                break;
+            }
+            total -= size(if full[i] { &rows[i].0 } else { &rows[i].1 });
+            listed[i] = false;
+        }
+    }
+
+    let mut s = head;
+    for (i, (f, c)) in rows.iter().enumerate().filter(|(i, _)| listed[*i]) {
+        s.push_str(if full[i] { f } else { c });
+    }
+    if !prune.is_empty() {
+        s.push_str(PRUNE_TITLE);
+        for l in &prune[..prune_shown] {
+            s.push_str(l);
+        }
+    }
+    s.push_str(&tail);
+    let shortened = (0..rows.len()).filter(|&i| listed[i] && !full[i]).count();
+    let omitted = listed.iter().filter(|l| !**l).count();
+    let omitted_prune = prune.len() - prune_shown;
+    if shortened + omitted + omitted_prune > 0 {
+        let _ = writeln!(
+            s,
+            "\n> **Cut to fit the comment:** {shortened} row(s) shortened, largest first; {omitted} row(s) and {omitted_prune} left-Git line(s) not listed (counted above). The full report is written by `eksync diff --report-file FILE`."
+        );
+    }
+    // Only revisions, notes and the title could still be too long together: a last cut keeps the
+    // promise, on a line boundary.
+    if size(&s) > limit {
+        return hard_cut(&s, limit);
     }
     s
+}
+
+/// `s` cut to at most `limit` UTF-16 units on a line boundary, with a closing note.
+fn hard_cut(s: &str, limit: usize) -> String {
+    const NOTE: &str =
+        "\n> **Cut to fit the comment**: the full report is written by `--report-file FILE`.\n";
+    let room = limit.saturating_sub(size(NOTE));
+    let mut out = String::new();
+    for line in s.split_inclusive('\n') {
+        if size(&out) + size(line) > room {
+            break;
+        }
+        out.push_str(line);
+    }
+    if size(&out) + size(NOTE) <= limit {
+        out.push_str(NOTE);
+    }
+    out
+}
+
+/// The title of the live section of a PR preview.
+pub const PREVIEW_LIVE_TITLE: &str = "Live: the head against live AWS and the cluster";
+
+/// The live section's share of a PR preview comment when both are large: a third of the limit.
+/// When the live plan is smaller it takes only what it needs, and it gets whatever the preview
+/// leaves unused.
+pub fn live_share(limit: usize) -> usize {
+    limit / 3
+}
+
+/// `diff --base ... --live -o markdown`: the offline preview's comment, then the live plan as its
+/// last section (level 4, under the preview's level-3 title). With a limit the whole comment fits:
+/// the live section reserves at most [`live_share`] of it, the preview is cut to the rest, and the
+/// live section is then cut to what the preview left.
+pub fn preview_with_live_markdown(
+    preview: &crate::core::preview::Preview,
+    live: &LivePlan,
+    limit: Option<usize>,
+) -> String {
+    use crate::core::preview::render::{markdown_before_live as preview_markdown, MarkdownOptions};
+    let section = |limit: Option<usize>| {
+        markdown_section(
+            live,
+            &SectionOptions {
+                level: 4,
+                title: PREVIEW_LIVE_TITLE.into(),
+                limit,
+            },
+        )
+    };
+    // The blank line between the two parts.
+    const SEPARATOR: &str = "\n";
+    let Some(limit) = limit else {
+        return format!(
+            "{}{SEPARATOR}{}",
+            preview_markdown(preview, &MarkdownOptions { limit: None }),
+            section(None)
+        );
+    };
+    let reserved = size(&section(None)).min(live_share(limit)) + size(SEPARATOR);
+    let first = preview_markdown(
+        preview,
+        &MarkdownOptions {
+            limit: Some(limit.saturating_sub(reserved)),
+        },
+    );
+    let room = limit.saturating_sub(size(&first) + size(SEPARATOR));
+    format!("{first}{SEPARATOR}{}", section(Some(room)))
+}
+
+/// `diff --base ... --live -o text`: the offline preview, then the live plan under a title.
+pub fn preview_with_live_text(preview: &crate::core::preview::Preview, live: &LivePlan) -> String {
+    format!(
+        "{}\n{PREVIEW_LIVE_TITLE}\n{}",
+        crate::core::preview::render::text_before_live(preview),
+        text(live)
+    )
+}
+
+/// `diff --base ... --live -o json`: the preview's JSON with the live plan under `live`.
+pub fn preview_with_live_json(
+    preview: &crate::core::preview::Preview,
+    live: &LivePlan,
+) -> serde_json::Value {
+    let mut v = crate::core::preview::render::json(preview);
+    match v.as_object_mut() {
+        Some(obj) => {
+            obj.insert("live".into(), json(live));
+            v
+        }
+        None => json!({ "preview": v, "live": json(live) }),
+    }
 }
 
 #[cfg(test)]
@@ -473,6 +727,239 @@ mod tests {
             assert_eq!(shown.chars().count(), chars, "{shown}");
             assert_eq!(shown.ends_with('…'), chars == 121, "{shown}");
         }
+    }
+
+    fn plan(items: usize, lines: usize) -> LivePlan {
+        let item = |n: usize| Item {
+            id: format!("k8s/ConfigMap/shop/cm-{n}"),
+            system: if n.is_multiple_of(2) {
+                System::Kubernetes
+            } else {
+                System::Aws
+            },
+            kind: "ConfigMap".into(),
+            name: format!("cm-{n}"),
+            namespace: Some("shop".into()),
+            wave: 1 + n / 100,
+            action: if n == 0 {
+                Action::Blocked
+            } else {
+                Action::Update
+            },
+            details: (0..lines)
+                .map(|l| Detail::Warning(format!("line {l} of cm-{n} | {}", "x".repeat(80))))
+                .collect(),
+            drift: vec![],
+            health: None,
+            outcome: None,
+        };
+        LivePlan {
+            items: (0..items).map(item).collect(),
+            prune: vec![],
+            notes: vec!["a note".into()],
+            refused: None,
+            cancelled: false,
+            revision: None,
+            live_revision: None,
+            aws: None,
+            kube: None,
+        }
+    }
+
+    fn opts(limit: Option<usize>) -> SectionOptions {
+        SectionOptions {
+            level: 4,
+            title: "Live".into(),
+            limit,
+        }
+    }
+
+    /// `markdown` is the level-3 section without a limit, byte for byte what it always was.
+    #[test]
+    fn the_live_diff_comment_is_an_unlimited_level_3_section() {
+        let p = plan(3, 2);
+        let md = markdown(&p);
+        assert!(md.starts_with("### eksync diff\n\n"), "{md}");
+        assert_eq!(
+            md,
+            markdown_section(
+                &p,
+                &SectionOptions {
+                    level: 3,
+                    title: "eksync diff".into(),
+                    limit: None
+                }
+            )
+        );
+        assert!(md.contains("`warning: line 1 of cm-2 \\| "), "{md}");
+        assert!(!md.contains("Cut to fit"), "{md}");
+        // What `eksync diff -o markdown` printed before sections existed, for a small plan.
+        let mut p = plan(2, 1);
+        p.items[1].details = vec![Detail::Warning("w | x".into())];
+        p.prune = vec![p.items[1].clone()];
+        p.refused = Some("r".into());
+        assert_eq!(
+            markdown(&p),
+            format!(
+                "### eksync diff\n\n**0** to create · **1** to update · 0 drifted · 1 blocked · 0 unchanged · 0 unknown\n\n\
+                 | wave | | resource | change |\n|---|---|---|---|\n\
+                 | 1 | k8s | blocked ConfigMap shop/cm-0 | `warning: line 0 of cm-0 \\| {x}` |\n\
+                 | 1 | aws | update ConfigMap shop/cm-1 | `warning: w \\| x` |\n\
+                 \n**Left Git**\n\n- update ConfigMap shop/cm-1: warning: w \\| x\n\
+                 \n> a note\n\n> **Refused**: r\n",
+                x = "x".repeat(80)
+            )
+        );
+    }
+
+    /// (items, lines per item, limit) -> what the section must do: fit, keep the blocked row, say
+    /// what it cut; a section that fits is not cut at all.
+    #[test]
+    fn a_limited_section_fits_shortens_the_largest_rows_first_and_says_so() {
+        let cases = [
+            (3, 2, 65_536, false),
+            (40, 50, 65_536, true),
+            (3_000, 5, 20_000, true),
+            (10, 400, 5_000, true),
+            (1, 5_000, 2_000, true),
+        ];
+        for (items, lines, limit, cut) in cases {
+            let p = plan(items, lines);
+            let full = markdown_section(&p, &opts(None));
+            let md = markdown_section(&p, &opts(Some(limit)));
+            assert!(
+                size(&md) <= limit,
+                "{items}x{lines}: {} > {limit}",
+                size(&md)
+            );
+            assert_eq!(md.contains("**Cut to fit the comment:**"), cut, "{md}");
+            if !cut {
+                assert_eq!(md, full);
+            }
+            assert!(md.starts_with("#### Live\n\n"), "{md}");
+            assert!(md.contains("a note"), "{md}");
+            // The blocked row is the last to go.
+            assert!(
+                md.contains("blocked ConfigMap shop/cm-0"),
+                "{items}x{lines}: {md}"
+            );
+            // Every code span it opens it closes.
+            for row in md.lines().filter(|l| l.starts_with("| ")) {
+                assert_eq!(row.matches('`').count() % 2, 0, "{row}");
+            }
+        }
+        // The largest rows are shortened before any row is left out.
+        let mut p = plan(20, 2);
+        p.items[7].details = (0..2_000)
+            .map(|l| Detail::Warning(format!("big {l}")))
+            .collect();
+        let md = markdown_section(&p, &opts(Some(10_000)));
+        assert!(
+            md.contains("1 row(s) shortened, largest first; 0 row(s)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("… 1997 more line(s) cut to fit the comment"),
+            "{md}"
+        );
+        assert!(md.contains("cm-19"), "{md}");
+    }
+
+    /// The preview and the live plan in one comment: within the limit whatever their sizes, the
+    /// preview first, the live section last; without a limit, both whole.
+    #[test]
+    fn preview_and_live_share_one_comment_within_the_limit() {
+        use crate::core::preview::{self, render::GITHUB_COMMENT_LIMIT, ResourceChange};
+        let preview = |n: usize| preview::Preview {
+            id: "demo".into(),
+            labels: preview::Labels::default(),
+            summary: Default::default(),
+            flags: vec![],
+            resources: (0..n)
+                .map(|i| ResourceChange {
+                    id: format!("k8s/ConfigMap/shop/cm-{i}"),
+                    system: System::Kubernetes,
+                    kind: "ConfigMap".into(),
+                    name: format!("cm-{i}"),
+                    namespace: Some("shop".into()),
+                    cluster: None,
+                    label: format!("ConfigMap shop/cm-{i}"),
+                    action: preview::Action::Update,
+                    diff: format!("-  k: a\n+  k: {}\n", "b".repeat(400)),
+                    lines_added: 1,
+                    lines_removed: 1,
+                    known_after_apply: false,
+                    wave: 1,
+                })
+                .collect(),
+            edges: vec![],
+            waves: vec![],
+        };
+        for (resources, items, lines) in
+            [(2, 2, 1), (3_000, 2, 1), (2, 3_000, 3), (3_000, 3_000, 3)]
+        {
+            let (p, lp) = (preview(resources), plan(items, lines));
+            let md = preview_with_live_markdown(&p, &lp, Some(GITHUB_COMMENT_LIMIT));
+            assert!(
+                size(&md) <= GITHUB_COMMENT_LIMIT,
+                "{resources}/{items}: {}",
+                size(&md)
+            );
+            assert!(md.starts_with("<!-- eksync-preview id=demo -->\n### eksync preview"));
+            assert!(
+                md.contains("live AWS and the cluster follows below"),
+                "{md}"
+            );
+            let at = md
+                .find(&format!("#### {PREVIEW_LIVE_TITLE}"))
+                .expect("a live section");
+            assert!(md[..at].contains("cm-0"), "the preview lists resources");
+            assert!(
+                md[at..].contains("blocked ConfigMap shop/cm-0"),
+                "the live section lists rows"
+            );
+            // A large live plan keeps at least its share; a small one is whole.
+            if items > 2 {
+                assert!(
+                    size(&md[at..]) >= live_share(GITHUB_COMMENT_LIMIT) / 2,
+                    "{}",
+                    size(&md[at..])
+                );
+                assert!(md[at..].contains("Cut to fit the comment"));
+            } else {
+                assert_eq!(
+                    &md[at..],
+                    markdown_section(
+                        &lp,
+                        &SectionOptions {
+                            level: 4,
+                            title: PREVIEW_LIVE_TITLE.into(),
+                            limit: None
+                        }
+                    )
+                );
+            }
+            let whole = preview_with_live_markdown(&p, &lp, None);
+            assert!(
+                !whole.contains("Cut to fit"),
+                "the full report is never cut"
+            );
+        }
+        let text = preview_with_live_text(&preview(1), &plan(1, 1));
+        let at = text.find(PREVIEW_LIVE_TITLE).expect("a live title");
+        assert!(
+            text[..at].starts_with(
+                "Preview: base -> head (offline: desired vs desired; the live state follows below)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text[at..].contains("ConfigMap shop/cm-0 (blocked)"),
+            "{text}"
+        );
+        let json = preview_with_live_json(&preview(1), &plan(1, 1));
+        assert_eq!(json["resources"][0]["name"], "cm-0");
+        assert_eq!(json["live"]["items"][0]["name"], "cm-0");
     }
 
     proptest! {

@@ -4,7 +4,9 @@
 //! summary table, the risk flags, order changes and one `<details>` block with a `diff` code block
 //! per resource. With a limit it always fits: the largest diffs are cut first, then (if the list
 //! alone is too long) the last resources and flags, and the comment says what was cut and that
-//! `--report-file` holds the full report.
+//! `--report-file` holds the full report. `markdown_before_live`/`text_before_live` are the same
+//! with their first sentence pointing at a live section the caller appends (`diff --live`);
+//! live state is never read here.
 //!
 //! Everything taken from the repo is escaped for where it lands: table cells through
 //! [`md_cell`], inline text with backslash escapes, `<summary>` text as HTML, diff bodies inside a
@@ -295,13 +297,48 @@ pub fn edge_sentence(e: &EdgeChange) -> String {
     }
 }
 
+/// Whether a live section follows the offline preview (`diff --base ... --live`): the preview's
+/// first line says so instead of "live state not read".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LiveState {
+    NotRead,
+    Below,
+}
+
+impl LiveState {
+    fn text(self) -> &'static str {
+        match self {
+            LiveState::NotRead => "live state not read",
+            LiveState::Below => "the live state follows below",
+        }
+    }
+
+    fn markdown(self) -> &'static str {
+        match self {
+            LiveState::NotRead => "live AWS and cluster state not read",
+            LiveState::Below => "the head against live AWS and the cluster follows below",
+        }
+    }
+}
+
 /// `diff -o text`.
 pub fn text(p: &Preview) -> String {
+    text_with(p, LiveState::NotRead)
+}
+
+/// `diff --live -o text`: the same, its first line pointing at the live section that follows.
+pub fn text_before_live(p: &Preview) -> String {
+    text_with(p, LiveState::Below)
+}
+
+fn text_with(p: &Preview, live: LiveState) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Preview: {} -> {} (offline: desired vs desired; live state not read)",
-        p.labels.base, p.labels.head
+        "Preview: {} -> {} (offline: desired vs desired; {})",
+        p.labels.base,
+        p.labels.head,
+        live.text()
     );
     if !p.has_changes() {
         s.push_str("No changes.\n");
@@ -472,6 +509,16 @@ fn details_block(r: &ResourceChange, with_diff: bool, base: &str, head: &str) ->
 
 /// `diff -o markdown`: the pull-request comment. See the module docs for how it fits.
 pub fn markdown(p: &Preview, opts: &MarkdownOptions) -> String {
+    markdown_with(p, opts, LiveState::NotRead)
+}
+
+/// `diff --live -o markdown`: the same comment, its first sentence pointing at the live section
+/// the caller appends (within the limit it was given).
+pub fn markdown_before_live(p: &Preview, opts: &MarkdownOptions) -> String {
+    markdown_with(p, opts, LiveState::Below)
+}
+
+fn markdown_with(p: &Preview, opts: &MarkdownOptions, live: LiveState) -> String {
     let limit = opts.limit.unwrap_or(usize::MAX);
     let mut head = String::new();
     let _ = writeln!(
@@ -482,9 +529,10 @@ pub fn markdown(p: &Preview, opts: &MarkdownOptions) -> String {
     head.push_str("### eksync preview\n\n");
     let _ = writeln!(
         head,
-        "Comparing base **{}** with head **{}** (offline: desired vs desired; live AWS and cluster state not read).\n",
+        "Comparing base **{}** with head **{}** (offline: desired vs desired; {}).\n",
         md_text(&clip(&p.labels.base, MAX_LABEL_CHARS)),
-        md_text(&clip(&p.labels.head, MAX_LABEL_CHARS))
+        md_text(&clip(&p.labels.head, MAX_LABEL_CHARS)),
+        live.markdown()
     );
     if !p.has_changes() {
         head.push_str("No changes.\n");
