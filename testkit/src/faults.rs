@@ -1,6 +1,7 @@
 //! Fault injection for reliability tests: rules matched by verb and/or path substring that
-//! answer 429 with `Retry-After`, 500, 409, hang for a while before answering normally, or drop
-//! the connection, either for the next N matching requests or with a probability.
+//! answer 429 with `Retry-After`, 500, 409, an admission webhook's denial, hang for a while before
+//! answering normally, or drop the connection, either for the next N matching requests or with a
+//! probability.
 //!
 //! Rules are checked in insertion order before the request reaches the API; the first rule that
 //! fires wins. Nothing here knows about Kubernetes semantics beyond the verb name.
@@ -22,6 +23,22 @@ pub enum FaultAction {
     InternalError,
     /// 409 Conflict.
     Conflict,
+    /// A validating admission webhook denies the request, answered as kube-apiserver does
+    /// (`admission/plugin/webhook/errors.ToStatusErr`): a `Status` with the webhook's code (raised
+    /// to 400 when it gave less), its reason (left out when empty), no details, and the message
+    /// `admission webhook "<webhook>" denied the request: <message>` (`... without explanation`
+    /// when the webhook gave neither message nor reason). Webhooks with `sideEffects: None` are
+    /// called for dry runs too, so a rule matching a path denies dry runs as well.
+    AdmissionDenied {
+        /// The webhook's name (`webhooks[].name`).
+        webhook: String,
+        /// The HTTP code the webhook put in its `status.code` (0: none).
+        code: u16,
+        /// The webhook's `status.reason` (may be empty).
+        reason: String,
+        /// The webhook's `status.message` (may be empty).
+        message: String,
+    },
     /// Wait, then answer normally.
     Hang(Duration),
     /// Close the connection without an answer.
@@ -122,6 +139,39 @@ impl Faults {
     }
 }
 
+/// The HTTP code and `Status` body kube-apiserver answers for [`FaultAction::AdmissionDenied`]
+/// (`None` for other actions), as `webhookerrors.ToStatusErr` builds them from the webhook's
+/// `AdmissionResponse.status`.
+pub fn admission_denial(action: &FaultAction) -> (u16, serde_json::Value) {
+    let FaultAction::AdmissionDenied {
+        webhook,
+        code,
+        reason,
+        message,
+    } = action
+    else {
+        return (0, serde_json::Value::Null);
+    };
+    let code = (*code).max(400);
+    let denied = format!("admission webhook {webhook:?} denied the request");
+    let message = if !message.is_empty() {
+        format!("{denied}: {message}")
+    } else if !reason.is_empty() {
+        format!("{denied}: {reason}")
+    } else {
+        format!("{denied} without explanation")
+    };
+    let mut status = serde_json::json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message,
+    });
+    if !reason.is_empty() {
+        status["reason"] = serde_json::json!(reason);
+    }
+    status["code"] = serde_json::json!(code);
+    (code, status)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +200,38 @@ mod tests {
         assert_eq!(
             f.check("patch", "/apis/apps/v1/namespaces/a/deployments/x"),
             None
+        );
+    }
+
+    #[test]
+    fn admission_denial_is_the_apiservers_status() {
+        let deny = |code: u16, reason: &str, message: &str| FaultAction::AdmissionDenied {
+            webhook: "policy.example.com".into(),
+            code,
+            reason: reason.into(),
+            message: message.into(),
+        };
+        let (code, status) = admission_denial(&deny(403, "Forbidden", "no latest tags"));
+        assert_eq!(code, 403);
+        assert_eq!(
+            status,
+            serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "admission webhook \"policy.example.com\" denied the request: no latest tags",
+                "reason": "Forbidden", "code": 403})
+        );
+        // A code below 400 is raised to 400; no message falls back to the reason, then to
+        // "without explanation".
+        let (code, status) = admission_denial(&deny(0, "", ""));
+        assert_eq!(code, 400);
+        assert_eq!(
+            status["message"],
+            "admission webhook \"policy.example.com\" denied the request without explanation"
+        );
+        assert!(status.get("reason").is_none());
+        let (_, status) = admission_denial(&deny(0, "NotAllowed", ""));
+        assert_eq!(
+            status["message"],
+            "admission webhook \"policy.example.com\" denied the request: NotAllowed"
         );
     }
 

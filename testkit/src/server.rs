@@ -160,6 +160,10 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
                 "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again",
                 Some(serde_json::json!({})),
             ))),
+            denied @ FaultAction::AdmissionDenied { .. } => {
+                let (code, status) = crate::faults::admission_denial(&denied);
+                Some(ApiResponse::json(code, status))
+            }
             FaultAction::Drop => {
                 entry.status = 0;
                 entry.faulted = true;

@@ -31,7 +31,12 @@ pub fn readiness(kind: &str, obj: &Value) -> Readiness {
             other => Readiness::Waiting(format!("claim is {}", other.unwrap_or("Pending"))),
         },
         "Namespace" => match str_at(obj, "/status/phase") {
+            // Terminating never turns Active again: waiting would only run out the clock.
+            _ if obj.pointer("/metadata/deletionTimestamp").is_some() => {
+                Readiness::Failed("namespace is being terminated".into())
+            }
             Some("Active") => Readiness::Ready,
+            Some("Terminating") => Readiness::Failed("namespace is being terminated".into()),
             Some(p) => Readiness::Waiting(format!("namespace is {p}")),
             None => Readiness::Waiting("namespace has no phase yet".into()),
         },
@@ -218,6 +223,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_terminating_namespace_fails_at_once() {
+        let terminating = serde_json::json!({"status": {"phase": "Terminating"}});
+        let deleted = serde_json::json!({"metadata": {"deletionTimestamp": "2026-11-30T12:00:00Z"}, "status": {"phase": "Active"}});
+        for ns in [terminating, deleted] {
+            assert_eq!(
+                readiness("Namespace", &ns),
+                Readiness::Failed("namespace is being terminated".into())
+            );
+        }
+        let active = serde_json::json!({"status": {"phase": "Active"}});
+        assert_eq!(readiness("Namespace", &active), Readiness::Ready);
+    }
+
+    #[test]
     fn only_kinds_with_a_status_to_judge_are_waited_for() {
         let lb = serde_json::json!({"spec": {"type": "LoadBalancer"}});
         let cluster_ip = serde_json::json!({"spec": {"type": "ClusterIP"}});
@@ -355,10 +374,12 @@ mod tests {
             ("Namespace", json!({"status": {"phase": "Active"}}), |r| {
                 *r == Ready
             }),
+            // Terminating never turns Active again (this row said "waiting" before: a run then
+            // waited out the Namespace's whole timeout).
             (
                 "Namespace",
                 json!({"status": {"phase": "Terminating"}}),
-                waiting,
+                |r| matches!(r, Readiness::Failed(_)),
             ),
             (
                 "CustomResourceDefinition",
