@@ -1,6 +1,9 @@
 //! Benchmark: apply 1,000 generated Kubernetes objects (20 namespaces) to the in-process test
-//! server with the real `eksync` binary, then re-run `apply` and `diff` on the unchanged repo.
-//! For each run it reports wall time, the HTTP requests the server saw (total, writes, GETs, LISTs,
+//! server with the real `eksync` binary, then re-run `apply` and `diff` on the unchanged repo;
+//! then, side by side, the same repo through `kubectl apply --server-side` and a no-op
+//! `kubectl diff --server-side` against a fresh test server of the same configuration (kubectl
+//! from `$KUBECTL` or `/usr/bin/kubectl`; skipped, and said so, when it is missing). For each run
+//! it reports wall time, the HTTP requests the server saw (total, writes, GETs, LISTs,
 //! dry runs, by verb and resource) and the child's peak resident memory (`VmHWM`, polled from
 //! `/proc/<pid>/status`). The no-op re-run must make 0 writes (a product requirement); the report
 //! says so loudly when it does not.
@@ -83,6 +86,29 @@ fn eksync_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_eksync"))
 }
 
+/// The `kubectl` binary: `$KUBECTL`, else `/usr/bin/kubectl`.
+fn kubectl_bin() -> PathBuf {
+    std::env::var_os("KUBECTL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/kubectl"))
+}
+
+/// `kubectl version --client` in one line, or `None` when kubectl does not run.
+fn kubectl_version() -> Option<String> {
+    let out = Command::new(kubectl_bin())
+        .args(["version", "--client"])
+        .output()
+        .ok()?;
+    out.status.success().then(|| {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    })
+}
+
 /// `VmHWM` of a process in KiB, if it is still readable (a zombie has none).
 fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -131,6 +157,8 @@ struct Requests {
     detail: BTreeMap<(String, String, bool), usize>,
     /// The writes themselves (method, path), for the no-op investigation.
     write_lines: Vec<String>,
+    /// Distinct `User-Agent`s (which kubectl a dispatcher really ran).
+    agents: std::collections::BTreeSet<String>,
 }
 
 fn requests(log: &RequestLog) -> Requests {
@@ -145,6 +173,7 @@ fn requests(log: &RequestLog) -> Requests {
             ));
         }
         r.changes += usize::from(e.changed);
+        r.agents.insert(e.user_agent.clone());
         r.gets += usize::from(e.verb == "get");
         r.lists += usize::from(e.verb == "list");
         r.dry_runs += usize::from(e.dry_run);
@@ -156,9 +185,11 @@ fn requests(log: &RequestLog) -> Requests {
     r
 }
 
-/// One run of the binary.
+/// One run of a binary.
 struct Run {
     name: &'static str,
+    /// `eksync` or `kubectl`.
+    tool: &'static str,
     args: Vec<String>,
     wall: Duration,
     /// CPU time of the eksync process (last value read before it exited).
@@ -172,13 +203,25 @@ struct Run {
     /// `kind namespace/name: reason` of every failed item.
     failures: Vec<String>,
     stderr_tail: String,
+    /// Lines of stdout (kubectl prints one per object).
+    stdout_lines: usize,
 }
 
 fn run(name: &'static str, args: Vec<String>, log: &RequestLog) -> Run {
+    run_tool(name, "eksync", &eksync_bin(), args, log)
+}
+
+fn run_tool(
+    name: &'static str,
+    tool: &'static str,
+    program: &Path,
+    args: Vec<String>,
+    log: &RequestLog,
+) -> Run {
     log.clear();
     let server_cpu0 = cpu_time("self");
     let start = Instant::now();
-    let spawned = Command::new(eksync_bin())
+    let spawned = Command::new(program)
         .args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -189,6 +232,7 @@ fn run(name: &'static str, args: Vec<String>, log: &RequestLog) -> Run {
         Err(e) => {
             return Run {
                 name,
+                tool,
                 args,
                 wall: start.elapsed(),
                 child_cpu: None,
@@ -198,7 +242,8 @@ fn run(name: &'static str, args: Vec<String>, log: &RequestLog) -> Run {
                 req: requests(log),
                 summary: None,
                 failures: Vec::new(),
-                stderr_tail: format!("could not start {}: {e}", eksync_bin().display()),
+                stderr_tail: format!("could not start {}: {e}", program.display()),
+                stdout_lines: 0,
             }
         }
     };
@@ -265,6 +310,7 @@ fn run(name: &'static str, args: Vec<String>, log: &RequestLog) -> Run {
     let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
     Run {
         name,
+        tool,
         args,
         wall,
         child_cpu,
@@ -275,6 +321,10 @@ fn run(name: &'static str, args: Vec<String>, log: &RequestLog) -> Run {
         summary,
         failures,
         stderr_tail: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+        stdout_lines: stdout
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count(),
     }
 }
 
@@ -357,9 +407,60 @@ fn main() {
     runs.push(run("no-op apply", common("apply", &["--yes"]), &log));
     runs.push(run("no-op diff", common("diff", &[]), &log));
     drop(server);
+
+    // kubectl, side by side: a fresh server of the same configuration, its own kubeconfig and
+    // discovery cache (empty at the apply, warm at the diff, as for a user).
+    let kubectl = kubectl_version();
+    let mut kruns = Vec::new();
+    if kubectl.is_some() {
+        let kdir = tmp.path().join("kubectl");
+        let started = std::fs::create_dir_all(&kdir)
+            .map_err(|e| e.to_string())
+            .and_then(|()| rt.block_on(TestServer::start()).map_err(|e| e.to_string()))
+            .and_then(|srv| {
+                srv.write_kubeconfig(&kdir)
+                    .map(|k| (srv, k))
+                    .map_err(|e| e.to_string())
+            });
+        match started {
+            Ok((kserver, kubeconfig)) => {
+                let klog = kserver.requests();
+                let kargs = |cmd: &str| -> Vec<String> {
+                    vec![
+                        cmd.to_string(),
+                        "--server-side".into(),
+                        "-f".into(),
+                        repo.display().to_string(),
+                        "--recursive".into(),
+                        "--kubeconfig".into(),
+                        kubeconfig.display().to_string(),
+                        "--cache-dir".into(),
+                        kdir.join("cache").display().to_string(),
+                    ]
+                };
+                let k = kubectl_bin();
+                kruns.push(run_tool(
+                    "kubectl apply",
+                    "kubectl",
+                    &k,
+                    kargs("apply"),
+                    &klog,
+                ));
+                kruns.push(run_tool(
+                    "kubectl no-op diff",
+                    "kubectl",
+                    &k,
+                    kargs("diff"),
+                    &klog,
+                ));
+                drop(kserver);
+            }
+            Err(e) => eprintln!("apply_1000: no test server for kubectl: {e}"),
+        }
+    }
     drop(rt);
 
-    let report = render(profile, objects, &runs);
+    let report = render(profile, objects, &runs, kubectl.as_deref(), &kruns);
     print!("{report}");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-reports");
     if std::fs::create_dir_all(&dir).is_ok() {
@@ -386,7 +487,165 @@ fn mib(kib: Option<u64>) -> String {
     })
 }
 
-fn render(profile: &str, objects: usize, runs: &[Run]) -> String {
+/// The side-by-side section: both tools' runs in one table and the ratios against the targets.
+fn side_by_side(s: &mut String, runs: &[Run], kubectl: Option<&str>, kruns: &[Run]) {
+    s.push_str("\n## Side by side with kubectl\n\n");
+    let Some(version) = kubectl else {
+        let _ = writeln!(
+            s,
+            "**kubectl did not run (`{}`): no side-by-side figures.**",
+            kubectl_bin().display()
+        );
+        return;
+    };
+    let _ = writeln!(
+        s,
+        "- kubectl: `{}` ({version}); a fresh testkit server of the same configuration \
+         (ControllerMode::Healthy) for each tool; kubectl's discovery cache (`--cache-dir`) is \
+         empty at its apply and warm at its diff",
+        kubectl_bin().display()
+    );
+    s.push_str(
+        "- kubectl runs with its defaults: it has no flag for its client-side rate limit (QPS / \
+         burst; `kubectl options` lists none), so any throttling is part of its figures (the \
+         requests/s column shows the rate it reached); a version dispatcher in front of kubectl \
+         (see the User-Agents below) adds its own `GET /version`\n- eksync's cold apply waits \
+         for every object to be healthy (rollouts included); `kubectl apply` returns once the \
+         objects are written\n\n",
+    );
+    s.push_str(
+        "| step | tool | exit | wall time | tool CPU | server CPU | requests | writes | GETs | LISTs | dry runs | OpenAPI + discovery | requests/s | peak RSS (VmHWM) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let pick = |name: &str| runs.iter().find(|r| r.name == name);
+    let rows = [
+        ("cold apply", pick("cold apply")),
+        (
+            "cold apply",
+            kruns.iter().find(|r| r.name == "kubectl apply"),
+        ),
+        ("no-op diff", pick("no-op diff")),
+        (
+            "no-op diff",
+            kruns.iter().find(|r| r.name == "kubectl no-op diff"),
+        ),
+    ];
+    for (step, r) in rows {
+        let Some(r) = r else { continue };
+        let meta = r.req.by_verb.get("openapi").copied().unwrap_or(0)
+            + r.req.by_verb.get("discovery").copied().unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "| {step} | {} | {} | {:.2} s | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} |",
+            r.tool,
+            r.exit.map_or("signal".into(), |c| c.to_string()),
+            r.wall.as_secs_f64(),
+            secs(r.child_cpu),
+            secs(r.server_cpu),
+            r.req.total,
+            r.req.writes,
+            r.req.gets,
+            r.req.lists,
+            r.req.dry_runs,
+            meta,
+            r.req.total as f64 / r.wall.as_secs_f64().max(0.001),
+            mib(r.peak_kib),
+        );
+    }
+    s.push_str(
+        "\n(kubectl diff exits 0 when nothing differs, 1 when something does, above 1 on an error; \
+         eksync exits 0 / 2 / 1.)\n\n",
+    );
+    let ratio =
+        |what: &str, e: Option<&Run>, k: Option<&Run>, target: f64, s: &mut String| match (e, k) {
+            (Some(e), Some(k)) => {
+                let x = k.wall.as_secs_f64() / e.wall.as_secs_f64().max(0.001);
+                let _ = writeln!(
+                    s,
+                    "- {what}: kubectl {:.2} s / eksync {:.2} s = **{x:.1}x** (target at least \
+                     {target:.0}x: {}); requests {} vs {}, writes {} vs {}",
+                    k.wall.as_secs_f64(),
+                    e.wall.as_secs_f64(),
+                    if x >= target { "met" } else { "NOT met" },
+                    k.req.total,
+                    e.req.total,
+                    k.req.writes,
+                    e.req.writes,
+                );
+            }
+            _ => {
+                let _ = writeln!(s, "- {what}: a run is missing, no ratio");
+            }
+        };
+    ratio(
+        "cold apply",
+        pick("cold apply"),
+        kruns.iter().find(|r| r.name == "kubectl apply"),
+        5.0,
+        s,
+    );
+    ratio(
+        "no-op diff",
+        pick("no-op diff"),
+        kruns.iter().find(|r| r.name == "kubectl no-op diff"),
+        10.0,
+        s,
+    );
+    for (what, e, k) in [
+        (
+            "cold apply",
+            pick("cold apply"),
+            kruns.iter().find(|r| r.name == "kubectl apply"),
+        ),
+        (
+            "no-op diff",
+            pick("no-op diff"),
+            kruns.iter().find(|r| r.name == "kubectl no-op diff"),
+        ),
+    ] {
+        let (Some(e), Some(k)) = (e, k) else { continue };
+        let share = |r: &Run| {
+            r.server_cpu
+                .map(|c| c.as_secs_f64() / r.wall.as_secs_f64().max(0.001))
+                .unwrap_or(0.0)
+        };
+        if share(e) > 0.5 && share(k) > 0.5 {
+            let _ = writeln!(
+                s,
+                "- {what}: the test server was busy for {:.0}% (eksync) and {:.0}% (kubectl) of \
+                 the wall time (its simulated controllers run after every write): this ratio \
+                 measures the test server at least as much as the tools",
+                share(e) * 100.0,
+                share(k) * 100.0
+            );
+        }
+    }
+    for k in kruns {
+        if k.exit != Some(0) {
+            let _ = writeln!(
+                s,
+                "\n**!!! {} exited {} (expected 0). !!!**",
+                k.name,
+                k.exit.map_or("by a signal".into(), |c| c.to_string())
+            );
+        }
+    }
+    if let Some(k) = kruns.iter().find(|r| r.name == "kubectl apply") {
+        let _ = writeln!(
+            s,
+            "- kubectl apply printed {} line(s) (one per object applied)",
+            k.stdout_lines
+        );
+    }
+}
+
+fn render(
+    profile: &str,
+    objects: usize,
+    runs: &[Run],
+    kubectl: Option<&str>,
+    kruns: &[Run],
+) -> String {
     let mut s = String::from("# apply_1000\n\n");
     let _ = writeln!(
         s,
@@ -484,11 +743,14 @@ fn render(profile: &str, objects: usize, runs: &[Run]) -> String {
             );
         }
     }
-    for r in runs {
+    side_by_side(&mut s, runs, kubectl, kruns);
+    for r in runs.iter().chain(kruns) {
         let _ = writeln!(s, "\n## {}\n", r.name);
-        let _ = writeln!(s, "- command: `eksync {}`", r.args.join(" "));
+        let _ = writeln!(s, "- command: `{} {}`", r.tool, r.args.join(" "));
         if let Some(sum) = &r.summary {
             let _ = writeln!(s, "- eksync summary: `{sum}`");
+        } else if r.tool != "eksync" {
+            let _ = writeln!(s, "- {} line(s) on stdout", r.stdout_lines);
         } else {
             let _ = writeln!(s, "- no JSON summary on stdout");
         }
@@ -499,6 +761,8 @@ fn render(profile: &str, objects: usize, runs: &[Run]) -> String {
             .map(|(v, n)| format!("{v} {n}"))
             .collect();
         let _ = writeln!(s, "- requests by verb: {}", by_verb.join(", "));
+        let agents: Vec<String> = r.req.agents.iter().map(|a| format!("`{a}`")).collect();
+        let _ = writeln!(s, "- User-Agent: {}", agents.join(", "));
         s.push_str("\n| verb | resource | dry run | count |\n|---|---|---|---|\n");
         for ((verb, res, dry), n) in &r.req.detail {
             let res = if res.is_empty() { "-" } else { res };
@@ -508,7 +772,11 @@ fn render(profile: &str, objects: usize, runs: &[Run]) -> String {
                 if *dry { "yes" } else { "" }
             );
         }
-        if r.exit != Some(0) && r.exit != Some(2) && !r.stderr_tail.is_empty() {
+        let failed = match r.tool {
+            "eksync" => r.exit != Some(0) && r.exit != Some(2),
+            _ => r.exit != Some(0),
+        };
+        if failed && !r.stderr_tail.is_empty() {
             let _ = writeln!(s, "\nstderr (last lines):\n\n```\n{}\n```", r.stderr_tail);
         }
     }

@@ -200,6 +200,8 @@ pub enum Route {
     Group(String),
     /// `/api/v1` or `/apis/{group}/{version}`.
     GroupVersion(String, String),
+    /// `/openapi/v3` (empty) or `/openapi/v3/{rest}`.
+    OpenApi(String),
     /// A resource or object.
     Resource(Target),
     /// An error answer.
@@ -217,6 +219,7 @@ pub fn route(catalog: &Catalog, path: &str) -> Route {
         ["version"] => return Route::Version,
         ["api"] => return Route::Api,
         ["apis"] => return Route::Apis,
+        ["openapi", "v3", rest @ ..] => return Route::OpenApi(rest.join("/")),
         ["apis", g] => {
             return if catalog.has_group(g) {
                 Route::Group(g.to_string())
@@ -285,6 +288,7 @@ pub fn route(catalog: &Catalog, path: &str) -> Route {
 pub fn verb(req: &ApiRequest, t: Option<&Target>) -> &'static str {
     let named = t.is_some_and(|t| t.name.is_some());
     match req.method.as_str() {
+        "GET" if t.is_none() && req.path.starts_with("/openapi/") => "openapi",
         "GET" if t.is_none() => "discovery",
         "GET" if named => "get",
         "GET" if matches!(req.q("watch"), Some("true") | Some("1")) => "watch",
@@ -360,6 +364,13 @@ pub fn discovery(state: &State, req: &ApiRequest, r: &Route) -> ApiResponse {
             None => ApiResponse::error(&ApiError::PlainNotFound),
         },
         Route::GroupVersion(g, v) => match state.catalog.api_resource_list(g, v) {
+            Some(doc) => ApiResponse::json(200, doc),
+            None => ApiResponse::error(&ApiError::PlainNotFound),
+        },
+        Route::OpenApi(rest) if rest.is_empty() => {
+            ApiResponse::json(200, crate::openapi::index(&state.catalog))
+        }
+        Route::OpenApi(rest) => match crate::openapi::lookup(&state.catalog, rest) {
             Some(doc) => ApiResponse::json(200, doc),
             None => ApiResponse::error(&ApiError::PlainNotFound),
         },

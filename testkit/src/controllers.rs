@@ -391,17 +391,18 @@ fn garbage_collector(state: &mut State, now: &str) {
         }
     }
     for k in &keys {
-        let Some(o) = state.store.get(k).cloned() else {
+        // Only objects with owners are looked at further (and only doomed ones are copied):
+        // this pass runs after every write, over every object.
+        let Some(o) = state.store.get(k) else {
             continue;
         };
-        let refs = o
+        let Some(refs) = o
             .pointer("/metadata/ownerReferences")
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        if refs.is_empty() {
+            .filter(|r| !r.is_empty())
+        else {
             continue;
-        }
+        };
         let orphaned = refs
             .iter()
             .all(|r| !uids.contains(r["uid"].as_str().unwrap_or_default()));
@@ -409,6 +410,7 @@ fn garbage_collector(state: &mut State, now: &str) {
             .iter()
             .any(|r| deleting_fg.iter().any(|(_, u)| r["uid"] == json!(u)));
         if orphaned || owner_fg {
+            let o = o.clone();
             delete_object(state, k, &o, now);
         }
     }

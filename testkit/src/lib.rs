@@ -6,6 +6,7 @@
 //! behaviour by the replay of `../shared/kube-golden/` (`tests/golden_replay.rs`).
 //!
 //! **Simulated:** discovery (plain and aggregated, new groups once a CRD is Established);
+//! OpenAPI v3 (the index and one document per group version: paths and operations, see `openapi`);
 //! create/get/list/update/patch/delete for every built-in resource of the catalogue and for CRD
 //! kinds; label/field selectors, `limit`/`continue`, resourceVersions (opaque, increasing, 409 on
 //! stale updates); server-side apply with managedFields (`FieldsV1`), conflicts, `force`,
@@ -18,8 +19,10 @@
 //! `settle_delay` and `rollout_delay`; fault injection; a request log.
 //!
 //! **Not simulated:** authentication and authorization (any token is accepted), admission
-//! webhooks, Pods, ReplicaSets and kubelets (workload statuses are computed, no Pods exist), API
-//! version conversion (objects are served as stored), OpenAPI documents, protobuf/CBOR, the full
+//! webhooks (a fault rule can answer a write with a webhook's denial, as the apiserver words
+//! it), Pods, ReplicaSets and kubelets (workload statuses are computed, no Pods exist), API
+//! version conversion (objects are served as stored), OpenAPI v2 and the field schemas of the
+//! OpenAPI v3 documents (`openapi` serves their paths and operations only), protobuf/CBOR, the full
 //! type schema (only the listed list/map semantics, numeric fields and validation rules exist;
 //! unknown fields are found only for the kinds mapped to `k8s-openapi` types), field selectors
 //! beyond simple paths, background writers (leases, events), and `exec`/`logs`/`portforward`.
@@ -37,6 +40,7 @@ pub mod fieldset;
 pub mod godump;
 pub mod golden;
 pub mod managed;
+pub mod openapi;
 pub mod patch;
 pub mod reqlog;
 pub mod rollout;

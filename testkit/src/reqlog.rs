@@ -16,8 +16,8 @@ pub struct LoggedRequest {
     pub path: String,
     /// Query pairs in order.
     pub query: Vec<(String, String)>,
-    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `apply`, `delete`, `discovery`, or
-    /// `unknown`.
+    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `apply`, `delete`, `discovery`,
+    /// `openapi` (OpenAPI v3 index and documents), or `unknown`.
     pub verb: String,
     /// API group (`""` for core).
     pub group: String,
