@@ -6,6 +6,8 @@ pub mod awsdiff;
 pub mod desired;
 pub mod diag;
 pub mod eksctl;
+#[doc(hidden)]
+pub mod fuzz_targets;
 pub mod graph;
 pub mod kdiff;
 pub mod kube;

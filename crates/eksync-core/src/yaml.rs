@@ -558,16 +558,42 @@ pub struct DocLocator<'a> {
     lines: Vec<&'a str>,
     /// The line each document starts on, by document index; `None` when documents cannot be cut
     /// out by lines (a lone carriage return ends a line for the parser but not for `lines`).
-    starts: Option<Vec<usize>>,
+    starts: Option<Vec<DocStart>>,
+}
+
+/// Where a document's first event is, and whether the document can be cut out from that line.
+#[derive(Debug, Clone, Copy)]
+struct DocStart {
+    line: usize,
+    /// False for a document whose root is a block scalar (`|`, `>`): the parser marks it where its
+    /// content starts, after the header line, so a cut from there would leave the header out.
+    cuttable: bool,
 }
 
 /// Records the line each document starts on.
-struct DocStarts(Vec<usize>);
+#[derive(Default)]
+struct DocStarts {
+    starts: Vec<DocStart>,
+    /// The last document's root has not been seen yet.
+    before_root: bool,
+}
 
 impl MarkedEventReceiver for DocStarts {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         if ev == Event::DocumentStart {
-            self.0.push(mark.line());
+            self.starts.push(DocStart {
+                line: mark.line(),
+                cuttable: true,
+            });
+            self.before_root = true;
+            return;
+        }
+        if std::mem::take(&mut self.before_root) {
+            if let (Event::Scalar(_, TScalarStyle::Literal | TScalarStyle::Folded, _, _), Some(s)) =
+                (&ev, self.starts.last_mut())
+            {
+                s.cuttable = false;
+            }
         }
     }
 }
@@ -580,10 +606,10 @@ impl<'a> DocLocator<'a> {
             .zip(text.chars().skip(1).chain(std::iter::once('\n')))
             .any(|(c, next)| c == '\r' && next != '\n');
         let starts = (!lone_cr).then(|| {
-            let mut starts = DocStarts(Vec::new());
+            let mut starts = DocStarts::default();
             // Documents after a syntax error are not known: they fall back to `locate`.
             let _ = drive(text, &mut starts);
-            starts.0
+            starts.starts
         });
         DocLocator {
             text,
@@ -595,9 +621,11 @@ impl<'a> DocLocator<'a> {
     /// Where the node at `path` in `document` starts, as [`locate`] finds it.
     pub fn locate(&self, document: usize, path: &FieldPath) -> Option<Pos> {
         let from = self.starts.as_ref().and_then(|s| {
-            let from = *s.get(document)?;
-            let to = s.get(document + 1).copied();
-            Some((from, to))
+            let start = s.get(document).filter(|d| d.cuttable)?;
+            // The next document's mark is never before its first line: at worst the cut takes a
+            // few of its lines too, which `locate` (document 0 of the cut) ignores.
+            let to = s.get(document + 1).map(|d| d.line);
+            Some((start.line, to))
         });
         if let Some((from, to)) = from {
             let lines = to.map_or(usize::MAX, |to| to.saturating_sub(from));
@@ -1033,6 +1061,32 @@ mod tests {
                 column: 3
             })
         );
+    }
+
+    /// Found by fuzzing (`fuzz/corpus/yaml/crash-doclocator-block-scalar-root`): the parser marks
+    /// a root block scalar where its content starts, after the `>`/`|` header, and a document cut
+    /// from there lost its header (DocLocator said line 3 where locate said line 2).
+    #[test]
+    fn doc_locator_agrees_on_block_scalar_roots() {
+        let texts = [
+            ">\n>\nlnIls\r\n\r",
+            "|\n  text\n",
+            "a: 1\n---\n>\n  folded\n---\nb: 2\n",
+            "a: 1\n...\n|\n  literal\n...\nb: 2\n",
+            "--- &x >\n  anchored\n",
+        ];
+        for text in texts {
+            let l = DocLocator::new(text);
+            for doc in 0..4 {
+                for path in [FieldPath::root(), FieldPath::keys(&["b"])] {
+                    assert_eq!(
+                        l.locate(doc, &path),
+                        locate(text, doc, &path),
+                        "{text:?} document {doc} at {path}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
