@@ -1062,25 +1062,6 @@ fn run(cli: Cli) -> Result<Outcome> {
     }
 }
 
-/// An error and its causes on one line, like anyhow's `{:#}`, but a cause whose text its
-/// parent's message already ends with is not printed again: some libraries' errors (kube-rs's
-/// kubeconfig errors) put their source in their own message and return it as the source too,
-/// which printed "No such file or directory (os error 2): No such file or directory (os error 2)".
-fn error_text(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if out.ends_with(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
-}
-
 fn main() -> ExitCode {
     // A usage error exits 1 like every other error: 2 means "changes present".
     let cli = match Cli::try_parse() {
@@ -1103,7 +1084,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Invalid) | Ok(Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::Changes) => ExitCode::from(2),
         Err(e) => {
-            eprintln!("error: {}", error_text(&e));
+            eprintln!("error: {}", eksync::errors::error_chain(e.as_ref()));
             ExitCode::from(1)
         }
     }

@@ -14,6 +14,7 @@ use crate::core::awsdiff::{
 };
 use crate::core::desired::{self, DesiredAws};
 use crate::core::reconcile::{deferral, Detail, DriftNote};
+use crate::errors::error_chain;
 
 /// What the AWS half keeps between planning and applying.
 #[derive(Debug, Clone)]
@@ -326,21 +327,6 @@ pub(super) async fn run_node(p: &LivePlan, adapter: &AwsAdapter, node: usize) ->
         reread,
         fingerprint: None,
     }
-}
-
-/// An error with its sources, one line.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let next = c.to_string();
-        if !s.contains(&next) {
-            s.push_str(": ");
-            s.push_str(&next);
-        }
-        cur = c.source();
-    }
-    s
 }
 
 /// What one step of a bare AWS plan came to.

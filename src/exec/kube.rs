@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::aws::error_chain;
 use super::run::{LiveValues, StepReport};
 use super::{Action, ExecOptions, Health, Item, LivePlan, Outcome};
 use crate::adapters::kube::{ApplyOptions, KubeAdapter, KubeError, Propagation, ResolvedKind};
@@ -26,6 +25,7 @@ use crate::core::model::KubeObject;
 use crate::core::reconcile::prune::{self, PruneCandidate, PruneDecision};
 use crate::core::reconcile::{deferral, Detail, DriftNote, LeftGit, Work};
 use crate::core::values;
+use crate::errors::error_chain;
 
 pub use crate::core::reconcile::prune::PRUNE_ANNOTATION;
 

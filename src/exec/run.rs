@@ -72,7 +72,7 @@ pub(super) async fn apply(
             Err(e) => {
                 p.refused = Some(format!(
                     "nothing was applied: the inventory could not be recorded first: {}",
-                    aws::error_chain(&e)
+                    crate::errors::error_chain(&e)
                 ));
                 return p;
             }

@@ -7,6 +7,7 @@
 //!
 //! It does not know what the requests mean; `discovery`, `apply` and `inventory` build them.
 
+use crate::errors::error_chain;
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
@@ -325,18 +326,6 @@ fn config_error(
         message,
         source: Box::new(source),
     }
-}
-
-/// The error and its sources on one line, for logs.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// Whether another attempt may get a different answer: only API answers whose status is
