@@ -589,14 +589,13 @@ struct LivePreview<'a> {
 
 /// The head's live plan for `--live`, named after the head's revision.
 fn live_plan_of(
-    head: &source::Source,
+    head: &Analysis,
     revision: Option<source::Revision>,
     live: &LivePreview,
 ) -> Result<LivePlan> {
-    let a = analysis::analyze(head);
     let mut p = runtime()?.block_on(async {
-        let r = connect(&a, live.repo, live.args).await?;
-        let p = r.diff(&a, jiff::Timestamp::now()).await;
+        let r = connect(head, live.repo, live.args).await?;
+        let p = r.diff(head, jiff::Timestamp::now()).await;
         keep_aws_cache(&r);
         Ok::<_, anyhow::Error>(p?)
     })?;
@@ -615,8 +614,8 @@ fn preview_between(
     live: Option<&LivePreview>,
 ) -> Result<Outcome> {
     let (head, head_revision) = head;
-    let p = match preview::between(&base, &head, labels.clone()) {
-        Ok(p) => p,
+    let (base, head) = match preview::analyze_sides(&base, &head) {
+        Ok(sides) => sides,
         Err(preview::PreviewError::Invalid { side, diagnostics }) => {
             let label = match side {
                 preview::Side::Base => &labels.base,
@@ -628,6 +627,8 @@ fn preview_between(
         }
         Err(e) => return Err(e.into()),
     };
+    let p = preview::compare(&base, &head).with_labels(labels);
+    drop(base);
     let live = match live {
         Some(l) => Some(
             live_plan_of(&head, head_revision, l)

@@ -2,8 +2,9 @@
 //! rendered template with tags and parameters (parameters read at apply time show as "known after
 //! apply"), IAM inline policies their role, name and normalized document after offline
 //! substitution, Kubernetes objects their body after offline substitution and `kdiff::prepare`.
-//! `value` is compared (never shown: it holds Secret values); `shown` is the masked form that
-//! diffs are made from.
+//! `value` is compared (never shown: it holds Secret values); [`Item::shown`] is the masked form
+//! that diffs are made from. Items are made one node at a time ([`Items::get`]) so that a preview
+//! of a large repo holds only the documents that changed, not a third copy of every body.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,8 +35,6 @@ pub(super) struct Item {
     pub kind: String,
     /// Compared; holds Secret values: never shown.
     pub value: Value,
-    /// What people see (Secret values masked).
-    pub shown: Value,
     pub format: Format,
     /// Every value reference was known offline.
     pub complete: bool,
@@ -44,6 +43,11 @@ pub(super) struct Item {
 impl Item {
     pub fn is_secret(&self) -> bool {
         self.group.is_empty() && self.kind == "Secret"
+    }
+
+    /// What people see: `value` with Secret values masked.
+    pub fn shown(&self) -> Value {
+        values::mask_secret(&self.group, &self.kind, &self.value)
     }
 
     /// `shown` (or a variant of it) as text.
@@ -69,96 +73,119 @@ fn cluster_cfg<'a>(a: &'a Analysis, name: Option<&str>) -> Option<&'a ClusterCon
         .map(|c| &c.config)
 }
 
-/// Every node's document, by graph node id.
-pub(super) fn items(a: &Analysis) -> BTreeMap<String, Item> {
-    let ctx = PrepareContext::from_bodies(a.model.objects.iter().map(|o| &o.body));
-    let mut out = BTreeMap::new();
-    for (i, n) in a.graph.nodes.iter().enumerate() {
-        let item = match &n.what {
-            NodeRef::ClusterStack { cluster } | NodeRef::NodeGroupStack { cluster, .. } => {
-                let Some(st) = a
-                    .stacks
-                    .get(*cluster)
-                    .and_then(|s| s.iter().find(|s| s.name == n.name))
-                else {
-                    continue;
-                };
-                let params: Map<String, Value> = st
-                    .parameters
-                    .iter()
-                    .map(|p| {
-                        let from = match &p.source {
-                            ParameterSource::StackOutput { stack, output } => {
-                                format!("(known after apply: output {output} of stack {stack})")
-                            }
-                            ParameterSource::ClusterServiceCidr { cluster } => format!(
-                                "(known after apply: the service CIDR of cluster {cluster})"
-                            ),
-                        };
-                        (p.key.clone(), Value::String(from))
-                    })
-                    .collect();
-                let value = json!({
-                    "Parameters": params,
-                    "Tags": st.tags,
-                    "Template": st.template,
-                });
-                Item {
-                    node: i,
-                    group: String::new(),
-                    kind: n.kind.clone(),
-                    shown: value.clone(),
-                    value,
-                    format: Format::Json,
-                    complete: st.parameters.is_empty(),
-                }
-            }
-            NodeRef::RolePolicy(pi) => {
-                let Some(p) = a.model.role_policies.get(*pi) else {
-                    continue;
-                };
-                let cfg = cluster_cfg(a, p.cluster.as_deref());
-                let lookup = |r: &ValueRef| values::offline_value(cfg, r);
-                let (role, c1) = values::substitute(&Value::String(p.role_name.clone()), &lookup);
-                let (doc, c2) = values::substitute(&p.document, &lookup);
-                let value = json!({
-                    "roleName": role,
-                    "policyName": p.name,
-                    "mode": p.mode,
-                    "policyDocument": normalize_json(&doc),
-                });
-                Item {
-                    node: i,
-                    group: String::new(),
-                    kind: n.kind.clone(),
-                    shown: value.clone(),
-                    value,
-                    format: Format::Json,
-                    complete: c1 && c2,
-                }
-            }
-            NodeRef::Object(oi) => {
-                let Some(o) = a.model.objects.get(*oi) else {
-                    continue;
-                };
-                let cfg = cluster_cfg(a, o.cluster.as_deref());
-                let lookup = |r: &ValueRef| values::offline_value(cfg, r);
-                let (body, complete) = values::substitute(&o.body, &lookup);
-                let value = kdiff::prepare(&body, &ctx).body;
-                Item {
-                    node: i,
-                    group: o.key.group.clone(),
-                    kind: o.key.kind.clone(),
-                    shown: values::mask_secret(&o.key.group, &o.key.kind, &value),
-                    value,
-                    format: Format::Yaml,
-                    complete,
-                }
-            }
-        };
-        out.insert(n.id.clone(), item);
+/// A resource's base and head documents (`None` where it does not exist).
+pub(super) type Pair = (Option<Item>, Option<Item>);
+
+/// Every node's document of one analysis, by graph node id, made on request.
+pub(super) struct Items<'a> {
+    a: &'a Analysis,
+    ctx: PrepareContext,
+    by_id: BTreeMap<&'a str, usize>,
+}
+
+impl<'a> Items<'a> {
+    pub fn new(a: &'a Analysis) -> Self {
+        Items {
+            a,
+            ctx: PrepareContext::from_bodies(a.model.objects.iter().map(|o| &o.body)),
+            by_id: a
+                .graph
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.id.as_str(), i))
+                .collect(),
+        }
     }
-    out
+
+    /// The node ids, in order.
+    pub fn ids(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.by_id.keys().copied()
+    }
+
+    /// The document of node `id`, if the analysis has that node and can describe it.
+    pub fn get(&self, id: &str) -> Option<Item> {
+        let i = *self.by_id.get(id)?;
+        item(self.a, &self.ctx, i)
+    }
+}
+
+/// The document of node `i`.
+fn item(a: &Analysis, ctx: &PrepareContext, i: usize) -> Option<Item> {
+    let n = a.graph.nodes.get(i)?;
+    let item = match &n.what {
+        NodeRef::ClusterStack { cluster } | NodeRef::NodeGroupStack { cluster, .. } => {
+            let st = a
+                .stacks
+                .get(*cluster)
+                .and_then(|s| s.iter().find(|s| s.name == n.name))?;
+            let params: Map<String, Value> = st
+                .parameters
+                .iter()
+                .map(|p| {
+                    let from = match &p.source {
+                        ParameterSource::StackOutput { stack, output } => {
+                            format!("(known after apply: output {output} of stack {stack})")
+                        }
+                        ParameterSource::ClusterServiceCidr { cluster } => {
+                            format!("(known after apply: the service CIDR of cluster {cluster})")
+                        }
+                    };
+                    (p.key.clone(), Value::String(from))
+                })
+                .collect();
+            let value = json!({
+                "Parameters": params,
+                "Tags": st.tags,
+                "Template": st.template,
+            });
+            Item {
+                node: i,
+                group: String::new(),
+                kind: n.kind.clone(),
+                value,
+                format: Format::Json,
+                complete: st.parameters.is_empty(),
+            }
+        }
+        NodeRef::RolePolicy(pi) => {
+            let p = a.model.role_policies.get(*pi)?;
+            let cfg = cluster_cfg(a, p.cluster.as_deref());
+            let lookup = |r: &ValueRef| values::offline_value(cfg, r);
+            let (role, c1) = values::substitute(&Value::String(p.role_name.clone()), &lookup);
+            let (doc, c2) = values::substitute(&p.document, &lookup);
+            let value = json!({
+                "roleName": role,
+                "policyName": p.name,
+                "mode": p.mode,
+                "policyDocument": normalize_json(&doc),
+            });
+            Item {
+                node: i,
+                group: String::new(),
+                kind: n.kind.clone(),
+                value,
+                format: Format::Json,
+                complete: c1 && c2,
+            }
+        }
+        NodeRef::Object(oi) => {
+            let o = a.model.objects.get(*oi)?;
+            let cfg = cluster_cfg(a, o.cluster.as_deref());
+            let lookup = |r: &ValueRef| values::offline_value(cfg, r);
+            let (body, complete) = values::substitute(&o.body, &lookup);
+            let value = kdiff::prepare(&body, ctx).body;
+            Item {
+                node: i,
+                group: o.key.group.clone(),
+                kind: o.key.kind.clone(),
+                value,
+                format: Format::Yaml,
+                complete,
+            }
+        }
+    };
+    Some(item)
 }
 
 /// Which keys of a Secret's `data` and `stringData` were added, removed or changed. Keys only.

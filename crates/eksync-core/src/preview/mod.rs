@@ -32,6 +32,7 @@ use crate::analysis::{self, Analysis};
 use crate::diag::Diagnostic;
 use crate::graph::System;
 use crate::source::Source;
+use items::{Item, Pair};
 
 pub use items::SecretKeys;
 pub use risk::{Flag, Risk, RiskKind};
@@ -233,6 +234,13 @@ impl Preview {
 /// carrying its error diagnostics. This is the one entry every reader (directories, Git
 /// revisions) goes through.
 pub fn between(base: &Source, head: &Source, labels: Labels) -> Result<Preview, PreviewError> {
+    let (b, h) = analyze_sides(base, head)?;
+    Ok(compare(&b, &h).with_labels(labels))
+}
+
+/// Both sides analyzed, or the first side that does not load with its errors. For callers that
+/// use the head's analysis again (a `--live` preview), so that it is made once.
+pub fn analyze_sides(base: &Source, head: &Source) -> Result<(Analysis, Analysis), PreviewError> {
     let b = analysis::analyze(base);
     let h = analysis::analyze(head);
     for (side, a) in [(Side::Base, &b), (Side::Head, &h)] {
@@ -248,7 +256,7 @@ pub fn between(base: &Source, head: &Source, labels: Labels) -> Result<Preview, 
             });
         }
     }
-    Ok(compare(&b, &h).with_labels(labels))
+    Ok((b, h))
 }
 
 /// Above this many lines on either side, a document's diff is one hunk (common lines at both ends
@@ -257,50 +265,51 @@ const MAX_DIFF_LINES: usize = 5_000;
 
 /// Compares two analyses (both without errors; see [`between`]).
 pub fn compare(base: &Analysis, head: &Analysis) -> Preview {
-    let bi = items::items(base);
-    let hi = items::items(head);
+    let (bi, hi) = (items::Items::new(base), items::Items::new(head));
     let mut secrets = BTreeMap::new();
     let mut resources = Vec::new();
-    let ids: BTreeSet<&String> = bi.keys().chain(hi.keys()).collect();
+    // Only the documents of changed resources are kept (for the risk rules), never every body.
+    let mut changed: BTreeMap<String, Pair> = BTreeMap::new();
+    let ids: BTreeSet<&str> = bi.ids().chain(hi.ids()).collect();
     for id in ids {
         let (b, h) = (bi.get(id), hi.get(id));
-        let (action, meta, wave) = match (b, h) {
+        let (action, meta, wave) = match (&b, &h) {
             (None, Some(h)) => (Action::Create, h, wave_of(head, h.node)),
             (Some(b), None) => (Action::Delete, b, wave_of(base, b.node)),
             (Some(b), Some(h)) if b.value != h.value => (Action::Update, h, wave_of(head, h.node)),
             _ => continue,
         };
         let (mut before, mut after) = (
-            b.map(|b| b.shown.clone()).unwrap_or_default(),
-            h.map(|h| h.shown.clone()).unwrap_or_default(),
+            b.as_ref().map(Item::shown).unwrap_or_default(),
+            h.as_ref().map(Item::shown).unwrap_or_default(),
         );
-        if let (Some(b), Some(h)) = (b, h) {
+        if let (Some(b), Some(h)) = (&b, &h) {
             if meta.is_secret() {
                 let keys = items::secret_keys(&b.value, &h.value);
                 items::mark_changed_secret_keys(&mut before, &mut after, &keys.changed);
-                secrets.insert(id.clone(), keys);
+                secrets.insert(id.to_string(), keys);
             }
         } else if meta.is_secret() {
-            let (old, new) = (b.map(|b| &b.value), h.map(|h| &h.value));
+            let (old, new) = (b.as_ref().map(|b| &b.value), h.as_ref().map(|h| &h.value));
             let empty = serde_json::Value::Null;
             secrets.insert(
-                id.clone(),
+                id.to_string(),
                 items::secret_keys(old.unwrap_or(&empty), new.unwrap_or(&empty)),
             );
         }
         let (old_text, new_text) = (
-            b.map(|b| b.render(&before)).unwrap_or_default(),
-            h.map(|h| h.render(&after)).unwrap_or_default(),
+            b.as_ref().map(|b| b.render(&before)).unwrap_or_default(),
+            h.as_ref().map(|h| h.render(&after)).unwrap_or_default(),
         );
         let (diff, lines_added, lines_removed) = unified(&old_text, &new_text, id);
-        let node = match (h, b) {
+        let node = match (&h, &b) {
             (Some(h), _) => &head.graph.nodes[h.node],
             (None, Some(b)) => &base.graph.nodes[b.node],
             // Unreachable: the id came from one of the two maps.
             (None, None) => continue,
         };
         resources.push(ResourceChange {
-            id: id.clone(),
+            id: id.to_string(),
             system: node.system,
             kind: node.kind.clone(),
             name: node.name.clone(),
@@ -311,15 +320,15 @@ pub fn compare(base: &Analysis, head: &Analysis) -> Preview {
             diff,
             lines_added,
             lines_removed,
-            known_after_apply: h.is_some_and(|h| !h.complete),
+            known_after_apply: h.as_ref().is_some_and(|h| !h.complete),
             wave,
         });
+        changed.insert(id.to_string(), (b, h));
     }
     let flags = risk::assess(&risk::Inputs {
         base,
         head,
-        base_items: &bi,
-        head_items: &hi,
+        changed: &changed,
         resources: &resources,
         secrets: &secrets,
     });

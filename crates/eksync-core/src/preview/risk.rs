@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::items::{Item, SecretKeys};
+use super::items::{Pair, SecretKeys};
 use super::{Action, ResourceChange};
 use crate::analysis::Analysis;
 use crate::awsdiff::{diff_template, forces_replacement, normalize_json};
@@ -212,8 +212,8 @@ impl Flag {
 pub(super) struct Inputs<'a> {
     pub base: &'a Analysis,
     pub head: &'a Analysis,
-    pub base_items: &'a BTreeMap<String, Item>,
-    pub head_items: &'a BTreeMap<String, Item>,
+    /// The base and head documents of each changed resource, by id.
+    pub changed: &'a BTreeMap<String, Pair>,
     pub resources: &'a [ResourceChange],
     pub secrets: &'a BTreeMap<String, SecretKeys>,
 }
@@ -227,7 +227,10 @@ pub(super) fn assess(i: &Inputs) -> Vec<Flag> {
             label: r.label.clone(),
             risk,
         };
-        let (b, h) = (i.base_items.get(&r.id), i.head_items.get(&r.id));
+        let (b, h) = match i.changed.get(&r.id) {
+            Some((b, h)) => (b.as_ref(), h.as_ref()),
+            None => (None, None),
+        };
         if r.action == Action::Delete {
             out.push(flag(Risk::Deletion { system: r.system }));
             if let Some(b) = b {
