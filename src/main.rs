@@ -38,6 +38,23 @@ enum Output {
     Markdown,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum YamlOrJson {
+    Yaml,
+    Json,
+}
+
+/// The part of `eksync permissions` to print.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum PermissionsPart {
+    /// Kubernetes RBAC and the AWS IAM policy.
+    All,
+    /// Only the Kubernetes objects (for `kubectl apply -f -`).
+    Kubernetes,
+    /// Only the IAM policy (for `aws iam put-role-policy`).
+    Aws,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum GraphFormat {
     Dot,
@@ -116,6 +133,11 @@ struct LiveArgs {
     /// Keep no AWS template cache between runs.
     #[arg(long)]
     no_aws_cache: bool,
+    /// The CloudFormation service role that changes the stacks (each change set's RoleARN):
+    /// CloudFormation creates their resources with its rights, and eksync needs only
+    /// iam:PassRole for it (see `eksync permissions`).
+    #[arg(long, env = "EKSYNC_CFN_ROLE_ARN")]
+    cfn_role_arn: Option<String>,
     /// Report drift but change nothing that only corrects drift.
     #[arg(long)]
     detect_only: bool,
@@ -199,6 +221,34 @@ enum Command {
         /// A run starts once the files were quiet for this many milliseconds.
         #[arg(long, default_value_t = 200)]
         debounce_ms: u64,
+    },
+    /// Print the least privilege eksync needs to reconcile this repo: Kubernetes ClusterRole,
+    /// Roles and bindings (verbs per kind, bind/escalate by name) and the IAM policy for its
+    /// role (actions scoped to the repo's stacks, roles and cluster), each rule with what needs it.
+    Permissions {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[arg(short, long, value_enum, default_value_t = YamlOrJson::Yaml)]
+        output: YamlOrJson,
+        /// Which part to print.
+        #[arg(long = "for", value_enum, default_value_t = PermissionsPart::All)]
+        part: PermissionsPart,
+        /// The ServiceAccount the bindings name, as NAMESPACE/NAME.
+        #[arg(long, default_value = "eksync-system/eksync", conflicts_with = "user")]
+        service_account: String,
+        /// Bind a user instead of a ServiceAccount.
+        #[arg(long)]
+        user: Option<String>,
+        /// The source name (as for diff/apply).
+        #[arg(long, env = "EKSYNC_SOURCE")]
+        source: Option<String>,
+        /// The CloudFormation service role the agent passes to CloudFormation (as for apply).
+        #[arg(long, env = "EKSYNC_CFN_ROLE_ARN")]
+        cfn_role_arn: Option<String>,
+        /// Also grant list and delete on a kind that left the repo (KIND or KIND.GROUP), so that
+        /// prune can remove its last objects. Repeatable.
+        #[arg(long, value_name = "KIND[.GROUP]")]
+        keep_kind: Vec<String>,
     },
     /// Explain why a resource sits in its wave: the chains of edges (with reasons) from the roots
     /// to it, and what waits for it.
@@ -337,6 +387,7 @@ async fn connect_aws(a: &Analysis, live: &LiveArgs) -> Result<Option<AwsAdapter>
             ..WaitSettings::default()
         },
         cache_file: aws_cache_file(a, live),
+        cfn_role_arn: live.cfn_role_arn.clone(),
         ..AwsSettings::default()
     })
     .await
@@ -798,6 +849,74 @@ fn cmd_watch(repo: RepoArgs, live_args: LiveArgs, live: bool, debounce_ms: u64) 
     })
 }
 
+/// Who `eksync permissions` binds.
+struct PermissionsSubject {
+    service_account: String,
+    user: Option<String>,
+}
+
+fn cmd_permissions(
+    repo: RepoArgs,
+    output: YamlOrJson,
+    part: PermissionsPart,
+    subject: PermissionsSubject,
+    source: Option<String>,
+    cfn_role: Option<String>,
+    keep_kind: Vec<String>,
+) -> Result<Outcome> {
+    use eksync::core::permissions::{self, Part, Subject};
+    let subject = match subject.user {
+        Some(name) => Subject::User { name },
+        None => {
+            let (namespace, name) = subject
+                .service_account
+                .split_once('/')
+                .filter(|(ns, n)| !ns.is_empty() && !n.is_empty() && !n.contains('/'))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--service-account takes NAMESPACE/NAME, not {:?}",
+                        subject.service_account
+                    )
+                })?;
+            Subject::ServiceAccount {
+                namespace: namespace.to_string(),
+                name: name.to_string(),
+            }
+        }
+    };
+    let extra_kinds = keep_kind
+        .iter()
+        .map(|k| match k.split_once('.') {
+            Some((kind, group)) => (group.to_string(), kind.to_string()),
+            None => (String::new(), k.clone()),
+        })
+        .collect();
+    let Some(a) = analyze_valid(&repo)? else {
+        return Ok(Outcome::Invalid);
+    };
+    let opts = permissions::Options {
+        source: source_name(&a, &repo, source.as_deref())?,
+        inventory_namespace: KubeSettings::default().inventory_namespace,
+        subject,
+        cfn_role,
+        extra_kinds,
+    };
+    let p = permissions::permissions(&a, &opts);
+    let part = match part {
+        PermissionsPart::All => Part::All,
+        PermissionsPart::Kubernetes => Part::Kubernetes,
+        PermissionsPart::Aws => Part::Aws,
+    };
+    match output {
+        YamlOrJson::Yaml => emit(&permissions::to_yaml(&p, part))?,
+        YamlOrJson::Json => emit(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&permissions::to_json(&p, part))?
+        ))?,
+    }
+    Ok(Outcome::Ok)
+}
+
 fn cmd_why(resource: &str, repo: RepoArgs, output: Output) -> Result<Outcome> {
     let Some(a) = analyze_valid(&repo)? else {
         return Ok(Outcome::Invalid);
@@ -1045,6 +1164,27 @@ fn run(cli: Cli) -> Result<Outcome> {
             repo,
             output,
         } => cmd_why(&resource, repo, output),
+        Command::Permissions {
+            repo,
+            output,
+            part,
+            service_account,
+            user,
+            source,
+            cfn_role_arn,
+            keep_kind,
+        } => cmd_permissions(
+            repo,
+            output,
+            part,
+            PermissionsSubject {
+                service_account,
+                user,
+            },
+            source,
+            cfn_role_arn,
+            keep_kind,
+        ),
         Command::Apply {
             repo,
             live,

@@ -24,13 +24,18 @@ fn cache_dir() -> std::path::PathBuf {
 }
 
 fn eksync(server: &MotoServer, args: &[&str]) -> (i32, Value) {
+    eksync_at(&server.url, args)
+}
+
+/// `eksync ARGS -o json --no-kubernetes` against the AWS endpoint `url`.
+fn eksync_at(url: &str, args: &[&str]) -> (i32, Value) {
     let out = Command::cargo_bin("eksync")
         .unwrap()
         .args(args)
         .args(["-o", "json", "--no-kubernetes"])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("EKSYNC_AWS_ENDPOINT_URL", &server.url)
+        .env("EKSYNC_AWS_ENDPOINT_URL", url)
         .env("EKSYNC_AWS_MAX_ATTEMPTS", "1")
         .env("EKSYNC_POLL_MS", "20")
         .env("EKSYNC_AWS_CACHE_DIR", cache_dir())
@@ -328,4 +333,149 @@ async fn a_fresh_diff_of_20_unchanged_stacks_reads_no_template_again() {
         ],
         "{warm:?}"
     );
+}
+
+/// The IAM action a request to moto was for: `service:Action` from the SigV4 scope and the
+/// query-protocol action, or the EKS REST operation from its path.
+fn iam_action(seen: &support::proxy::Seen) -> String {
+    let action = match seen.action.split_once(' ') {
+        Some(("GET", path)) if seen.service == "eks" => {
+            match path.trim_start_matches('/').split('/').collect::<Vec<_>>()[..] {
+                ["clusters", _] => "DescribeCluster".to_string(),
+                ["clusters", _, "node-groups", _] => "DescribeNodegroup".to_string(),
+                _ => seen.action.clone(),
+            }
+        }
+        _ => seen.action.clone(),
+    };
+    format!("{}:{action}", seen.service)
+}
+
+/// `eksync permissions --for aws` holds exactly the actions the AWS adapter calls: a run that
+/// previews the creates, applies them, corrects policy, capacity and tag drift, and fails an
+/// update (whose events name the cause) is counted on the wire by a proxy in front of moto, and
+/// every action seen is in the generated policy, and nothing else but `iam:PassRole` for the
+/// CloudFormation service role (an authorization, not a call).
+#[tokio::test]
+async fn the_generated_iam_policy_allows_exactly_the_actions_called() {
+    let (_guard, server) = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (oob, repo) = set_up(server, dir.path()).await;
+    let repo_s = repo.to_str().unwrap();
+    let proxy = support::proxy::FaultProxy::start(&server.url);
+    const ROLE: &str = "arn:aws:iam::123456789012:role/eksync-cloudformation";
+    let run = |args: &[&str]| eksync_at(&proxy.url, &[args, &["--cfn-role-arn", ROLE]].concat());
+
+    let (code, plan) = run(&["diff", repo_s]);
+    assert_eq!(code, 2, "{plan:#}");
+    let (code, out) = run(&["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{out:#}");
+
+    // Drift of each kind the agent corrects: the inline policy, the Spot group's maxSize, and a
+    // tag of the group.
+    let role = physical_ids(&oob, STATIC_STACK).await["NodeInstanceRole"].clone();
+    oob.iam
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name("ASG-Policy-For-Worker")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let asg = spot_asg(&oob).await;
+    let asg_name = asg.auto_scaling_group_name().unwrap().to_string();
+    oob.autoscaling
+        .update_auto_scaling_group()
+        .auto_scaling_group_name(&asg_name)
+        .max_size(7)
+        .send()
+        .await
+        .unwrap();
+    let intent = "k8s.io/cluster-autoscaler/node-template/label/intent";
+    oob.autoscaling
+        .delete_tags()
+        .tags(
+            aws_sdk_autoscaling::types::Tag::builder()
+                .resource_id(&asg_name)
+                .resource_type("auto-scaling-group")
+                .key(intent)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (code, out) = run(&["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{out:#}");
+    let asg = spot_asg(&oob).await;
+    assert_eq!(asg.max_size(), Some(5), "{out:#}");
+
+    // A failed update: its first failed event is read to say why.
+    edit(
+        &repo,
+        "cluster/cluster.yaml",
+        "    maxSize: 5\n",
+        "    maxSize: 6\n",
+    );
+    proxy.arm_rollback(
+        SPOT_STACK,
+        "NodeGroup",
+        "AWS::AutoScaling::AutoScalingGroup",
+        "You have requested more instances (6) than your current instance limit of 5 allows",
+    );
+    let (code, out) = run(&["apply", repo_s, "--yes"]);
+    assert_eq!(code, 1, "{out:#}");
+    assert!(proxy.rolled_back(), "{out:#}");
+
+    let seen: std::collections::BTreeSet<String> = proxy.seen().iter().map(iam_action).collect();
+    let out = Command::cargo_bin("eksync")
+        .unwrap()
+        .args([
+            "permissions",
+            repo_s,
+            "--for",
+            "aws",
+            "-o",
+            "json",
+            "--cfn-role-arn",
+            ROLE,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let policy: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut allowed = std::collections::BTreeSet::new();
+    for st in policy["Statement"].as_array().unwrap() {
+        match &st["Action"] {
+            Value::String(a) => {
+                allowed.insert(a.clone());
+            }
+            Value::Array(list) => {
+                allowed.extend(list.iter().map(|a| a.as_str().unwrap().to_string()))
+            }
+            other => panic!("Action {other}"),
+        }
+        if st["Action"] == "iam:PassRole" {
+            assert_eq!(st["Resource"], ROLE);
+        }
+    }
+    let called_not_allowed: Vec<&String> = seen.difference(&allowed).collect();
+    assert!(
+        called_not_allowed.is_empty(),
+        "called but not allowed: {called_not_allowed:?}"
+    );
+    let allowed_not_called: Vec<&String> = allowed
+        .difference(&seen)
+        .filter(|a| *a != "iam:PassRole")
+        .collect();
+    assert!(
+        allowed_not_called.is_empty(),
+        "allowed but never called: {allowed_not_called:?}; called: {seen:?}"
+    );
+    assert!(allowed.contains("iam:PassRole"));
+    eprintln!("{} actions called, all allowed: {seen:?}", seen.len());
 }

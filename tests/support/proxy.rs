@@ -33,6 +33,21 @@ pub struct Seen {
     pub target: String,
     /// The proxy answered with the injected error instead of forwarding.
     pub faulted: bool,
+    /// The signing name of the request's SigV4 credential scope (`cloudformation`, `iam`,
+    /// `autoscaling`, `eks`): the IAM service prefix of its action.
+    pub service: String,
+}
+
+/// The service of a SigV4 `Authorization` header: `Credential=KEY/DATE/REGION/SERVICE/aws4_request`.
+fn signing_service(headers: &HeaderMap) -> String {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("Credential=").nth(1))
+        .and_then(|c| c.split(',').next())
+        .and_then(|scope| scope.split('/').nth(3))
+        .unwrap_or_default()
+        .to_string()
 }
 
 struct Shared {
@@ -389,6 +404,7 @@ async fn forward(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Err(e) => return (StatusCode::BAD_GATEWAY, format!("proxy: body: {e}")).into_response(),
     };
     let (action, target) = describe(parts.method.as_str(), &parts.uri, &parts.headers, &body);
+    let service = signing_service(&parts.headers);
     let faulted = {
         let mut st = shared.lock();
         let mut faulted = None;
@@ -402,6 +418,7 @@ async fn forward(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             action: action.clone(),
             target: target.clone(),
             faulted: faulted.is_some(),
+            service: service.clone(),
         });
         faulted
     };

@@ -14,6 +14,7 @@ pub mod kube;
 pub mod load;
 pub mod model;
 pub mod path;
+pub mod permissions;
 pub mod plan;
 pub mod preview;
 pub mod reconcile;

@@ -162,6 +162,7 @@ impl AwsAdapter {
                 ))
                 .capabilities(Capability::CapabilityIam)
                 .capabilities(Capability::CapabilityNamedIam)
+                .set_role_arn(self.settings.cfn_role_arn.clone())
                 .send()
                 .await;
             match resp {

@@ -70,6 +70,10 @@ pub struct AwsSettings {
     /// last-changed time), so a fresh run does not read unchanged templates again. `None`:
     /// nothing is kept.
     pub cache_file: Option<std::path::PathBuf>,
+    /// The CloudFormation service role stacks are changed with (`RoleARN` of each change set):
+    /// CloudFormation then creates the stacks' resources with that role's rights, not the
+    /// caller's. `None`: with the caller's credentials.
+    pub cfn_role_arn: Option<String>,
 }
 
 impl Default for AwsSettings {
@@ -84,6 +88,7 @@ impl Default for AwsSettings {
             list_all_threshold: 3,
             http_client: None,
             cache_file: None,
+            cfn_role_arn: None,
         }
     }
 }
