@@ -7,6 +7,7 @@
 pub mod adapters;
 pub mod errors;
 pub mod exec;
+pub mod session;
 pub mod watch;
 
 /// The pure core lives in its own crate (`eksync-core`), whose manifest admits no I/O, async or SDK

@@ -9,16 +9,13 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
-use eksync::adapters::aws::{
-    AwsAdapter, AwsSettings, CredentialsSource, RetrySettings, WaitSettings,
-};
-use eksync::adapters::kube::{KubeAdapter, KubeSettings};
-use eksync::adapters::repo as repo_open;
+use eksync::adapters::kube::KubeSettings;
 use eksync::core::analysis::{self, Analysis};
 use eksync::core::preview;
 use eksync::core::report::{self, PlanView};
 use eksync::core::source::{self, FileRules};
-use eksync::exec::{self, ExecOptions, LivePlan, Reconciler};
+use eksync::exec::{self, LivePlan, Reconciler};
+use eksync::session::{connect, keep_aws_cache, open_repo, source_name, LiveArgs, RepoArgs};
 
 #[derive(Parser)]
 #[command(
@@ -59,122 +56,6 @@ enum PermissionsPart {
 enum GraphFormat {
     Dot,
     Mermaid,
-}
-
-#[derive(clap::Args, Clone)]
-struct RepoArgs {
-    /// The repo: a directory, a local Git repository (with --rev), or a remote Git URL (https://,
-    /// ssh://, git@host:org/repo.git, git://, file://; with --ref).
-    #[arg(default_value = ".")]
-    repo: PathBuf,
-    /// Files larger than this many bytes are not read (and reported).
-    #[arg(long, default_value_t = source::DEFAULT_MAX_FILE_SIZE)]
-    max_file_size: u64,
-    #[command(flatten)]
-    git: GitArgs,
-}
-
-/// Reading the repo from Git (see `eksync::adapters::repo`).
-#[derive(clap::Args, Clone)]
-struct GitArgs {
-    /// Read this revision of the local Git repository (branch, tag, SHA, HEAD~2), not the files
-    /// on disk.
-    #[arg(long, conflicts_with = "git_ref")]
-    rev: Option<String>,
-    /// The branch, tag or commit of a remote URL to read (default: the remote's HEAD).
-    #[arg(long = "ref", value_name = "REF")]
-    git_ref: Option<String>,
-    /// Read only this folder of the repo (monorepos).
-    #[arg(long)]
-    path: Option<String>,
-    /// Where remotes are cached (default: the user's cache folder, eksync/git).
-    #[arg(long, env = "EKSYNC_GIT_CACHE")]
-    git_cache: Option<PathBuf>,
-    /// A file holding the HTTPS token (else the EKSYNC_GIT_TOKEN variable).
-    #[arg(long, env = "EKSYNC_GIT_TOKEN_FILE")]
-    git_token_file: Option<PathBuf>,
-    /// The SSH private key for ssh:// and git@host: remotes (else the SSH agent).
-    #[arg(long, env = "EKSYNC_GIT_SSH_KEY")]
-    git_ssh_key: Option<PathBuf>,
-    /// The known_hosts file SSH host keys are checked against (default: ~/.ssh/known_hosts).
-    #[arg(long, env = "EKSYNC_GIT_KNOWN_HOSTS")]
-    git_known_hosts: Option<PathBuf>,
-    /// Trust an SSH host that is not in known_hosts on first use, and add it (a changed key is
-    /// still refused).
-    #[arg(long)]
-    git_insecure_accept_new_host_key: bool,
-    /// Fetch only this many commits of a remote's history (a shallow fetch).
-    #[arg(long)]
-    git_depth: Option<u32>,
-}
-
-/// Where live state is and how to treat it.
-#[derive(clap::Args)]
-struct LiveArgs {
-    /// kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
-    #[arg(long, env = "KUBECONFIG")]
-    kubeconfig: Option<PathBuf>,
-    /// kubeconfig context to use.
-    #[arg(long)]
-    context: Option<String>,
-    /// AWS region (default: the ClusterConfig's region, then the standard chain).
-    #[arg(long, env = "AWS_REGION")]
-    aws_region: Option<String>,
-    /// AWS named profile.
-    #[arg(long, env = "AWS_PROFILE")]
-    aws_profile: Option<String>,
-    /// Send every AWS call to this endpoint (AWS-compatible endpoints, local tests).
-    #[arg(long, env = "EKSYNC_AWS_ENDPOINT_URL")]
-    aws_endpoint_url: Option<String>,
-    /// Where deployed CloudFormation templates are kept between runs (default: the user's cache
-    /// folder), so a fresh run reads only templates that changed.
-    #[arg(long, env = "EKSYNC_AWS_CACHE_DIR")]
-    aws_cache_dir: Option<PathBuf>,
-    /// Keep no AWS template cache between runs.
-    #[arg(long)]
-    no_aws_cache: bool,
-    /// The CloudFormation service role that changes the stacks (each change set's RoleARN):
-    /// CloudFormation creates their resources with its rights, and eksync needs only
-    /// iam:PassRole for it (see `eksync permissions`).
-    #[arg(long, env = "EKSYNC_CFN_ROLE_ARN")]
-    cfn_role_arn: Option<String>,
-    /// Report drift but change nothing that only corrects drift.
-    #[arg(long)]
-    detect_only: bool,
-    /// Skip CloudFormation change-set previews.
-    #[arg(long)]
-    no_preview: bool,
-    /// Steps in flight at once.
-    #[arg(long, default_value_t = 4)]
-    concurrency: usize,
-    /// Attempts per AWS call (1 turns retries off).
-    #[arg(long, env = "EKSYNC_AWS_MAX_ATTEMPTS", default_value_t = 5)]
-    aws_max_attempts: u32,
-    /// First delay between polls while waiting for a step, in milliseconds.
-    #[arg(long, env = "EKSYNC_POLL_MS", default_value_t = 2000)]
-    poll_ms: u64,
-    /// Wait at most this many seconds for any object to become healthy (default: per kind).
-    #[arg(long, env = "EKSYNC_READINESS_TIMEOUT")]
-    readiness_timeout: Option<u64>,
-    /// Do not read or change AWS.
-    #[arg(long)]
-    no_aws: bool,
-    /// Do not read or change Kubernetes.
-    #[arg(long)]
-    no_kubernetes: bool,
-    /// Delete managed objects that left Git.
-    #[arg(long)]
-    prune: bool,
-    /// Largest share of the inventory one run may prune (0 to 1).
-    #[arg(long, default_value_t = 0.5)]
-    prune_max_share: f64,
-    /// Allow a prune above --prune-max-share.
-    #[arg(long)]
-    prune_allow_large: bool,
-    /// The source name that labels this repo's objects and names its inventory (default:
-    /// `spec.source` in eksync.yaml, else derived from the repo folder's name).
-    #[arg(long, env = "EKSYNC_SOURCE")]
-    source: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -326,146 +207,6 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-/// The region: the flag, else the repo's one region, else the SDK's chain.
-fn aws_region(a: &Analysis, live: &LiveArgs) -> Option<String> {
-    if live.aws_region.is_some() {
-        return live.aws_region.clone();
-    }
-    let regions: std::collections::BTreeSet<&str> = a
-        .model
-        .clusters
-        .iter()
-        .map(|c| c.config.metadata.region.as_str())
-        .collect();
-    match regions.len() {
-        1 => regions.into_iter().next().map(str::to_string),
-        _ => None,
-    }
-}
-
-/// One cache file per endpoint, region and profile, under the cache folder.
-fn aws_cache_file(a: &Analysis, live: &LiveArgs) -> Option<PathBuf> {
-    if live.no_aws_cache {
-        return None;
-    }
-    let dir = live
-        .aws_cache_dir
-        .clone()
-        .or_else(|| dirs::cache_dir().map(|d| d.join("eksync").join("aws")))?;
-    let key = format!(
-        "{}-{}-{}",
-        aws_region(a, live).unwrap_or_default(),
-        live.aws_endpoint_url.as_deref().unwrap_or("aws"),
-        live.aws_profile.as_deref().unwrap_or("default")
-    );
-    Some(dir.join(format!(
-        "templates-{}.json",
-        source::derive_source_name(&key)
-    )))
-}
-
-async fn connect_aws(a: &Analysis, live: &LiveArgs) -> Result<Option<AwsAdapter>> {
-    if live.no_aws {
-        return Ok(None);
-    }
-    let credentials = match &live.aws_profile {
-        Some(profile) => CredentialsSource::Profile(profile.clone()),
-        None => CredentialsSource::DefaultChain,
-    };
-    let adapter = AwsAdapter::connect(AwsSettings {
-        region: aws_region(a, live),
-        endpoint_url: live.aws_endpoint_url.clone(),
-        credentials,
-        max_concurrency: live.concurrency.max(1),
-        retry: RetrySettings {
-            max_attempts: live.aws_max_attempts.max(1),
-            ..RetrySettings::default()
-        },
-        wait: WaitSettings {
-            initial_delay: std::time::Duration::from_millis(live.poll_ms),
-            max_delay: std::time::Duration::from_millis(live.poll_ms.max(1).saturating_mul(15)),
-            ..WaitSettings::default()
-        },
-        cache_file: aws_cache_file(a, live),
-        cfn_role_arn: live.cfn_role_arn.clone(),
-        ..AwsSettings::default()
-    })
-    .await
-    .context("connecting to AWS")?;
-    Ok(Some(adapter))
-}
-
-/// The source name: the flag, else `eksync.yaml`, else derived from the repo folder's name. One
-/// rule for the live commands and `render`, so that what is shown is what is sent.
-fn source_name(a: &Analysis, repo: &RepoArgs, flag: Option<&str>) -> Result<String> {
-    if let Some(name) = flag {
-        anyhow::ensure!(
-            source::valid_source_name(name),
-            "--source `{name}` must be lowercase letters, digits and `-`, start and end with a letter or digit, at most {} characters",
-            source::MAX_SOURCE_NAME
-        );
-        return Ok(name.to_string());
-    }
-    if let Some(name) = &a.model.settings.source {
-        return Ok(name.clone());
-    }
-    Ok(repo_open::default_name(&repo.repo.to_string_lossy()))
-}
-
-async fn connect_kube(
-    a: &Analysis,
-    live: &LiveArgs,
-    source: String,
-) -> Result<Option<KubeAdapter>> {
-    // An empty repo still reaches the cluster when pruning was asked for, so that the prune
-    // guard can refuse loudly instead of nothing happening.
-    if live.no_kubernetes || (a.model.objects.is_empty() && !live.prune) {
-        return Ok(None);
-    }
-    let k = KubeAdapter::connect(KubeSettings {
-        kubeconfig: live.kubeconfig.clone(),
-        context: live.context.clone(),
-        max_concurrency: live.concurrency.max(1) * 2,
-        source,
-        ..KubeSettings::default()
-    })
-    .await
-    .context("connecting to Kubernetes")?;
-    Ok(Some(k))
-}
-
-/// Connects once: the reconciler owns both adapters for the rest of the command.
-async fn connect(a: &Analysis, repo: &RepoArgs, live: &LiveArgs) -> Result<Reconciler> {
-    let source = source_name(a, repo, live.source.as_deref())?;
-    let aws = connect_aws(a, live).await?;
-    let kube = connect_kube(a, live, source).await?;
-    Ok(Reconciler::new(aws, kube, exec_options(live)))
-}
-
-fn exec_options(live: &LiveArgs) -> ExecOptions {
-    let mut readiness = exec::kube::ReadinessOptions {
-        poll: std::time::Duration::from_millis(live.poll_ms),
-        ..Default::default()
-    };
-    if let Some(secs) = live.readiness_timeout {
-        let t = std::time::Duration::from_secs(secs);
-        readiness.default = t;
-        readiness.timeouts.values_mut().for_each(|v| *v = t);
-    }
-    ExecOptions {
-        detect_only: live.detect_only,
-        preview: !live.no_preview,
-        concurrency: live.concurrency.max(1),
-        prune: exec::PruneOptions {
-            enabled: live.prune,
-            max_share: live.prune_max_share,
-            allow_large: live.prune_allow_large,
-        },
-        readiness,
-        progress: Some(progress_sink()),
-    }
-}
-
 fn progress_line(p: &exec::Progress) -> String {
     use exec::{Outcome as Step, Progress};
     match p {
@@ -529,33 +270,6 @@ fn confirm() -> Result<bool> {
         .read_line(&mut line)
         .context("reading the answer")?;
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
-}
-
-/// The one way every command opens its `REPO`: a folder, a local Git repo at `--rev`, or a
-/// remote at `--ref`.
-fn open_repo(repo: &RepoArgs) -> Result<repo_open::Opened> {
-    let g = &repo.git;
-    let mut remote = eksync::adapters::git::RemoteOptions::default();
-    if let Some(dir) = &g.git_cache {
-        remote.cache_dir = dir.clone();
-    }
-    remote.auth.token = repo_open::token(g.git_token_file.as_deref())?;
-    remote.auth.ssh_key = g.git_ssh_key.clone();
-    if let Some(file) = &g.git_known_hosts {
-        remote.auth.known_hosts = file.clone();
-    }
-    remote.auth.accept_new_host_keys = g.git_insecure_accept_new_host_key;
-    remote.depth = g.git_depth;
-    let options = repo_open::OpenOptions {
-        rev: g.rev.clone(),
-        reference: g.git_ref.clone(),
-        subdir: g.path.clone(),
-        rules: FileRules {
-            max_file_size: repo.max_file_size,
-        },
-        remote,
-    };
-    Ok(repo_open::open(&repo.repo.to_string_lossy(), &options)?)
 }
 
 fn analyze(repo: &RepoArgs) -> Result<Analysis> {
@@ -645,7 +359,7 @@ fn live_plan_of(
     live: &LivePreview,
 ) -> Result<LivePlan> {
     let mut p = runtime()?.block_on(async {
-        let r = connect(head, live.repo, live.args).await?;
+        let r = connect(head, live.repo, live.args, Some(progress_sink())).await?;
         let p = r.diff(head, jiff::Timestamp::now()).await;
         keep_aws_cache(&r);
         Ok::<_, anyhow::Error>(p?)
@@ -829,7 +543,7 @@ fn cmd_watch(repo: RepoArgs, live_args: LiveArgs, live: bool, debounce_ms: u64) 
         let runs = if live {
             // Connected once, from the first analysis; each run diffs read-only.
             let first = analyze()?;
-            let r = connect(&first, &repo, &live_args).await?;
+            let r = connect(&first, &repo, &live_args, Some(progress_sink())).await?;
             let diff = |a: Analysis| {
                 let r = &r;
                 async move {
@@ -934,7 +648,7 @@ fn cmd_diff(repo: RepoArgs, live: LiveArgs, output: Output) -> Result<Outcome> {
         return Ok(Outcome::Invalid);
     };
     let mut p = runtime()?.block_on(async {
-        let r = connect(&a, &repo, &live).await?;
+        let r = connect(&a, &repo, &live, Some(progress_sink())).await?;
         let p = r.diff(&a, jiff::Timestamp::now()).await;
         keep_aws_cache(&r);
         Ok::<_, anyhow::Error>(p?)
@@ -955,18 +669,11 @@ fn cmd_apply(
         return Ok(Outcome::Invalid);
     };
     runtime()?.block_on(async {
-        let r = connect(&a, &repo, &live).await?;
+        let r = connect(&a, &repo, &live, Some(progress_sink())).await?;
         let outcome = diff_and_apply(&r, &a, revision, output, dry_run, yes).await;
         keep_aws_cache(&r);
         outcome
     })
-}
-
-/// Writes the AWS template cache for the next run; a failure only costs that run some reads.
-fn keep_aws_cache(r: &Reconciler) {
-    if let Some(Err(e)) = r.aws().map(AwsAdapter::save_cache) {
-        eprintln!("eksync: warning: {:#}", anyhow::Error::new(e));
-    }
 }
 
 async fn diff_and_apply(
