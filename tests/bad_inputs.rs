@@ -38,6 +38,9 @@ struct Case {
     /// Codes of further errors the same mistake causes; any other error fails the case, so that
     /// each repo holds exactly one mistake.
     other_errors: &'static [&'static str],
+    /// Further diagnostics of the same code that must be reported too, as `(line, column,
+    /// message)`: for repos whose one mistake is made twice (every problem is reported in one run).
+    also: &'static [(usize, usize, &'static str)],
 }
 
 const fn case(
@@ -61,6 +64,7 @@ const fn case(
         never_printed: &[],
         help: None,
         other_errors: &[],
+        also: &[],
     }
 }
 
@@ -100,6 +104,11 @@ impl Case {
 
     const fn help(mut self, help: &'static str) -> Case {
         self.help = Some(help);
+        self
+    }
+
+    const fn also(mut self, also: &'static [(usize, usize, &'static str)]) -> Case {
+        self.also = also;
         self
     }
 }
@@ -213,6 +222,16 @@ fn cases() -> Vec<Case> {
             5,
             &["unknown field `instanceTyp`"],
         ),
+        // Two typos, at different depths (one inside `vpc.nat`), are two errors in one run.
+        case(
+            "eksctl-two-unknown-fields",
+            "E-unknown-field",
+            CL,
+            9,
+            5,
+            &["unknown field `instanceTyp`"],
+        )
+        .also(&[(16, 5, "unknown field `gatway`")]),
         case(
             "eksctl-unknown-distribution-field",
             "E-unknown-field",
@@ -1168,6 +1187,23 @@ fn matches(c: &Case, d: &Value) -> bool {
         })
 }
 
+/// Whether `d` is one of the further diagnostics `c` expects.
+fn matches_also(c: &Case, d: &Value) -> bool {
+    c.also
+        .iter()
+        .any(|(line, column, message)| also_matches(c, d, *line, *column, message))
+}
+
+fn also_matches(c: &Case, d: &Value, line: usize, column: usize, message: &str) -> bool {
+    let loc = &d["location"];
+    d["severity"] == "error"
+        && d["code"] == c.code
+        && loc["file"] == c.file
+        && loc["line"].as_u64() == u64::try_from(line).ok()
+        && loc["column"].as_u64() == u64::try_from(column).ok()
+        && d["message"].as_str().is_some_and(|m| m.contains(message))
+}
+
 /// Runs one case; returns what went wrong, if anything.
 fn check(c: &Case) -> Vec<String> {
     let mut problems = Vec::new();
@@ -1209,7 +1245,7 @@ fn check(c: &Case) -> Vec<String> {
             let diags = json["diagnostics"].as_array().cloned().unwrap_or_default();
             let unexpected: Vec<&Value> = diags
                 .iter()
-                .filter(|d| d["severity"] == "error" && !matches(c, d))
+                .filter(|d| d["severity"] == "error" && !matches(c, d) && !matches_also(c, d))
                 .filter(|d| !c.other_errors.iter().any(|code| d["code"] == *code))
                 .collect();
             if !unexpected.is_empty() {
@@ -1228,6 +1264,17 @@ fn check(c: &Case) -> Vec<String> {
                             p.stderr
                         ));
                     }
+                }
+            }
+            for (line, column, message) in c.also {
+                if !diags
+                    .iter()
+                    .any(|d| also_matches(c, d, *line, *column, message))
+                {
+                    problems.push(format!(
+                        "validate: no further {} at {}:{line}:{column} with {message:?}",
+                        c.code, c.file
+                    ));
                 }
             }
             if !diags.iter().any(|d| matches(c, d)) {

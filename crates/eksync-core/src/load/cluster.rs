@@ -1,12 +1,13 @@
-//! Loading and validating eksctl `ClusterConfig` documents: strict decoding, then the checks eksctl
-//! makes (names, sizes, labels, taints, Spot settings) plus a few it misses. Reports problems; never
-//! corrects them.
+//! Loading and validating eksctl `ClusterConfig` documents: every unknown field (walking eksctl's
+//! schema table, at any depth), strict decoding, then the checks eksctl makes (names, sizes, labels,
+//! taints, Spot settings, ARNs, AMI ids) plus a few it misses, and a warning for each field eksync
+//! ignores. Reports every problem of a document in one run; never corrects them.
 
 use std::collections::HashMap;
 
-use super::{decode, syntax, Ctx, RawDoc};
+use super::{decode_all, syntax, Ctx, RawDoc};
 use crate::diag::Diagnostic;
-use crate::eksctl::{self, ClusterConfig, InstancesDistribution, Taint};
+use crate::eksctl::{self, shape, ClusterConfig, InstancesDistribution, Taint};
 use crate::model::Cluster;
 use crate::path::FieldPath;
 
@@ -34,8 +35,30 @@ pub(super) fn load(d: RawDoc, ctx: &mut Ctx) -> Option<Cluster> {
         );
         return None;
     }
-    let config: ClusterConfig = decode(value, &origin, &base, "ClusterConfig", ctx)?;
-    let before = ctx.diags.len();
+    // Every unknown field first, at any depth; the rest still decodes and is checked.
+    let mut value = value;
+    for u in shape::take_unknown_fields(&mut value, &shape::CLUSTER_CONFIG) {
+        let at = ctx.origin_loc(&origin, &base.join(&u.path));
+        let parent = u.path.parent();
+        let place = if parent.is_root() {
+            "at the top level".to_string()
+        } else {
+            format!("in `{parent}`")
+        };
+        let mut d = Diagnostic::error(
+            "E-unknown-field",
+            format!(
+                "ClusterConfig: unknown field `{}` {place} (eksctl's {} has no such field)",
+                u.name, u.object
+            ),
+        )
+        .at(at);
+        if let Some(s) = u.suggestion {
+            d = d.help(format!("did you mean `{s}`?"));
+        }
+        ctx.push(d);
+    }
+    let config: ClusterConfig = decode_all(value, &origin, &base, "ClusterConfig", ctx)?;
     validate(&config, &mut |path, code, msg, warning| {
         let at = ctx.origin_loc(&origin, &base.join(path));
         if warning {
@@ -48,11 +71,10 @@ pub(super) fn load(d: RawDoc, ctx: &mut Ctx) -> Option<Cluster> {
         let at = ctx.origin_loc(&origin, &base.join(&path));
         ctx.warn(
             "W-eksctl-unrendered",
-            format!("`{path}` is valid eksctl but eksync does not render it into stacks yet; it is ignored"),
+            format!("`{path}` is valid eksctl but eksync does not act on it yet (it does not change the rendered stacks); it is ignored"),
             at,
         );
     }
-    let _ = before;
     // Node group names are unique across nodeGroups and managedNodeGroups (each is a stack).
     let mut first_by_name: HashMap<&str, FieldPath> = HashMap::new();
     for ng in config.node_groups() {
@@ -251,6 +273,140 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
             );
         }
         check_volume_size(ng.volume_size, &path, report);
+    }
+    check_arns(c, report);
+    for (i, ng) in c.node_groups.iter().enumerate() {
+        let path = FieldPath::keys(&["nodeGroups"]).index(i).key("ami");
+        check_ami(ng.ami.as_deref(), false, &path, report);
+    }
+    for (i, ng) in c.managed_node_groups.iter().enumerate() {
+        let path = FieldPath::keys(&["managedNodeGroups"]).index(i).key("ami");
+        check_ami(ng.ami.as_deref(), true, &path, report);
+    }
+}
+
+/// Whether `s` has the six parts of an ARN: `arn:partition:service:region:account:resource` (region
+/// and account may be empty; the resource may hold further colons).
+fn valid_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && !parts[1].is_empty()
+        && !parts[2].is_empty()
+        && !parts[5].is_empty()
+}
+
+/// Every ARN field of the typed model must be an ARN, as eksctl's `arn.Parse` requires.
+fn check_arns(c: &ClusterConfig, report: &mut Report) {
+    let mut arns: Vec<(FieldPath, &str)> = Vec::new();
+    if let Some(iam) = &c.iam {
+        let p = FieldPath::keys(&["iam"]);
+        for (f, v) in [
+            ("serviceRoleARN", &iam.service_role_arn),
+            (
+                "serviceRolePermissionsBoundary",
+                &iam.service_role_permissions_boundary,
+            ),
+            (
+                "fargatePodExecutionRoleARN",
+                &iam.fargate_pod_execution_role_arn,
+            ),
+            (
+                "fargatePodExecutionRolePermissionsBoundary",
+                &iam.fargate_pod_execution_role_permissions_boundary,
+            ),
+        ] {
+            if let Some(v) = v {
+                arns.push((p.key(f), v));
+            }
+        }
+        for (i, sa) in iam.service_accounts.iter().enumerate() {
+            let p = p.key("serviceAccounts").index(i);
+            for (j, a) in sa.attach_policy_arns.iter().enumerate() {
+                arns.push((p.key("attachPolicyARNs").index(j), a));
+            }
+            for (f, v) in [
+                ("attachRoleARN", &sa.attach_role_arn),
+                ("permissionsBoundary", &sa.permissions_boundary),
+            ] {
+                if let Some(v) = v {
+                    arns.push((p.key(f), v));
+                }
+            }
+        }
+    }
+    for (i, ng) in c.node_groups.iter().enumerate() {
+        let p = FieldPath::keys(&["nodeGroups"]).index(i);
+        for (j, a) in ng.target_group_arns.iter().enumerate() {
+            arns.push((p.key("targetGroupARNs").index(j), a));
+        }
+        node_group_arns(&p, ng.iam.as_ref(), ng.outpost_arn.as_deref(), &mut arns);
+    }
+    for (i, ng) in c.managed_node_groups.iter().enumerate() {
+        let p = FieldPath::keys(&["managedNodeGroups"]).index(i);
+        node_group_arns(&p, ng.iam.as_ref(), ng.outpost_arn.as_deref(), &mut arns);
+    }
+    for (path, v) in arns {
+        if !valid_arn(v) {
+            err(
+                report,
+                &path,
+                "E-arn",
+                format!("`{v}` is not a valid ARN: expected arn:partition:service:region:account-id:resource"),
+            );
+        }
+    }
+}
+
+/// The ARN fields both node group kinds share.
+fn node_group_arns<'a>(
+    p: &FieldPath,
+    iam: Option<&'a eksctl::NodeGroupIam>,
+    outpost: Option<&'a str>,
+    arns: &mut Vec<(FieldPath, &'a str)>,
+) {
+    if let Some(v) = outpost {
+        arns.push((p.key("outpostARN"), v));
+    }
+    let Some(iam) = iam else { return };
+    let p = p.key("iam");
+    for (j, a) in iam.attach_policy_arns.iter().enumerate() {
+        arns.push((p.key("attachPolicyARNs").index(j), a));
+    }
+    for (f, v) in [
+        ("instanceProfileARN", &iam.instance_profile_arn),
+        ("instanceRoleARN", &iam.instance_role_arn),
+        (
+            "instanceRolePermissionsBoundary",
+            &iam.instance_role_permissions_boundary,
+        ),
+    ] {
+        if let Some(v) = v {
+            arns.push((p.key(f), v));
+        }
+    }
+}
+
+/// An AMI id (`ami-` and 8 or 17 hex digits); unmanaged node groups also take eksctl's resolvers
+/// (`auto`, `auto-ssm`, `static`).
+fn check_ami(ami: Option<&str>, managed: bool, path: &FieldPath, report: &mut Report) {
+    let Some(ami) = ami else { return };
+    let id = ami.strip_prefix("ami-").is_some_and(|hex| {
+        matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    });
+    let resolver = !managed && ["auto", "auto-ssm", "static"].contains(&ami);
+    if !id && !resolver {
+        let also = if managed {
+            ""
+        } else {
+            ", or one of auto, auto-ssm, static"
+        };
+        err(
+            report,
+            path,
+            "E-ami",
+            format!("`{ami}` is not an AMI id (ami- followed by 8 or 17 hexadecimal digits{also}); replace the placeholder with a real AMI id"),
+        );
     }
 }
 

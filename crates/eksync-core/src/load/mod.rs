@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use super::diag::{self, Diagnostic, Location};
 use super::model::{Model, Origin, Settings};
-use super::path::FieldPath;
+use super::path::{FieldPath, Seg};
 use super::yaml;
 
 pub use crate::source::{SkipReason, SkippedFile, Source, SourceFile};
@@ -294,29 +294,130 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(
     match serde_path_to_error::deserialize::<_, T>(value) {
         Ok(t) => Some(t),
         Err(e) => {
-            let mut path = base.clone();
-            path.0.extend(FieldPath::from_serde(e.path()).0);
-            let inner = e.inner().to_string();
-            let (code, msg) = if inner.starts_with("unknown field") {
-                ("E-unknown-field", format!("{what}: {inner}"))
-            } else if inner.starts_with("missing field") {
-                ("E-missing-field", format!("{what}: {inner}"))
-            } else {
-                ("E-invalid-field", format!("{what}: {inner}"))
-            };
-            let at = ctx.origin_loc(origin, &path);
-            let mut d = Diagnostic::error(code, msg).at(at);
-            // `version: 1.30` is the number 1.3 to YAML: say so, since the message shows `1.3`.
-            let unquoted = ["floating point", "integer", "boolean"]
-                .iter()
-                .any(|t| inner.starts_with(&format!("invalid type: {t}")));
-            if unquoted && inner.ends_with("expected a string") {
-                d = d.help("YAML reads this unquoted value as a number or boolean (an unquoted 1.30 is the number 1.3); put it in quotes");
-            }
+            let d = decode_error(&e, origin, base, what, ctx);
             ctx.push(d);
             None
         }
     }
+}
+
+/// How many fields of the wrong type [`decode_all`] reports in one document before it stops.
+const MAX_DECODE_ERRORS: usize = 100;
+
+/// Like [`decode`], but reports every field whose value has the wrong type, not only the first:
+/// each failing field is reported, taken out (a list element takes its whole list, so that the
+/// positions of later elements stay right) and the rest decoded again. The typed value is returned
+/// only when the document had no error, so that later checks never see a document with holes.
+pub(crate) fn decode_all<T: serde::de::DeserializeOwned>(
+    mut value: Value,
+    origin: &Origin,
+    base: &FieldPath,
+    what: &str,
+    ctx: &mut Ctx,
+) -> Option<T> {
+    let mut removed: Vec<FieldPath> = Vec::new();
+    let mut placeholders: Vec<FieldPath> = Vec::new();
+    for _ in 0..MAX_DECODE_ERRORS {
+        let e = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(t) => return removed.is_empty().then_some(t),
+            Err(e) => e,
+        };
+        let at = FieldPath::from_serde(e.path());
+        let inner = e.inner().to_string();
+        // A required field taken out after its own error: already reported. A placeholder (they are
+        // strings: names, regions, keys) lets the rest of the document be checked.
+        if let Some(name) = inner
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            let field = at.key(name);
+            if removed.contains(&field) {
+                if placeholders.contains(&field) || !insert(&mut value, &field, Value::from("")) {
+                    return None;
+                }
+                placeholders.push(field);
+                continue;
+            }
+        }
+        // A placeholder of the wrong type (a required object): its field was reported already.
+        if placeholders.iter().any(|p| at.0.starts_with(&p.0)) {
+            return None;
+        }
+        let d = decode_error(&e, origin, base, what, ctx);
+        ctx.push(d);
+        let mut field = at;
+        while matches!(field.0.last(), Some(Seg::Index(_))) {
+            field = field.parent();
+        }
+        if field.is_root() || !remove(&mut value, &field) {
+            return None;
+        }
+        if !removed.contains(&field) {
+            removed.push(field);
+        }
+    }
+    None
+}
+
+/// The object holding the field at `path`, and the field's name.
+fn parent_object<'v>(
+    value: &'v mut Value,
+    path: &FieldPath,
+) -> Option<(&'v mut serde_json::Map<String, Value>, String)> {
+    let Some((Seg::Key(last), parents)) = path.0.split_last() else {
+        return None;
+    };
+    let mut cur = value;
+    for seg in parents {
+        cur = match (seg, cur) {
+            (Seg::Key(k), Value::Object(m)) => m.get_mut(k)?,
+            (Seg::Index(i), Value::Array(a)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    cur.as_object_mut().map(|m| (m, last.clone()))
+}
+
+/// Takes the field at `path` out of `value`; false when there is none.
+fn remove(value: &mut Value, path: &FieldPath) -> bool {
+    parent_object(value, path).is_some_and(|(m, k)| m.shift_remove(&k).is_some())
+}
+
+/// Sets the field at `path` in an existing object; false when there is no such object.
+fn insert(value: &mut Value, path: &FieldPath, v: Value) -> bool {
+    parent_object(value, path)
+        .map(|(m, k)| m.insert(k, v))
+        .is_some()
+}
+
+/// The diagnostic for a failed typed decode, at the failing field.
+fn decode_error(
+    e: &serde_path_to_error::Error<serde_json::Error>,
+    origin: &Origin,
+    base: &FieldPath,
+    what: &str,
+    ctx: &Ctx,
+) -> Diagnostic {
+    let mut path = base.clone();
+    path.0.extend(FieldPath::from_serde(e.path()).0);
+    let inner = e.inner().to_string();
+    let (code, msg) = if inner.starts_with("unknown field") {
+        ("E-unknown-field", format!("{what}: {inner}"))
+    } else if inner.starts_with("missing field") {
+        ("E-missing-field", format!("{what}: {inner}"))
+    } else {
+        ("E-invalid-field", format!("{what}: {inner}"))
+    };
+    let at = ctx.origin_loc(origin, &path);
+    let mut d = Diagnostic::error(code, msg).at(at);
+    // `version: 1.30` is the number 1.3 to YAML: say so, since the message shows `1.3`.
+    let unquoted = ["floating point", "integer", "boolean"]
+        .iter()
+        .any(|t| inner.starts_with(&format!("invalid type: {t}")));
+    if unquoted && inner.ends_with("expected a string") {
+        d = d.help("YAML reads this unquoted value as a number or boolean (an unquoted 1.30 is the number 1.3); put it in quotes");
+    }
+    d
 }
 
 enum DocKind {

@@ -1,10 +1,15 @@
 //! The eksctl `ClusterConfig` schema (`apiVersion: eksctl.io/v1alpha5`), with eksctl's field names
 //! and meanings so existing eksctl files load unchanged, and its defaults.
 //!
-//! Decoding is strict: an unknown field is an error naming its path, as in eksctl. Fields eksctl knows
-//! but eksync does not render yet are accepted as raw values and reported as warnings by the loader
-//! (see [`ClusterConfig::unrendered_fields`]), never silently dropped. Semantic checks live in
-//! `validate`; this module only describes shapes and defaults.
+//! Decoding is strict: an unknown field is an error naming its path, as in eksctl. [`shape`] is the
+//! schema as a table: the loader walks a raw document with it first, so that every unknown field at
+//! any depth is reported in one run, then decodes the typed structs below (which hold every field of
+//! the table, typed where eksync uses them, raw values otherwise). Fields eksctl knows but eksync does
+//! not act on are reported as warnings by the loader (see [`ClusterConfig::unrendered_fields`]),
+//! never silently dropped. Semantic checks live in `load::cluster::validate`; this module only
+//! describes shapes and defaults.
+
+pub mod shape;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -72,6 +77,24 @@ pub struct ClusterConfig {
     pub remote_network_config: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_mode_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gitops: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_plane_scaling_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_policy: Option<Value>,
+    #[serde(
+        default,
+        rename = "kubeAPIServerConfig",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kube_api_server_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_controller_manager_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_scheduler_config: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -87,6 +110,10 @@ pub struct ClusterMeta {
     pub annotations: BTreeMap<String, String>,
     #[serde(default, rename = "accountID", skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_update_version: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_config: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -147,6 +174,10 @@ pub struct IamServiceAccount {
     pub role_only: Option<bool>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_pattern: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -207,6 +238,22 @@ pub struct ClusterVpc {
     pub public_access_cidrs: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_plane_egress_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_plane_on_private_subnets: Option<bool>,
+    #[serde(
+        default,
+        rename = "controlPlaneSecurityGroupIDs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub control_plane_security_group_ids: Vec<String>,
+    #[serde(
+        default,
+        rename = "controlPlaneSubnetIDs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub control_plane_subnet_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -360,6 +407,8 @@ pub struct AddonPolicies {
     pub x_ray: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud_watch: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alb_ingress: Option<bool>,
 }
 
 /// Spot and mixed-instances settings of an unmanaged node group.
@@ -550,8 +599,16 @@ pub struct NodeGroup {
     pub local_zones: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_config: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "outpostARN",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub outpost_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_market_options: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enclave_enabled: Option<bool>,
 }
 
 /// An EKS managed node group (`AWS::EKS::Nodegroup`).
@@ -665,6 +722,18 @@ pub struct ManagedNodeGroup {
     pub release_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_repair_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_volumes: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_market_options: Option<Value>,
+    #[serde(
+        default,
+        rename = "outpostARN",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub outpost_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_name: Option<String>,
 }
 
 /// What every node group kind shares, as the graph and renderer need it.
@@ -736,73 +805,24 @@ impl ClusterConfig {
         out
     }
 
-    /// Fields eksctl knows that eksync accepts but does not render into stacks yet, with their
-    /// paths, so the loader can warn instead of dropping them silently.
+    /// Fields eksctl knows that eksync accepts but does not act on (they do not change the rendered
+    /// stacks), with their paths, so the loader can warn instead of dropping them silently. The
+    /// table in [`shape`] decides; an ignored object is named once.
     pub fn unrendered_fields(&self) -> Vec<FieldPath> {
-        let mut out = Vec::new();
-        let top: [(&str, bool); 15] = [
-            (
-                "kubernetesNetworkConfig",
-                self.kubernetes_network_config.is_some(),
-            ),
-            ("iamIdentityMappings", self.iam_identity_mappings.is_some()),
-            ("identityProviders", self.identity_providers.is_some()),
-            ("accessConfig", self.access_config.is_some()),
-            ("addons", self.addons.is_some()),
-            ("addonsConfig", self.addons_config.is_some()),
-            ("privateCluster", self.private_cluster.is_some()),
-            ("fargateProfiles", self.fargate_profiles.is_some()),
-            ("localZones", self.local_zones.is_some()),
-            ("cloudWatch", self.cloud_watch.is_some()),
-            ("secretsEncryption", self.secrets_encryption.is_some()),
-            ("karpenter", self.karpenter.is_some()),
-            ("outpost", self.outpost.is_some()),
-            ("remoteNetworkConfig", self.remote_network_config.is_some()),
-            ("autoModeConfig", self.auto_mode_config.is_some()),
-        ];
-        for (name, present) in top {
-            if present {
-                out.push(FieldPath::keys(&[name]));
-            }
-        }
-        for (i, ng) in self.node_groups.iter().enumerate() {
-            let base = FieldPath::keys(&["nodeGroups"]).index(i);
-            let fields: [(&str, bool); 10] = [
-                ("additionalVolumes", ng.additional_volumes.is_some()),
-                ("placement", ng.placement.is_some()),
-                ("instanceSelector", ng.instance_selector.is_some()),
-                ("bottlerocket", ng.bottlerocket.is_some()),
-                ("capacityReservation", ng.capacity_reservation.is_some()),
-                ("asgMetricsCollection", ng.asg_metrics_collection.is_some()),
-                ("kubeletExtraConfig", ng.kubelet_extra_config.is_some()),
-                ("localZones", ng.local_zones.is_some()),
-                ("updateConfig", ng.update_config.is_some()),
-                ("outpostARN", ng.outpost_arn.is_some()),
-            ];
-            out.extend(
-                fields
-                    .into_iter()
-                    .filter(|(_, p)| *p)
-                    .map(|(n, _)| base.key(n)),
-            );
-        }
-        for (i, ng) in self.managed_node_groups.iter().enumerate() {
-            let base = FieldPath::keys(&["managedNodeGroups"]).index(i);
-            let fields: [(&str, bool); 6] = [
-                ("placement", ng.placement.is_some()),
-                ("instanceSelector", ng.instance_selector.is_some()),
-                ("bottlerocket", ng.bottlerocket.is_some()),
-                ("capacityReservation", ng.capacity_reservation.is_some()),
-                ("launchTemplate", ng.launch_template.is_some()),
-                ("nodeRepairConfig", ng.node_repair_config.is_some()),
-            ];
-            out.extend(
-                fields
-                    .into_iter()
-                    .filter(|(_, p)| *p)
-                    .map(|(n, _)| base.key(n)),
-            );
-        }
+        // Serializing plain data (strings, numbers, maps with string keys) cannot fail; were it to,
+        // `Null` names no field and the caller warns about nothing rather than panicking.
+        let value = serde_json::to_value(self).unwrap_or(Value::Null);
+        let mut out = shape::ignored_fields(&value, &shape::CLUSTER_CONFIG);
+        // eksync reads its own annotations (`eksync.io/...`, see `desired`); eksctl's and the
+        // user's are not used.
+        let annotations = FieldPath::keys(&["metadata", "annotations"]);
+        out.extend(
+            self.metadata
+                .annotations
+                .keys()
+                .filter(|k| !k.starts_with("eksync.io/"))
+                .map(|k| annotations.key(k.as_str())),
+        );
         out
     }
 }

@@ -1,0 +1,704 @@
+//! eksctl compatibility, checked against eksctl's own files (read-only, in `../shared/eksctl`): its
+//! 49 example configs and the JSON schema of `ClusterConfig` v1alpha5 (eksctl 0.231).
+//!
+//! - every example loads with no unknown-field error, and the two that are themselves invalid get an
+//!   error that says why;
+//! - every leaf field path of the schema, set on a valid config, loads and either draws a warning
+//!   that names it (or the ignored object holding it) or changes the rendered stacks; and a warning
+//!   never names a field that does change them;
+//! - a typo planted under each object of the schema is an error at its path and line;
+//! - two typos in one document are two errors.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use eksync_core::analysis;
+use eksync_core::diag::{Diagnostic, Severity};
+use eksync_core::load::{self, Source, SourceFile};
+use eksync_core::render;
+use serde_json::{json, Map, Value};
+
+fn shared() -> PathBuf {
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/eksctl"
+    ))
+    .to_path_buf()
+}
+
+fn source(path: &str, text: &str) -> Source {
+    Source {
+        files: vec![SourceFile {
+            path: path.to_string(),
+            bytes: text.as_bytes().to_vec(),
+        }],
+        ..Source::default()
+    }
+}
+
+fn errors(diags: &[Diagnostic]) -> Vec<&Diagnostic> {
+    diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect()
+}
+
+fn field(d: &Diagnostic) -> &str {
+    d.location
+        .as_ref()
+        .and_then(|l| l.field.as_deref())
+        .unwrap_or("")
+}
+
+fn line(d: &Diagnostic) -> Option<usize> {
+    d.location.as_ref().and_then(|l| l.line)
+}
+
+#[test]
+fn every_eksctl_example_loads_without_unknown_fields() {
+    let dir = shared().join("examples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 49, "eksctl's examples");
+    let mut unknown = Vec::new();
+    let mut summary = BTreeMap::new();
+    for f in &files {
+        let name = f
+            .file_name()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
+        let text = std::fs::read_to_string(f).expect("read example");
+        let a = analysis::analyze(&source(&name, &text));
+        for d in errors(&a.diagnostics) {
+            if d.code == "E-unknown-field" {
+                unknown.push(format!("{name}: {} ({})", d.message, field(d)));
+            }
+        }
+        let codes: Vec<&str> = errors(&a.diagnostics).iter().map(|d| d.code).collect();
+        summary.insert(name.clone(), codes);
+        if name.starts_with("17-") {
+            assert!(
+                a.diagnostics.iter().any(|d| d.code == "E-arn"
+                    && field(d) == "iam.serviceRolePermissionsBoundary"
+                    && d.message
+                        .contains("arn:aws:iam:11111:policy/entity/boundary")),
+                "{name}: the malformed ARN is not reported: {:#?}",
+                a.diagnostics
+            );
+        }
+        if name.starts_with("15-") {
+            assert!(
+                a.diagnostics.iter().any(|d| d.code == "E-ami"
+                    && field(d) == "managedNodeGroups[2].ami"
+                    && d.message.contains("ami-custom")),
+                "{name}: the AMI placeholder is not reported: {:#?}",
+                a.diagnostics
+            );
+        }
+    }
+    let clean = summary.values().filter(|c| c.is_empty()).count();
+    let unknown_files: std::collections::BTreeSet<&str> = unknown
+        .iter()
+        .filter_map(|u: &String| u.split(':').next())
+        .collect();
+    println!(
+        "{} examples, {} with no unknown-field error, {clean} with no error at all",
+        files.len(),
+        summary.len() - unknown_files.len()
+    );
+    for (name, codes) in &summary {
+        println!("  {name}: {codes:?}");
+    }
+    assert!(
+        unknown.is_empty(),
+        "unknown fields:\n{}",
+        unknown.join("\n")
+    );
+}
+
+// ---- the schema -------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    /// The first element of a list.
+    Elem,
+}
+
+fn path_text(steps: &[Step]) -> String {
+    let mut s = String::new();
+    for st in steps {
+        match st {
+            Step::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Step::Elem => s.push_str("[0]"),
+        }
+    }
+    s
+}
+
+struct Schema {
+    defs: Map<String, Value>,
+}
+
+/// A leaf field: its path and the values to try, in order.
+struct Leaf {
+    path: Vec<Step>,
+    values: Vec<Value>,
+}
+
+impl Schema {
+    fn load() -> Schema {
+        let text = std::fs::read_to_string(shared().join("schema.json")).expect("schema.json");
+        let v: Value = serde_json::from_str(&text).expect("schema is JSON");
+        let defs = v["definitions"].as_object().expect("definitions").clone();
+        Schema { defs }
+    }
+
+    /// Follows `$ref`s; merges the properties of `oneOf` variants (IdentityProvider).
+    fn resolve(&self, node: &Value) -> Value {
+        let mut node = node.clone();
+        while let Some(r) = node.get("$ref").and_then(Value::as_str) {
+            let name = r.trim_start_matches("#/definitions/");
+            node = self.defs[name].clone();
+        }
+        if let Some(variants) = node.get("oneOf").and_then(Value::as_array).cloned() {
+            for v in variants {
+                let v = self.resolve(&v);
+                if let Some(p) = v.get("properties").and_then(Value::as_object) {
+                    let props = node["properties"].as_object_mut().expect("properties");
+                    for (k, x) in p {
+                        props.entry(k.clone()).or_insert(x.clone());
+                    }
+                }
+            }
+        }
+        node
+    }
+
+    fn is_object(node: &Value) -> bool {
+        node.get("properties").is_some()
+    }
+
+    /// Every leaf path and every object path under `node`.
+    fn walk(
+        &self,
+        node: &Value,
+        path: Vec<Step>,
+        leaves: &mut Vec<Leaf>,
+        objects: &mut Vec<Vec<Step>>,
+    ) {
+        assert!(path.len() < 20, "schema too deep at {}", path_text(&path));
+        let node = self.resolve(node);
+        if Self::is_object(&node) {
+            objects.push(path.clone());
+            let props = node["properties"].as_object().expect("properties");
+            for (k, p) in props {
+                let mut sub = path.clone();
+                sub.push(Step::Key(k.clone()));
+                self.walk(p, sub, leaves, objects);
+            }
+            return;
+        }
+        let name = match path.last() {
+            Some(Step::Key(k)) => k.clone(),
+            _ => String::new(),
+        };
+        if node.get("type") == Some(&json!("array")) {
+            let items = self.resolve(&node["items"]);
+            if Self::is_object(&items) {
+                let mut sub = path.clone();
+                sub.push(Step::Elem);
+                self.walk(&items, sub, leaves, objects);
+            } else {
+                let values = scalar_values(&name, &items)
+                    .into_iter()
+                    .map(|v| json!([v]))
+                    .collect();
+                leaves.push(Leaf { path, values });
+            }
+            return;
+        }
+        if let Some(ap) = node.get("additionalProperties") {
+            let ap = self.resolve(ap);
+            if Self::is_object(&ap) {
+                // Subnets by name: the base config's own name, so that the rest stays valid.
+                let mut sub = path.clone();
+                sub.push(Step::Key("us-west-2b".into()));
+                self.walk(&ap, sub, leaves, objects);
+                return;
+            }
+            let values = if ap.get("type") == Some(&json!("string")) {
+                vec![json!({"example.com/test": "value"})]
+            } else {
+                vec![
+                    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]}),
+                ]
+            };
+            leaves.push(Leaf { path, values });
+            return;
+        }
+        let values = scalar_values(&name, &node);
+        leaves.push(Leaf { path, values });
+    }
+}
+
+/// Values of the field's type to try, each meant to be valid where eksync checks the value.
+fn scalar_values(name: &str, node: &Value) -> Vec<Value> {
+    if let Some(e) = node.get("enum").and_then(Value::as_array) {
+        return e.clone();
+    }
+    match node.get("type").and_then(Value::as_str) {
+        Some("boolean") => vec![json!(true), json!(false)],
+        Some("integer") => vec![json!(3), json!(1)],
+        Some("number") => vec![json!(0.5)],
+        _ => {
+            let lower = name.to_lowercase();
+            let s = if lower.contains("arn") || lower.contains("boundary") {
+                "arn:aws:iam::123456789012:policy/eksync-test"
+            } else if lower == "ami" {
+                "ami-0123456789abcdef0"
+            } else if lower == "version" {
+                "1.32"
+            } else if lower == "region" {
+                "us-east-1"
+            } else if lower.contains("cidr") {
+                "10.9.0.0/16"
+            } else if lower == "subnets" {
+                "subnet-0123456789abcdef9"
+            } else if lower.contains("zones") {
+                "us-west-2b"
+            } else if lower == "az" {
+                // Moves subnet us-west-2b into the zone the base's node group runs in.
+                "us-west-2a"
+            } else if lower == "effect" {
+                "NoExecute"
+            } else if lower.contains("instancetype") {
+                "m5.xlarge"
+            } else if lower == "authenticationmode" {
+                "API"
+            } else {
+                "eksync-test"
+            };
+            vec![json!(s)]
+        }
+    }
+}
+
+/// A valid config that renders: an existing VPC with private and public subnets, one unmanaged
+/// and one managed node group.
+fn base() -> Value {
+    json!({
+        "apiVersion": "eksctl.io/v1alpha5",
+        "kind": "ClusterConfig",
+        "metadata": {"name": "schema-test", "region": "us-west-2", "version": "1.33"},
+        "vpc": {
+            "id": "vpc-0123456789abcdef0",
+            "subnets": {
+                "private": {
+                    "us-west-2a": {"id": "subnet-0aaaaaaaaaaaaaaa1"},
+                    "us-west-2b": {"id": "subnet-0bbbbbbbbbbbbbbb2"}
+                },
+                "public": {
+                    "us-west-2a": {"id": "subnet-0ccccccccccccccc3"},
+                    "us-west-2b": {"id": "subnet-0ddddddddddddddd4"}
+                }
+            }
+        },
+        "nodeGroups": [{
+            "name": "ng",
+            "instanceType": "m5.large",
+            "desiredCapacity": 2, "minSize": 1, "maxSize": 5,
+            "availabilityZones": ["us-west-2a"],
+            "taints": [{"key": "dedicated", "value": "ci", "effect": "NoSchedule"}]
+        }],
+        "managedNodeGroups": [{
+            "name": "mng",
+            "instanceType": "m5.large",
+            "desiredCapacity": 2, "minSize": 1, "maxSize": 5,
+            "privateNetworking": true,
+            "availabilityZones": ["us-west-2a"],
+            "taints": [{"key": "dedicated", "value": "ci", "effect": "NoSchedule"}]
+        }]
+    })
+}
+
+/// What a new object or list element must hold before a field can be set in it (what eksync's
+/// typed model or renderer requires).
+fn seed(path: &[Step]) -> Value {
+    match path_text(path).as_str() {
+        "iam.serviceAccounts" => json!({"metadata": {"name": "sa"}}),
+        "nodeGroups" => json!({"name": "ng2"}),
+        "managedNodeGroups" => json!({"name": "mng2"}),
+        "nodeGroups[0].instancesDistribution" => {
+            json!({"instanceTypes": ["m5.large", "m5a.large"]})
+        }
+        _ => json!({}),
+    }
+}
+
+/// Fields eksync acts on outside the templates, with where.
+const USED_OUTSIDE_TEMPLATES: &[(&str, &str)] = &[(
+    "metadata.region",
+    "the region the stacks are deployed to and `{{aws:region}}` resolves to (templates use AWS::Region)",
+)];
+
+/// `doc` with `value` at `path`, creating what is missing on the way.
+fn set(doc: &Value, path: &[Step], value: Value) -> Value {
+    let mut doc = doc.clone();
+    let mut cur = &mut doc;
+    for (i, st) in path.iter().enumerate() {
+        let last = i + 1 == path.len();
+        match st {
+            Step::Key(k) => {
+                if !cur.is_object() {
+                    *cur = json!({});
+                }
+                let m = cur.as_object_mut().expect("object");
+                if last {
+                    m.insert(k.clone(), value);
+                    return doc;
+                }
+                cur = m.entry(k.clone()).or_insert_with(|| seed(&path[..=i]));
+            }
+            Step::Elem => {
+                if cur.as_array().is_none_or(|a| a.is_empty()) {
+                    *cur = json!([seed(&path[..i])]);
+                }
+                let a = cur.as_array_mut().expect("array");
+                if last {
+                    a[0] = value;
+                    return doc;
+                }
+                cur = &mut a[0];
+            }
+        }
+    }
+    value
+}
+
+struct Outcome {
+    diagnostics: Vec<Diagnostic>,
+    rendered: Option<Result<Vec<render::RenderedStack>, render::RenderError>>,
+}
+
+fn load_value(doc: &Value) -> Outcome {
+    let text = serde_json::to_string_pretty(doc).expect("JSON");
+    let loaded = load::load(&source("cluster.json", &text));
+    let rendered = loaded
+        .model
+        .clusters
+        .first()
+        .map(|c| render::render_cluster(&c.config));
+    Outcome {
+        diagnostics: loaded.diagnostics,
+        rendered,
+    }
+}
+
+/// Whether `outer` is `inner` or an object or list holding it.
+fn holds(outer: &str, inner: &str) -> bool {
+    inner == outer
+        || inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// Whether the warning's field is `path`, an ignored object holding it, or an entry of the map at
+/// `path` (annotations are warned about one by one).
+fn names(warned: &str, path: &str) -> bool {
+    holds(warned, path) || holds(path, warned)
+}
+
+#[test]
+fn every_schema_field_takes_effect_or_is_warned_about() {
+    let schema = Schema::load();
+    let root = json!({"$ref": "#/definitions/ClusterConfig"});
+    let (mut leaves, mut objects) = (Vec::new(), Vec::new());
+    schema.walk(&root, Vec::new(), &mut leaves, &mut objects);
+    let base_doc = base();
+    let base = load_value(&base_doc);
+    assert!(
+        errors(&base.diagnostics).is_empty() && base.diagnostics.is_empty(),
+        "the base config must load cleanly: {:#?}",
+        base.diagnostics
+    );
+    let base_rendered = base.rendered.clone().expect("a cluster");
+    assert!(base_rendered.is_ok(), "the base renders: {base_rendered:?}");
+
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    let (mut by_warning, mut by_output) = (0, 0);
+    for leaf in &leaves {
+        let p = path_text(&leaf.path);
+        // The document's identity: eksync reads only these values of them.
+        if p == "apiVersion" || p == "kind" {
+            continue;
+        }
+        if let Some((_, why)) = USED_OUTSIDE_TEMPLATES.iter().find(|(f, _)| *f == p) {
+            println!("  {p}: used outside the templates: {why}");
+            continue;
+        }
+        checked += 1;
+        let mut verdict = None;
+        for v in &leaf.values {
+            let doc = set(&base_doc, &leaf.path, v.clone());
+            let out = load_value(&doc);
+            let unknown: Vec<_> = out
+                .diagnostics
+                .iter()
+                .filter(|d| d.code == "E-unknown-field")
+                .map(|d| d.message.clone())
+                .collect();
+            if !unknown.is_empty() {
+                problems.push(format!("{p}: unknown-field error: {unknown:?}"));
+                verdict = Some("bad");
+                break;
+            }
+            let warned = out
+                .diagnostics
+                .iter()
+                .any(|d| d.code == "W-eksctl-unrendered" && names(field(d), &p));
+            let differs = match &out.rendered {
+                None => {
+                    problems.push(format!(
+                        "{p} = {v}: the cluster did not load: {:?}",
+                        errors(&out.diagnostics)
+                            .iter()
+                            .map(|d| format!("{} {}", d.code, d.message))
+                            .collect::<Vec<_>>()
+                    ));
+                    verdict = Some("bad");
+                    break;
+                }
+                // A refusal naming the field is the field taking effect.
+                Some(Err(e)) => {
+                    let msg = e.to_string();
+                    if !names(msg.split(':').next().unwrap_or(""), &p)
+                        && !msg.starts_with(&format!("{p}:"))
+                    {
+                        problems.push(format!("{p} = {v}: render refused elsewhere: {msg}"));
+                        verdict = Some("bad");
+                        break;
+                    }
+                    true
+                }
+                Some(Ok(stacks)) => Some(stacks) != base_rendered.as_ref().ok(),
+            };
+            if warned && differs {
+                problems.push(format!(
+                    "{p} = {v}: warned as ignored but changes the rendered stacks"
+                ));
+                verdict = Some("bad");
+                break;
+            }
+            if warned {
+                verdict = Some("warned");
+                break;
+            }
+            if differs {
+                verdict = Some("rendered");
+                break;
+            }
+        }
+        match verdict {
+            Some("warned") => by_warning += 1,
+            Some("rendered") => by_output += 1,
+            Some(_) => {}
+            None => problems.push(format!(
+                "{p}: neither warned about nor changes the rendered stacks (tried {:?})",
+                leaf.values
+            )),
+        }
+    }
+    println!(
+        "schema: {} leaf paths ({checked} checked: {by_output} change the rendered stacks, {by_warning} draw a warning), {} objects",
+        leaves.len(),
+        objects.len()
+    );
+    assert!(checked >= 400, "only {checked} paths");
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn a_typo_under_every_schema_object_is_an_error_at_its_path_and_line() {
+    let schema = Schema::load();
+    let root = json!({"$ref": "#/definitions/ClusterConfig"});
+    let (mut leaves, mut objects) = (Vec::new(), Vec::new());
+    schema.walk(&root, Vec::new(), &mut leaves, &mut objects);
+    let base_doc = base();
+    let mut problems = Vec::new();
+    for obj in &objects {
+        // A near miss of the object's first field: the error should suggest the field.
+        let node = schema.resolve(&{
+            // The object's own schema, found again from the root.
+            let mut n = root.clone();
+            for st in obj {
+                n = schema.resolve(&n);
+                n = match st {
+                    Step::Key(k) => match n["properties"].get(k) {
+                        Some(x) => x.clone(),
+                        None => n["additionalProperties"].clone(),
+                    },
+                    Step::Elem => n["items"].clone(),
+                };
+            }
+            n
+        });
+        let props = node["properties"].as_object().expect("object");
+        let first = props.keys().next().expect("a field").clone();
+        let typo = format!("{first}x");
+        assert!(!props.contains_key(&typo));
+        let mut path = obj.clone();
+        path.push(Step::Key(typo.clone()));
+        let doc = set(&base_doc, &path, json!(1));
+        let out = load_value(&doc);
+        let want = path_text(&path);
+        let hit = out.diagnostics.iter().find(|d| {
+            d.code == "E-unknown-field" && d.severity == Severity::Error && field(d) == want
+        });
+        match hit {
+            None => problems.push(format!(
+                "{want}: no unknown-field error; got {:?}",
+                out.diagnostics
+                    .iter()
+                    .map(|d| format!("{} {} at {}", d.code, d.message, field(d)))
+                    .collect::<Vec<_>>()
+            )),
+            Some(d) => {
+                if line(d).is_none() {
+                    problems.push(format!("{want}: the error names no line"));
+                }
+                if !d.message.contains(&format!("unknown field `{typo}`")) {
+                    problems.push(format!("{want}: message {:?}", d.message));
+                }
+                if !d
+                    .help
+                    .as_deref()
+                    .is_some_and(|h| h.contains(&format!("did you mean `{first}`")))
+                {
+                    problems.push(format!("{want}: no suggestion of `{first}`: {:?}", d.help));
+                }
+            }
+        }
+    }
+    println!("typos planted under {} schema objects", objects.len());
+    assert!(objects.len() > 80, "only {} objects", objects.len());
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn two_typos_are_two_errors_and_other_problems_are_still_reported() {
+    let text = "\
+apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata:
+  name: two-typos
+  region: us-west-2
+vpc:
+  id: vpc-0123456789abcdef0
+  nat:
+    gatway: Single
+  subnets:
+    private:
+      us-west-2a: { id: subnet-0aaaaaaaaaaaaaaa1 }
+managedNodeGroups:
+  - name: mng
+    updateConfig:
+      maxUnavailabel: 1
+    minSize: 3
+    maxSize: 1
+";
+    let loaded = load::load(&source("cluster.yaml", text));
+    let errs: Vec<(&str, &str, Option<usize>)> = errors(&loaded.diagnostics)
+        .iter()
+        .map(|d| (d.code, field(d), line(d)))
+        .collect();
+    assert_eq!(
+        errs,
+        vec![
+            ("E-unknown-field", "vpc.nat.gatway", Some(9)),
+            (
+                "E-unknown-field",
+                "managedNodeGroups[0].updateConfig.maxUnavailabel",
+                Some(16)
+            ),
+            ("E-size", "managedNodeGroups[0].minSize", Some(17)),
+        ],
+        "{:#?}",
+        loaded.diagnostics
+    );
+    let help: Vec<Option<&str>> = errors(&loaded.diagnostics)
+        .iter()
+        .take(2)
+        .map(|d| d.help.as_deref())
+        .collect();
+    assert_eq!(
+        help,
+        vec![
+            Some("did you mean `gateway`?"),
+            Some("did you mean `maxUnavailable`?")
+        ]
+    );
+}
+
+#[test]
+fn every_field_of_the_wrong_type_is_reported_once() {
+    let text = "\
+apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata:
+  name: { not: a-string }
+  region: us-west-2
+nodeGroups:
+  - name: ng
+    minSize: three
+    availabilityZones: [us-west-2a, 5]
+managedNodeGroups:
+  - name: mng
+    volumeSize: big
+";
+    let loaded = load::load(&source("cluster.yaml", text));
+    let errs: Vec<(&str, &str, Option<usize>)> = errors(&loaded.diagnostics)
+        .iter()
+        .map(|d| (d.code, field(d), line(d)))
+        .collect();
+    assert_eq!(
+        errs,
+        vec![
+            ("E-invalid-field", "metadata.name", Some(4)),
+            ("E-invalid-field", "nodeGroups[0].minSize", Some(8)),
+            (
+                "E-invalid-field",
+                "nodeGroups[0].availabilityZones[1]",
+                Some(9)
+            ),
+            (
+                "E-invalid-field",
+                "managedNodeGroups[0].volumeSize",
+                Some(12)
+            ),
+        ],
+        "{:#?}",
+        loaded.diagnostics
+    );
+}
