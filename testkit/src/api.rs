@@ -76,6 +76,9 @@ pub struct ApiRequest {
     pub user_agent: String,
     /// Body bytes.
     pub body: Bytes,
+    /// The impersonated identity (`Impersonate-User`/`Impersonate-Group`); `None` is the admin
+    /// (`system:masters`).
+    pub user: Option<crate::rbac::UserInfo>,
 }
 
 impl ApiRequest {
@@ -172,10 +175,20 @@ pub struct Target {
 }
 
 impl Target {
+    /// The group objects of this resource are stored under: the core group for
+    /// `events.k8s.io` events, which share their storage with core events.
+    pub fn store_group(&self) -> &str {
+        if crate::events::is_event(self) {
+            ""
+        } else {
+            &self.info.group
+        }
+    }
+
     /// Store key of the named object.
     pub fn key(&self) -> crate::store::Key {
         (
-            self.info.group.clone(),
+            self.store_group().to_string(),
             self.info.resource.clone(),
             if self.info.namespaced {
                 self.namespace.clone().unwrap_or_default()
@@ -382,6 +395,9 @@ pub fn discovery(state: &State, req: &ApiRequest, r: &Route) -> ApiResponse {
 /// Adapts a stored object to the requested version (`apiVersion` only; there is no
 /// conversion).
 pub fn present(t: &Target, obj: &Value) -> Value {
+    if crate::events::is_event(t) {
+        return crate::events::present(obj, &t.info.group);
+    }
     let mut o = obj.clone();
     if let Some(m) = o.as_object_mut() {
         m.insert("apiVersion".into(), json!(t.info.api_version()));
@@ -596,6 +612,10 @@ fn list_pos(obj: &Value) -> String {
 /// LIST of a resource.
 pub fn list(state: &State, t: &Target, req: &ApiRequest) -> Result<Value, ApiError> {
     let sel = Selector::from_request(req)?;
+    let event = crate::events::is_event(t);
+    if event {
+        crate::events::check_field_labels(t, req.q("fieldSelector").unwrap_or_default())?;
+    }
     let ns = if t.info.namespaced {
         t.namespace.as_deref()
     } else {
@@ -603,16 +623,22 @@ pub fn list(state: &State, t: &Target, req: &ApiRequest) -> Result<Value, ApiErr
     };
     let mut items: Vec<Value> = state
         .store
-        .list(&t.info.group, &t.info.resource, ns)
+        .list(t.store_group(), &t.info.resource, ns)
         .into_iter()
+        .map(|o| {
+            if event {
+                crate::events::to_shape(o, &t.info.group)
+            } else {
+                o.clone()
+            }
+        })
         .filter(|o| sel.matches(o))
-        .cloned()
         .collect();
     if let Some(start) = req.q("continue").and_then(parse_continue) {
         items.retain(|o| list_pos(o).as_str() > start.as_str());
     }
     let rv = if req.q("resourceVersion") == Some("0") {
-        state.store.resource_rv(&t.info.group, &t.info.resource)
+        state.store.resource_rv(t.store_group(), &t.info.resource)
     } else {
         state.store.rv()
     };
@@ -630,11 +656,14 @@ pub fn list(state: &State, t: &Target, req: &ApiRequest) -> Result<Value, ApiErr
     let items: Vec<Value> = items
         .into_iter()
         .map(|mut o| {
-            if t.info.custom {
+            if t.info.custom || event {
                 o = present(t, &o);
-            } else if let Some(m) = o.as_object_mut() {
-                m.shift_remove("kind");
-                m.shift_remove("apiVersion");
+            }
+            if !t.info.custom {
+                if let Some(m) = o.as_object_mut() {
+                    m.shift_remove("kind");
+                    m.shift_remove("apiVersion");
+                }
             }
             o
         })

@@ -1,7 +1,9 @@
 //! Golden replay support: runs the recorded kube-apiserver scenarios of `shared/kube-golden/`
 //! against a test server and compares both sides after the normalization rules of the golden
 //! README (UIDs, resourceVersions, timestamps, continue tokens, allocated IPs/ports/name
-//! suffixes, build fields, managedFields order, non-breaking spaces, racy Progressing reasons).
+//! suffixes, build fields, managedFields order, non-breaking spaces, racy Progressing reasons),
+//! plus, for the `agent/` recordings only ([`ExtraRules::AGENT`]), item 12 (SelfSubjectRulesReview
+//! rule order) and item 13 (Table ages).
 //!
 //! It only replays and compares; which differences are accepted is decided by the replay test,
 //! which lists each one as a named exception.
@@ -62,14 +64,48 @@ fn is_time(s: &str) -> bool {
         && b[..4].iter().all(u8::is_ascii_digit)
 }
 
+/// Which of the later normalization items (12 and 13 of the golden README) apply. The README
+/// prescribes them only for the recordings in `agent/` (n–q).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ExtraRules {
+    /// Item 12: sort `status.resourceRules` and `status.nonResourceRules` of a
+    /// `SelfSubjectRulesReview` by each entry's JSON with sorted keys.
+    pub rules_review_order: bool,
+    /// Item 13: string cells of a `meta.k8s.io/v1` Table column of `type: date` or named `Age`
+    /// become `<age>`.
+    pub table_ages: bool,
+}
+
+impl ExtraRules {
+    /// No extra rules (the top-level files a–m).
+    pub const NONE: ExtraRules = ExtraRules {
+        rules_review_order: false,
+        table_ages: false,
+    };
+    /// Items 12 and 13 (the files in `agent/`).
+    pub const AGENT: ExtraRules = ExtraRules {
+        rules_review_order: true,
+        table_ages: true,
+    };
+}
+
 /// Placeholder numbering of one side of one file.
 #[derive(Debug, Default)]
 pub struct Normalizer {
     maps: HashMap<&'static str, HashMap<String, usize>>,
     generate_names: Vec<String>,
+    extra: ExtraRules,
 }
 
 impl Normalizer {
+    /// A normalizer that also applies the given extra rules.
+    pub fn with_rules(extra: ExtraRules) -> Self {
+        Normalizer {
+            extra,
+            ..Normalizer::default()
+        }
+    }
+
     fn ph(&mut self, kind: &'static str, value: &str) -> String {
         let m = self.maps.entry(kind).or_default();
         let n = m.len() + 1;
@@ -200,11 +236,66 @@ impl Normalizer {
                         out.insert("message".into(), json!("<progressing>"));
                     }
                 }
+                let kind_is = |o: &Map<String, Value>, api: &str, kind: &str| {
+                    o.get("apiVersion").and_then(Value::as_str) == Some(api)
+                        && o.get("kind").and_then(Value::as_str) == Some(kind)
+                };
+                if self.extra.rules_review_order
+                    && kind_is(&out, "authorization.k8s.io/v1", "SelfSubjectRulesReview")
+                {
+                    sort_rules_review(&mut out);
+                }
+                if self.extra.table_ages && kind_is(&out, "meta.k8s.io/v1", "Table") {
+                    mask_table_ages(&mut out);
+                }
                 Value::Object(out)
             }
             Value::Array(a) => Value::Array(a.iter().map(|x| self.walk(x, key)).collect()),
             Value::String(s) => json!(self.text(s)),
             other => other.clone(),
+        }
+    }
+}
+
+/// Item 12: both rule lists sorted by the JSON of each entry. Entries were already rebuilt with
+/// sorted keys by `walk`, so their serialization is the sorted-keys JSON.
+fn sort_rules_review(review: &mut Map<String, Value>) {
+    let Some(status) = review.get_mut("status").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for list in ["resourceRules", "nonResourceRules"] {
+        if let Some(items) = status.get_mut(list).and_then(Value::as_array_mut) {
+            items.sort_by_cached_key(Value::to_string);
+        }
+    }
+}
+
+/// Item 13: string cells of date or `Age` columns become `<age>`; null cells stay null.
+fn mask_table_ages(table: &mut Map<String, Value>) {
+    let columns: Vec<usize> = table
+        .get("columnDefinitions")
+        .and_then(Value::as_array)
+        .map(|cols| {
+            cols.iter()
+                .enumerate()
+                .filter(|(_, c)| c["type"] == json!("date") || c["name"] == json!("Age"))
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(rows) = table.get_mut("rows").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for row in rows {
+        let Some(cells) = row.get_mut("cells").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for &i in &columns {
+            if let Some(cell) = cells.get_mut(i) {
+                if cell.is_string() {
+                    *cell = json!("<age>");
+                }
+            }
         }
     }
 }
@@ -456,8 +547,18 @@ fn substitute(step: &Value, done: &BTreeMap<usize, Value>) -> Value {
     s
 }
 
-/// Replays one recording against a server at `base` and returns every step's comparison.
+/// Replays one recording against a server at `base` and returns every step's comparison
+/// (normalization items 1–11 only, as for the files a–m).
 pub async fn replay(file: &Value, base: &str) -> Result<Vec<StepResult>, GoldenError> {
+    replay_with(file, base, ExtraRules::NONE).await
+}
+
+/// Replays one recording, normalizing both sides with items 1–11 plus `extra`.
+pub async fn replay_with(
+    file: &Value,
+    base: &str,
+    extra: ExtraRules,
+) -> Result<Vec<StepResult>, GoldenError> {
     let client: HttpClient =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build_http();
@@ -575,8 +676,8 @@ pub async fn replay(file: &Value, base: &str) -> Result<Vec<StepResult>, GoldenE
         record(i, &step, &o, &mut done);
         observed.insert(i, o);
     }
-    let mut exp_n = Normalizer::default();
-    let mut act_n = Normalizer::default();
+    let mut exp_n = Normalizer::with_rules(extra);
+    let mut act_n = Normalizer::with_rules(extra);
     let mut out = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let expected = Observed::from_recorded(&step["response"]).normalized(&mut exp_n);
@@ -623,5 +724,38 @@ mod tests {
         assert_eq!(a["metadata"]["creationTimestamp"], json!("<time>"));
         let msg = n.value(&json!("too old resource version: 1 (583)"));
         assert_eq!(msg, json!("too old resource version: 1 (<rv>)"));
+    }
+
+    #[test]
+    fn rules_review_lists_are_sorted_only_with_item_12() {
+        let review = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",
+            "status": {"resourceRules": [{"verbs": ["get"], "apiGroups": ["b"]}, {"verbs": ["get"], "apiGroups": ["a"]}],
+                "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["/z"]}, {"verbs": ["get"], "nonResourceURLs": ["/a"]}]}});
+        let sorted = Normalizer::with_rules(ExtraRules::AGENT).value(&review);
+        assert_eq!(
+            sorted["status"]["resourceRules"][0]["apiGroups"],
+            json!(["a"])
+        );
+        assert_eq!(
+            sorted["status"]["nonResourceRules"][0]["nonResourceURLs"],
+            json!(["/a"])
+        );
+        let plain = Normalizer::default().value(&review);
+        assert_eq!(
+            plain["status"]["resourceRules"][0]["apiGroups"],
+            json!(["b"])
+        );
+    }
+
+    #[test]
+    fn table_age_cells_are_masked_only_with_item_13() {
+        let table = json!({"apiVersion": "meta.k8s.io/v1", "kind": "Table",
+            "columnDefinitions": [{"name": "Name", "type": "string"}, {"name": "Age", "type": "date"},
+                {"name": "Since", "type": "date"}],
+            "rows": [{"cells": ["a", "3s", null]}]});
+        let masked = Normalizer::with_rules(ExtraRules::AGENT).value(&table);
+        assert_eq!(masked["rows"][0]["cells"], json!(["a", "<age>", null]));
+        let plain = Normalizer::default().value(&table);
+        assert_eq!(plain["rows"][0]["cells"], json!(["a", "3s", null]));
     }
 }

@@ -16,16 +16,23 @@
 //! Namespace termination; `status` and `scale`; controller-made state (CRD Established, PVC
 //! binding, rollouts, LoadBalancer hostnames, namespace finalization, garbage collection) in
 //! [`ControllerMode::Healthy`] (default) or [`ControllerMode::Recorded`], with optional
-//! `settle_delay` and `rollout_delay`; fault injection; a request log.
+//! `settle_delay` and `rollout_delay`; fault injection; a request log; RBAC for impersonated
+//! users (`Impersonate-User`/`Impersonate-Group`: authorization by the stored Roles and
+//! bindings, the apiserver's 403s, the escalation check, access and rules reviews, see `rbac`;
+//! [`TestServer::client_as`] and [`TestServer::write_kubeconfig_as`]); Events through both of
+//! their APIs (`events`); Table output of custom resources (`table`).
 //!
-//! **Not simulated:** authentication and authorization (any token is accepted), admission
+//! **Not simulated:** authentication (any token is accepted as the admin, `system:masters`;
+//! identities come only from impersonation), authorizers other than RBAC, aggregated bootstrap
+//! ClusterRoles (`admin`, `edit`, `view`), Table output of built-in resources, admission
 //! webhooks (a fault rule can answer a write with a webhook's denial, as the apiserver words
 //! it), Pods, ReplicaSets and kubelets (workload statuses are computed, no Pods exist), API
-//! version conversion (objects are served as stored), OpenAPI v2 and the field schemas of the
-//! OpenAPI v3 documents (`openapi` serves their paths and operations only), protobuf/CBOR, the full
-//! type schema (only the listed list/map semantics, numeric fields and validation rules exist;
-//! unknown fields are found only for the kinds mapped to `k8s-openapi` types), field selectors
-//! beyond simple paths, background writers (leases, events), and `exec`/`logs`/`portforward`.
+//! version conversion (objects are served as stored, Events excepted), OpenAPI v2 and the field
+//! schemas of the OpenAPI v3 documents (`openapi` serves their paths and operations only),
+//! protobuf/CBOR, the full type schema (only the listed list/map semantics, numeric fields and
+//! validation rules exist; unknown fields are found only for the kinds mapped to `k8s-openapi`
+//! types), field selectors beyond simple paths, background writers (nothing renews leases or
+//! emits events), and `exec`/`logs`/`portforward`.
 //! See the README for the golden replay result and its named exceptions.
 
 pub mod api;
@@ -35,6 +42,7 @@ pub mod config;
 pub mod controllers;
 pub mod defaults;
 pub mod error;
+pub mod events;
 pub mod faults;
 pub mod fieldset;
 pub mod godump;
@@ -42,12 +50,14 @@ pub mod golden;
 pub mod managed;
 pub mod openapi;
 pub mod patch;
+pub mod rbac;
 pub mod reqlog;
 pub mod rollout;
 pub mod schema;
 pub mod server;
 pub mod store;
 pub mod strategy;
+pub mod table;
 pub mod validation;
 pub mod watch;
 pub mod write;
@@ -156,6 +166,73 @@ impl TestServer {
         Ok(path)
     }
 
+    /// A kubeconfig document whose user impersonates `user` with `groups` (`as:` and
+    /// `as-groups:`), so kube-rs clients, kubectl and the eksync binary send `Impersonate-User`
+    /// and `Impersonate-Group`; the server then authorizes them by RBAC (see `rbac`).
+    pub fn kubeconfig_yaml_as(&self, user: &str, groups: &[&str]) -> String {
+        let mut auth = serde_json::Map::new();
+        auth.insert("token".into(), serde_json::json!("testkit"));
+        auth.insert("as".into(), serde_json::json!(user));
+        if !groups.is_empty() {
+            auth.insert("as-groups".into(), serde_json::json!(groups));
+        }
+        let doc = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "testkit", "cluster": {"server": self.url()}}],
+            "users": [{"name": "testkit", "user": auth}],
+            "contexts": [{"name": "testkit",
+                "context": {"cluster": "testkit", "user": "testkit", "namespace": "default"}}],
+            "current-context": "testkit"
+        });
+        // Serializing a JSON value to YAML cannot fail (only string keys, no special floats);
+        // an empty document would make the client fail loudly rather than act as admin.
+        serde_yaml_ng::to_string(&doc).unwrap_or_default()
+    }
+
+    /// Writes [`TestServer::kubeconfig_yaml_as`] into `dir/kubeconfig-as-<user>` (characters
+    /// other than ASCII letters, digits, `-`, `_` and `.` become `-`) and returns its path.
+    pub fn write_kubeconfig_as(
+        &self,
+        dir: &Path,
+        user: &str,
+        groups: &[&str],
+    ) -> Result<PathBuf, TestkitError> {
+        let safe: String = user
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let path = dir.join(format!("kubeconfig-as-{safe}"));
+        std::fs::write(&path, self.kubeconfig_yaml_as(user, groups))?;
+        Ok(path)
+    }
+
+    /// A `kube::Config` that impersonates `user` with `groups`.
+    pub fn kube_config_as(
+        &self,
+        user: &str,
+        groups: &[&str],
+    ) -> Result<kube::Config, TestkitError> {
+        let mut config = self.kube_config()?;
+        config.auth_info.impersonate = Some(user.to_string());
+        if !groups.is_empty() {
+            config.auth_info.impersonate_groups =
+                Some(groups.iter().map(|g| g.to_string()).collect());
+        }
+        Ok(config)
+    }
+
+    /// A `kube::Client` that impersonates `user` with `groups`.
+    pub fn client_as(&self, user: &str, groups: &[&str]) -> Result<kube::Client, TestkitError> {
+        Ok(kube::Client::try_from(self.kube_config_as(user, groups)?)?)
+    }
+
     /// The request log.
     pub fn requests(&self) -> RequestLog {
         self.shared.log.clone()
@@ -188,9 +265,22 @@ impl Drop for TestServer {
 }
 
 /// The objects every cluster starts with: namespaces `default`, `kube-system`, `kube-public`,
-/// `kube-node-lease`.
+/// `kube-node-lease`, and the bootstrap RBAC objects of `rbac::bootstrap_objects`.
 fn bootstrap(st: &mut api::State) {
     let now = server::now();
+    for (resource, name, mut obj) in rbac::bootstrap_objects() {
+        let kind = obj["kind"].as_str().unwrap_or_default().to_string();
+        strategy::prepare_create(&kind, false, &mut obj, &mut st.alloc, &now);
+        st.store.put(
+            (
+                rbac::RBAC_GROUP.to_string(),
+                resource.to_string(),
+                String::new(),
+                name.to_string(),
+            ),
+            obj,
+        );
+    }
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         let mut obj =
             serde_json::json!({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": ns}});

@@ -1,5 +1,6 @@
 //! The request log: every request the server answered, with method, path, query, verb,
-//! resource, namespace, name, dryRun flag, user agent and status, plus counting helpers such as
+//! resource, namespace, name, dryRun flag, user agent, impersonated user and status, plus
+//! counting helpers such as
 //! "how many writes" for "a no-op reconcile made 0 writes" assertions.
 //!
 //! It records what clients sent; writes made by the simulated controllers are not requests and
@@ -31,6 +32,8 @@ pub struct LoggedRequest {
     pub dry_run: bool,
     /// `User-Agent` header.
     pub user_agent: String,
+    /// The impersonated user (`Impersonate-User`), `None` for the admin.
+    pub user: Option<String>,
     /// HTTP status answered.
     pub status: u16,
     /// True when a fault rule answered instead of the API.
@@ -95,6 +98,15 @@ impl RequestLog {
             .iter()
             .filter(|r| r.verb == verb && resource.is_none_or(|res| r.resource == res))
             .count()
+    }
+
+    /// The requests made as `user` (impersonated).
+    pub fn by_user(&self, user: &str) -> Vec<LoggedRequest> {
+        self.lock()
+            .iter()
+            .filter(|r| r.user.as_deref() == Some(user))
+            .cloned()
+            .collect()
     }
 
     /// Number of GETs of one object.

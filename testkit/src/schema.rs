@@ -128,6 +128,13 @@ impl<'a> Schema<'a> {
                 == Some("atomic");
         }
         let last = path.last().map(String::as_str).unwrap_or("");
+        if self.kind == "Event"
+            && path.len() == 1
+            && matches!(last, "involvedObject" | "regarding" | "related")
+        {
+            // ObjectReference is a `structType=atomic` struct.
+            return true;
+        }
         match last {
             "selector" => path.len() == 2 && path[0] == "spec",
             "nodeSelector" | "roleRef" | "podSelector" | "namespaceSelector" | "labelSelector" => {

@@ -86,7 +86,19 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
             .map(str::to_string),
         user_agent: header(&req, "user-agent"),
         body: Bytes::new(),
+        user: None,
     };
+    let impersonate_user = req
+        .headers()
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let impersonate_groups: Vec<String> = req
+        .headers()
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
     areq.body = axum::body::to_bytes(req.into_body(), 64 << 20)
         .await
         .unwrap_or_default();
@@ -111,6 +123,7 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
         name: None,
         dry_run: areq.dry_run(),
         user_agent: areq.user_agent.clone(),
+        user: impersonate_user.clone(),
         status: 0,
         faulted: false,
         changed: false,
@@ -180,6 +193,37 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
             shared.log.push(entry);
             return to_http(r);
         }
+    }
+
+    match (&impersonate_user, impersonate_groups.is_empty()) {
+        (Some(name), _) => {
+            areq.user = Some(crate::rbac::UserInfo::impersonated(
+                name,
+                &impersonate_groups,
+            ))
+        }
+        (None, false) => {
+            let r = ApiResponse::error(&ApiError::new(
+                500,
+                "InternalError",
+                "Internal error occurred: requested impersonation of groups without impersonating a user",
+                Some(serde_json::json!({})),
+            ));
+            entry.status = r.status;
+            shared.log.push(entry);
+            return to_http(r);
+        }
+        (None, true) => {}
+    }
+    let authorized = {
+        let st = shared.lock();
+        crate::rbac::check_request(&st, &areq)
+    };
+    if let Err(e) = authorized {
+        let r = ApiResponse::error(&e);
+        entry.status = r.status;
+        shared.log.push(entry);
+        return to_http(r);
     }
 
     if verb == "watch" {
@@ -253,6 +297,14 @@ fn dispatch(
     let now = now();
     let mut st = shared.lock();
     let result = match verb {
+        "create" if crate::rbac::is_review(t) => {
+            crate::rbac::review(&st, t, req, &now).map(|v| write::WriteResult {
+                status: 201,
+                body: v,
+                warnings: Vec::new(),
+                wrote: false,
+            })
+        }
         "get" => api::get(&st, t).map(|v| write::WriteResult {
             status: 200,
             body: v,
@@ -277,6 +329,15 @@ fn dispatch(
             "the server does not allow this method on the requested resource",
             Some(serde_json::json!({})),
         )),
+    };
+    let result = match (result, crate::table::wanted(req)) {
+        (Ok(mut w), Some(version))
+            if t.info.custom && t.sub.is_none() && matches!(verb, "get" | "list") =>
+        {
+            w.body = crate::table::render(&st, t, req, version, &w.body);
+            Ok(w)
+        }
+        (r, _) => r,
     };
     match result {
         Ok(w) => {

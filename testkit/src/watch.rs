@@ -43,7 +43,7 @@ fn event_json(t: &EventType, obj: &Value) -> Value {
 
 /// What a watcher sees of a store event, if anything.
 fn filter(target: &Target, sel: &Selector, e: &Event) -> Option<Value> {
-    if e.group != target.info.group || e.resource != target.info.resource {
+    if e.group != target.store_group() || e.resource != target.info.resource {
         return None;
     }
     if target.info.namespaced {
@@ -108,7 +108,7 @@ pub fn plan(state: &State, t: &Target, req: &ApiRequest) -> Result<WatchPlan, Ap
         } else {
             None
         };
-        for o in state.store.list(&t.info.group, &t.info.resource, ns) {
+        for o in state.store.list(t.store_group(), &t.info.resource, ns) {
             if selector.matches(o)
                 && t.name
                     .as_ref()

@@ -187,7 +187,38 @@ fn skeleton(t: &Target, name: &str) -> Value {
             json!(t.namespace.clone().unwrap_or_default()),
         );
     }
-    json!({"apiVersion": t.info.api_version(), "kind": t.info.kind, "metadata": meta})
+    let mut obj =
+        json!({"apiVersion": t.info.api_version(), "kind": t.info.kind, "metadata": meta});
+    if let Some(m) = obj.as_object_mut() {
+        for field in zero_structs(t) {
+            m.insert((*field).to_string(), json!({}));
+        }
+    }
+    obj
+}
+
+/// The stored object of a named target, in the shape of the target's API (events are converted
+/// between their two APIs).
+fn stored(state: &State, t: &Target) -> Option<Value> {
+    let obj = state.store.get(&t.key())?;
+    Some(if crate::events::is_event(t) {
+        crate::events::to_shape(obj, &t.info.group)
+    } else {
+        obj.clone()
+    })
+}
+
+/// Top-level fields that are non-pointer structs in the Go type, so the empty object a create
+/// starts from already holds them and the creator's Update entry has no `"."` for them. Only
+/// the kinds the recordings create by POST are listed (Lease `spec`; Event `source` and
+/// `deprecatedSource`).
+fn zero_structs(t: &Target) -> &'static [&'static str] {
+    match (t.info.group.as_str(), t.info.kind.as_str()) {
+        ("coordination.k8s.io", "Lease") => &["spec"],
+        ("", "Event") => &["source"],
+        ("events.k8s.io", "Event") => &["deprecatedSource"],
+        _ => &[],
+    }
 }
 
 fn validate_all(
@@ -204,8 +235,15 @@ fn validate_all(
     if let Some(s) = crd {
         errs.extend(validate_schema(obj, s));
     }
+    let event = crate::events::is_event(t);
+    if event && old.is_none() {
+        errs.extend(crate::events::validate_create(t, obj));
+    }
     if errs.is_empty() {
         Ok(())
+    } else if event {
+        // Events are validated as the internal core type: the Status names no group.
+        Err(ApiError::invalid((&t.info.kind, ""), &name_of(obj), &errs))
     } else {
         Err(invalid(t, &name_of(obj), &errs))
     }
@@ -321,6 +359,7 @@ pub fn create(
     }
     prepare_create(&t.info.kind, t.info.custom, &mut obj, &mut state.alloc, now);
     managed::render(&mut obj, &entries);
+    crate::rbac::check_escalation(state, t, req, &obj, None)?;
     validate_all(t, &obj, None, crd.as_ref())?;
     if req.dry_run() {
         return Ok(WriteResult {
@@ -404,6 +443,7 @@ fn finish_update(
         "resourceVersion",
         live["metadata"]["resourceVersion"].clone(),
     );
+    crate::rbac::check_escalation(state, t, req, &new, Some(live))?;
     validate_all(t, &new, Some(live), crd)?;
     let respond = |t: &Target, o: &Value| {
         if sub == Some("scale") {
@@ -462,10 +502,7 @@ pub fn update(
 ) -> Result<WriteResult, ApiError> {
     let crd = crd_schema(state, t);
     let name = t.name.clone().unwrap_or_default();
-    let live = state
-        .store
-        .get(&t.key())
-        .cloned()
+    let live = stored(state, t)
         .ok_or_else(|| ApiError::not_found(&t.info.group, &t.info.resource, &name))?;
     let mut new = decode(req, &t.info.kind)?;
     let body_name = name_of(&new);
@@ -518,10 +555,7 @@ pub fn patch(
     };
     let crd = crd_schema(state, t);
     let name = t.name.clone().unwrap_or_default();
-    let live = state
-        .store
-        .get(&t.key())
-        .cloned()
+    let live = stored(state, t)
         .ok_or_else(|| ApiError::not_found(&t.info.group, &t.info.resource, &name))?;
     let body: Value = serde_json::from_slice(&req.body)
         .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
@@ -639,11 +673,26 @@ pub fn apply(
             "failed to create typed patch object ({ns}/{name}; {g}/{v}, Kind={kind}): {e}"
         )));
     }
-    let live = state.store.get(&t.key()).cloned();
+    let live = stored(state, t);
+    if let (Some(l), Some(rv)) = (
+        &live,
+        config
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str),
+    ) {
+        // A resourceVersion in the applied configuration is a precondition.
+        if l.pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            != Some(rv)
+        {
+            return Err(ApiError::stale(&t.info.group, &t.info.resource, &name));
+        }
+    }
     if live.is_none() {
         if t.sub.is_some() {
             return Err(ApiError::not_found(&t.info.group, &t.info.resource, &name));
         }
+        crate::rbac::check_create_on_apply(state, t, req)?;
         check_namespace(state, t, &name)?;
     }
     let base = live.clone().unwrap_or_else(|| skeleton(t, &name));
@@ -715,6 +764,7 @@ pub fn apply(
                 now,
             );
             managed::render(&mut merged, &entries);
+            crate::rbac::check_escalation(state, t, req, &merged, None)?;
             validate_all(t, &merged, None, crd.as_ref())?;
             if req.dry_run() {
                 return Ok(ok(201, present(t, &merged), false));
@@ -732,6 +782,7 @@ pub fn apply(
                 "resourceVersion",
                 l["metadata"]["resourceVersion"].clone(),
             );
+            crate::rbac::check_escalation(state, t, req, &merged, Some(l))?;
             validate_all(t, &merged, Some(l), crd.as_ref())?;
             if !changed && managed::parse(&merged) == managed::parse(l) {
                 return Ok(ok(200, present(t, l), false));

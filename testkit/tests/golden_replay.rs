@@ -1,11 +1,12 @@
-//! Replays every step of every recording in `../shared/kube-golden/` against a fresh test server
-//! (`ControllerMode::Recorded`) and compares normalized responses. Differences are accepted only
+//! Replays every step of every recording in `../shared/kube-golden/` (the 13 files a–m) and its
+//! `agent/` folder (n–q, normalized with the extra items 12 and 13 of the golden README) against
+//! a fresh test server (`ControllerMode::Recorded`) and compares normalized responses. Differences are accepted only
 //! when listed in `EXCEPTIONS` with a reason; an exception that no longer differs fails the test.
 
 use std::path::PathBuf;
 
 use serde_json::Value;
-use testkit::golden::{diff, load, replay};
+use testkit::golden::{diff, load, replay_with, ExtraRules};
 use testkit::{ServerConfig, TestServer};
 
 /// What an exception still requires: the step must match once this part is masked out.
@@ -57,25 +58,36 @@ fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/kube-golden")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn golden_replay_matches_recordings() {
-    let dir = golden_dir();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+fn json_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("golden recordings at {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn golden_replay_matches_recordings() {
+    let dir = golden_dir();
+    let top = json_files(&dir);
+    let agent = json_files(&dir.join("agent"));
     assert_eq!(
-        files.len(),
-        13,
-        "expected 13 golden scenarios in {}",
+        (top.len(), agent.len()),
+        (13, 4),
+        "expected 13 golden scenarios in {} and 4 in its agent/ folder",
         dir.display()
     );
+    let files: Vec<(PathBuf, ExtraRules)> = top
+        .into_iter()
+        .map(|p| (p, ExtraRules::NONE))
+        .chain(agent.into_iter().map(|p| (p, ExtraRules::AGENT)))
+        .collect();
     let mut failures = Vec::new();
     let mut stale = Vec::new();
     let (mut matched_total, mut total) = (0, 0);
-    for path in &files {
+    for (path, extra) in &files {
         let stem = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -85,7 +97,9 @@ async fn golden_replay_matches_recordings() {
         let server = TestServer::start_with(ServerConfig::recorded())
             .await
             .expect("server");
-        let results = replay(&file, &server.url()).await.expect("replay");
+        let results = replay_with(&file, &server.url(), *extra)
+            .await
+            .expect("replay");
         let matched = results.iter().filter(|r| r.matches()).count();
         println!("{stem}: {matched}/{} steps match exactly", results.len());
         matched_total += matched;
