@@ -82,7 +82,7 @@ esac
 
 target="$1"
 seconds="${2:-60}"
-if ! fuzz list | grep -qx "$target"; then
+if ! fuzz list | grep -x "$target" >/dev/null; then
     echo "unknown fuzz target: $target (see scripts/fuzz.sh --list)" >&2
     exit 2
 fi

@@ -5,6 +5,7 @@
 //! Kubernetes, and translate SDK types into the core's types. Nothing in `core` performs I/O.
 
 pub mod adapters;
+pub mod agent;
 pub mod errors;
 pub mod exec;
 pub mod session;

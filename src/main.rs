@@ -103,6 +103,26 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         debounce_ms: u64,
     },
+    /// Run the sync agent: follow a Git source, reconcile each new commit (poll and webhook) and
+    /// on a self-heal timer, with leader election, a status object, health and metrics.
+    /// SIGTERM stops between steps.
+    Agent(Box<eksync::agent::AgentArgs>),
+    /// Print an agent's status (its Sync object): conditions, revisions, counts, last error.
+    Status {
+        /// The Sync object's name (the agent's source name).
+        name: String,
+        /// Its namespace.
+        #[arg(long, default_value = "eksync-system")]
+        namespace: String,
+        /// kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
+        #[arg(long, env = "KUBECONFIG")]
+        kubeconfig: Option<PathBuf>,
+        /// kubeconfig context to use.
+        #[arg(long)]
+        context: Option<String>,
+        #[arg(short, long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Print the least privilege eksync needs to reconcile this repo: Kubernetes ClusterRole,
     /// Roles and bindings (verbs per kind, bind/escalate by name) and the IAM policy for its
     /// role (actions scoped to the repo's stacks, roles and cluster), each rule with what needs it.
@@ -871,6 +891,17 @@ fn run(cli: Cli) -> Result<Outcome> {
             repo,
             output,
         } => cmd_why(&resource, repo, output),
+        Command::Agent(args) => {
+            runtime()?.block_on(async { eksync::agent::run(*args, cancel_on_signal()).await })?;
+            Ok(Outcome::Ok)
+        }
+        Command::Status {
+            name,
+            namespace,
+            kubeconfig,
+            context,
+            output,
+        } => cmd_status(name, namespace, kubeconfig, context, output),
         Command::Permissions {
             repo,
             output,
@@ -910,6 +941,60 @@ fn run(cli: Cli) -> Result<Outcome> {
     }
 }
 
+/// Logs on stderr, filtered by `EKSYNC_LOG`. The agent logs at `info` by default, as JSON lines
+/// unless stderr is a terminal (in the cluster); commands log warnings only, for people.
+fn init_logs(agent: bool) {
+    use std::io::IsTerminal;
+    let default = if agent { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EKSYNC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if agent && !std::io::stderr().is_terminal() {
+        fmt.json().flatten_event(true).init();
+    } else {
+        fmt.init();
+    }
+}
+
+fn cmd_status(
+    name: String,
+    namespace: String,
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    output: Output,
+) -> Result<Outcome> {
+    use eksync::agent::status::{self, SyncRef};
+    let status = runtime()?.block_on(async {
+        let kube = eksync::adapters::kube::KubeAdapter::connect(KubeSettings {
+            kubeconfig,
+            context,
+            ..KubeSettings::default()
+        })
+        .await
+        .context("connecting to Kubernetes")?;
+        let s = SyncRef {
+            namespace: namespace.clone(),
+            name: name.clone(),
+        };
+        status::read(&kube, &s)
+            .await
+            .with_context(|| format!("reading Sync {namespace}/{name}"))
+    })?;
+    let Some(status) = status else {
+        anyhow::bail!("Sync {namespace}/{name} has no status yet (is its agent running?)");
+    };
+    match output {
+        Output::Json => emit(&format!("{}\n", serde_json::to_string_pretty(&status)?))?,
+        _ => emit(&eksync::agent::status::text(&name, &status))?,
+    }
+    let ready = status
+        .condition(eksync::core::agent::READY)
+        .is_some_and(|c| c.status == "True");
+    Ok(if ready { Outcome::Ok } else { Outcome::Failed })
+}
+
 fn main() -> ExitCode {
     // A usage error exits 1 like every other error: 2 means "changes present".
     let cli = match Cli::try_parse() {
@@ -920,13 +1005,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EKSYNC_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs(matches!(cli.command, Command::Agent(_)));
     match run(cli) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Invalid) | Ok(Outcome::Failed) => ExitCode::from(1),

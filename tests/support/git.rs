@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -119,6 +120,11 @@ pub struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // `git daemon` runs `git-daemon` as a child, which runs one child per connection: the
+        // server is started as its own process group, and the whole group goes.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -126,7 +132,11 @@ impl Drop for Server {
 
 /// `git daemon --export-all --base-path=base` on a free port: `git://127.0.0.1:port/<name>`.
 pub fn git_daemon(base: &Path) -> Server {
-    let port = free_port();
+    git_daemon_on(base, free_port())
+}
+
+/// `git daemon` on a given port (a restart where it was).
+pub fn git_daemon_on(base: &Path, port: u16) -> Server {
     let mut child = git_cmd(base)
         .args([
             "daemon",
@@ -140,6 +150,7 @@ pub fn git_daemon(base: &Path) -> Server {
         .arg(base)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .expect("start git daemon");
     wait_for_port(port, "git daemon", &mut child);

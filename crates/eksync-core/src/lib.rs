@@ -1,6 +1,7 @@
 //! The pure core: no I/O, no async, no clock. Files in memory go in; a model, diagnostics, a graph and
 //! an ordered plan come out. Adapters feed it and the executor acts on what it returns.
 
+pub mod agent;
 pub mod analysis;
 pub mod awsdiff;
 pub mod desired;

@@ -9,6 +9,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -82,7 +83,13 @@ impl RetrySettings {
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter {
     counts: Arc<Mutex<BTreeMap<(String, String), u64>>>,
+    /// Answers by `(service, operation, status class)`: `2xx`, `4xx`, `5xx`, or `error` when
+    /// no answer came.
+    outcomes: Arc<Mutex<Outcomes>>,
 }
+
+/// Answers by `(service, operation, status class)`.
+type Outcomes = BTreeMap<(String, String, String), u64>;
 
 impl CallCounter {
     /// A snapshot of the counts.
@@ -98,6 +105,14 @@ impl CallCounter {
         match self.counts.lock() {
             Ok(mut g) => g.clear(),
             Err(poisoned) => poisoned.into_inner().clear(),
+        }
+    }
+
+    /// A snapshot of the answers by `(service, operation, status class)`.
+    pub fn outcomes(&self) -> BTreeMap<(String, String, String), u64> {
+        match self.outcomes.lock() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
@@ -128,6 +143,28 @@ impl Intercept for CallCounter {
             .map(|m| (m.service().to_string(), m.name().to_string()))
             .unwrap_or_else(|| ("unknown".to_string(), "unknown".to_string()));
         self.record(&service, &operation);
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let (service, operation) = cfg
+            .load::<Metadata>()
+            .map(|m| (m.service().to_string(), m.name().to_string()))
+            .unwrap_or_else(|| ("unknown".to_string(), "unknown".to_string()));
+        let class = match context.response() {
+            Some(r) => format!("{}xx", r.status().as_u16() / 100),
+            None => "error".to_string(),
+        };
+        let mut g = match self.outcomes.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *g.entry((service, operation, class)).or_default() += 1;
         Ok(())
     }
 }

@@ -247,6 +247,12 @@ impl AwsAdapter {
         self.clients.counter.snapshot()
     }
 
+    /// Every answer so far, by `(service, operation, status class)` (`2xx`, `4xx`, `5xx`,
+    /// `error`).
+    pub fn call_outcomes(&self) -> BTreeMap<(String, String, String), u64> {
+        self.clients.counter.outcomes()
+    }
+
     /// Forgets the call counts.
     pub fn reset_calls(&self) {
         self.clients.counter.reset()

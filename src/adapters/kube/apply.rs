@@ -122,6 +122,54 @@ impl KubeAdapter {
         .await
     }
 
+    /// Server-side apply of an object's `status` subresource (field manager `eksync`, forced):
+    /// how the agent reports on its own `Sync` object. The body needs only identity and status.
+    pub async fn apply_status(&self, obj: &Value) -> Result<Value, KubeError> {
+        let id = ident(obj)?;
+        let r = self.require(id.api_version, id.kind).await?;
+        let ns = self.namespace_for(&r, id.namespace);
+        let body = serde_json::to_vec(obj).map_err(|e| KubeError::Request {
+            message: format!("encoding the status of {} {}", id.kind, id.name),
+            source: Box::new(e),
+        })?;
+        self.call(&ApiCall {
+            method: Method::PATCH,
+            path: format!("{}/status", r.object_path(ns, id.name)),
+            query: vec![
+                ("fieldManager", FIELD_MANAGER.to_string()),
+                ("force", "true".to_string()),
+            ],
+            body: Some((body, APPLY_PATCH)),
+            resource: format!("{}/status", r.plural),
+            secret: false,
+        })
+        .await
+    }
+
+    /// Creates an object (POST; `metadata.generateName` works). `AlreadyExists` when it does:
+    /// the agent's Lease relies on that to let only one candidate create it.
+    pub async fn create(&self, obj: &Value) -> Result<Value, KubeError> {
+        let s = |p: &str| obj.pointer(p).and_then(Value::as_str);
+        let missing = |what: &str| KubeError::BadObject(format!("object without {what}: {obj}"));
+        let api_version = s("/apiVersion").ok_or_else(|| missing("apiVersion"))?;
+        let kind = s("/kind").ok_or_else(|| missing("kind"))?;
+        let r = self.require(api_version, kind).await?;
+        let ns = self.namespace_for(&r, s("/metadata/namespace"));
+        let body = serde_json::to_vec(obj).map_err(|e| KubeError::Request {
+            message: format!("encoding a {kind}"),
+            source: Box::new(e),
+        })?;
+        self.call(&ApiCall {
+            method: Method::POST,
+            path: r.collection_path(ns),
+            query: vec![("fieldManager", FIELD_MANAGER.to_string())],
+            body: Some((body, "application/json")),
+            resource: r.plural.clone(),
+            secret: r.is_secret(),
+        })
+        .await
+    }
+
     /// The live object, or `None` when it does not exist.
     pub async fn get(
         &self,

@@ -30,6 +30,9 @@ use super::{KubeError, KubeSettings};
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// Answers by `("VERB resource", status class)`: `2xx`, `4xx`, `5xx`, or `error` when no
+    /// answer came (transport failure, timeout).
+    outcomes: Arc<Mutex<BTreeMap<(String, String), u64>>>,
 }
 
 impl RequestCounter {
@@ -57,6 +60,26 @@ impl RequestCounter {
 
     fn record(&self, key: String) {
         *self.lock().entry(key).or_default() += 1;
+    }
+
+    fn record_outcome(&self, key: String, status: Option<u16>) {
+        let class = match status {
+            Some(s) => format!("{}xx", s / 100),
+            None => "error".to_string(),
+        };
+        let mut g = self
+            .outcomes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *g.entry((key, class)).or_default() += 1;
+    }
+
+    /// A snapshot of the answers by `("VERB resource", status class)`.
+    pub fn outcomes(&self) -> BTreeMap<(String, String), u64> {
+        self.outcomes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -236,6 +259,12 @@ impl KubeAdapter {
             Ok::<_, kube::Error>((status, retry_after, bytes))
         })
         .await;
+        let key = format!("{} {}", call.method, call.resource);
+        let answered = match &sent {
+            Ok(Ok((status, _, _))) => Some(*status),
+            _ => None,
+        };
+        self.inner.counter.record_outcome(key, answered);
         let (status, retry_after, bytes) = match sent {
             Err(elapsed) => {
                 return Attempt::Retry(
