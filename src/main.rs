@@ -52,6 +52,36 @@ enum PermissionsPart {
     Aws,
 }
 
+/// `eksync permissions` options.
+#[derive(clap::Args)]
+struct PermissionsFlags {
+    #[arg(short, long, value_enum, default_value_t = YamlOrJson::Yaml)]
+    output: YamlOrJson,
+    /// Which part to print.
+    #[arg(long = "for", value_enum, default_value_t = PermissionsPart::All)]
+    part: PermissionsPart,
+    /// The ServiceAccount the bindings name, as NAMESPACE/NAME.
+    #[arg(long, default_value = "eksync-system/eksync", conflicts_with = "user")]
+    service_account: String,
+    /// Bind a user instead of a ServiceAccount.
+    #[arg(long)]
+    user: Option<String>,
+    /// The source name (as for diff/apply).
+    #[arg(long, env = "EKSYNC_SOURCE")]
+    source: Option<String>,
+    /// The CloudFormation service role the agent passes to CloudFormation (as for apply).
+    #[arg(long, env = "EKSYNC_CFN_ROLE_ARN")]
+    cfn_role_arn: Option<String>,
+    /// Also grant list and delete on a kind that left the repo (KIND or KIND.GROUP), so that
+    /// prune can remove its last objects. Repeatable.
+    #[arg(long, value_name = "KIND[.GROUP]")]
+    keep_kind: Vec<String>,
+    /// Only what `eksync apply` needs: leave out the agent's own Sync object, Lease and
+    /// Events.
+    #[arg(long)]
+    no_agent: bool,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum GraphFormat {
     Dot,
@@ -129,27 +159,8 @@ enum Command {
     Permissions {
         #[command(flatten)]
         repo: RepoArgs,
-        #[arg(short, long, value_enum, default_value_t = YamlOrJson::Yaml)]
-        output: YamlOrJson,
-        /// Which part to print.
-        #[arg(long = "for", value_enum, default_value_t = PermissionsPart::All)]
-        part: PermissionsPart,
-        /// The ServiceAccount the bindings name, as NAMESPACE/NAME.
-        #[arg(long, default_value = "eksync-system/eksync", conflicts_with = "user")]
-        service_account: String,
-        /// Bind a user instead of a ServiceAccount.
-        #[arg(long)]
-        user: Option<String>,
-        /// The source name (as for diff/apply).
-        #[arg(long, env = "EKSYNC_SOURCE")]
-        source: Option<String>,
-        /// The CloudFormation service role the agent passes to CloudFormation (as for apply).
-        #[arg(long, env = "EKSYNC_CFN_ROLE_ARN")]
-        cfn_role_arn: Option<String>,
-        /// Also grant list and delete on a kind that left the repo (KIND or KIND.GROUP), so that
-        /// prune can remove its last objects. Repeatable.
-        #[arg(long, value_name = "KIND[.GROUP]")]
-        keep_kind: Vec<String>,
+        #[command(flatten)]
+        flags: PermissionsFlags,
     },
     /// Explain why a resource sits in its wave: the chains of edges (with reasons) from the roots
     /// to it, and what waits for it.
@@ -583,33 +594,19 @@ fn cmd_watch(repo: RepoArgs, live_args: LiveArgs, live: bool, debounce_ms: u64) 
     })
 }
 
-/// Who `eksync permissions` binds.
-struct PermissionsSubject {
-    service_account: String,
-    user: Option<String>,
-}
-
-fn cmd_permissions(
-    repo: RepoArgs,
-    output: YamlOrJson,
-    part: PermissionsPart,
-    subject: PermissionsSubject,
-    source: Option<String>,
-    cfn_role: Option<String>,
-    keep_kind: Vec<String>,
-) -> Result<Outcome> {
+fn cmd_permissions(repo: RepoArgs, f: PermissionsFlags) -> Result<Outcome> {
     use eksync::core::permissions::{self, Part, Subject};
-    let subject = match subject.user {
+    let subject = match f.user {
         Some(name) => Subject::User { name },
         None => {
-            let (namespace, name) = subject
+            let (namespace, name) = f
                 .service_account
                 .split_once('/')
                 .filter(|(ns, n)| !ns.is_empty() && !n.is_empty() && !n.contains('/'))
                 .ok_or_else(|| {
                     anyhow::anyhow!(
                         "--service-account takes NAMESPACE/NAME, not {:?}",
-                        subject.service_account
+                        f.service_account
                     )
                 })?;
             Subject::ServiceAccount {
@@ -618,7 +615,8 @@ fn cmd_permissions(
             }
         }
     };
-    let extra_kinds = keep_kind
+    let extra_kinds = f
+        .keep_kind
         .iter()
         .map(|k| match k.split_once('.') {
             Some((kind, group)) => (group.to_string(), kind.to_string()),
@@ -629,19 +627,20 @@ fn cmd_permissions(
         return Ok(Outcome::Invalid);
     };
     let opts = permissions::Options {
-        source: source_name(&a, &repo, source.as_deref())?,
+        source: source_name(&a, &repo, f.source.as_deref())?,
         inventory_namespace: KubeSettings::default().inventory_namespace,
         subject,
-        cfn_role,
+        cfn_role: f.cfn_role_arn,
         extra_kinds,
+        agent: !f.no_agent,
     };
     let p = permissions::permissions(&a, &opts);
-    let part = match part {
+    let part = match f.part {
         PermissionsPart::All => Part::All,
         PermissionsPart::Kubernetes => Part::Kubernetes,
         PermissionsPart::Aws => Part::Aws,
     };
-    match output {
+    match f.output {
         YamlOrJson::Yaml => emit(&permissions::to_yaml(&p, part))?,
         YamlOrJson::Json => emit(&format!(
             "{}\n",
@@ -902,27 +901,7 @@ fn run(cli: Cli) -> Result<Outcome> {
             context,
             output,
         } => cmd_status(name, namespace, kubeconfig, context, output),
-        Command::Permissions {
-            repo,
-            output,
-            part,
-            service_account,
-            user,
-            source,
-            cfn_role_arn,
-            keep_kind,
-        } => cmd_permissions(
-            repo,
-            output,
-            part,
-            PermissionsSubject {
-                service_account,
-                user,
-            },
-            source,
-            cfn_role_arn,
-            keep_kind,
-        ),
+        Command::Permissions { repo, flags } => cmd_permissions(repo, flags),
         Command::Apply {
             repo,
             live,

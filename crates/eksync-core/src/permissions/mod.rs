@@ -47,6 +47,9 @@ pub struct Options {
     /// Kinds (group, kind) that left the repo but may still have objects to prune; granted
     /// `list` and `delete` like the repo's kinds.
     pub extra_kinds: Vec<(String, String)>,
+    /// Also what `eksync agent` needs for itself (its `Sync` object and status, its Lease, its
+    /// Events), in the inventory's namespace. `false`: only what `eksync apply` needs.
+    pub agent: bool,
 }
 
 /// The identity the bindings name.
@@ -252,6 +255,11 @@ const ESCALATE: &str = "create roles that grant rights it does not hold";
 const INVENTORY: &str = "read and write its inventory";
 const INVENTORY_CREATE: &str = "create its inventory the first time";
 const INVENTORY_NS: &str = "check that the inventory's namespace exists";
+const SYNC: &str = "the agent: read its Sync object (spec.suspend) and create it when missing";
+const SYNC_STATUS: &str = "the agent: write its Sync status";
+const LEASE: &str = "the agent: leader election (read and renew its Lease)";
+const LEASE_CREATE: &str = "the agent: create its Lease the first time";
+const EVENTS: &str = "the agent: record Events on its Sync object";
 
 fn kube_rules(a: &Analysis, opts: &Options, k: &mut KubeRules) {
     // Custom resources: the repo's CRDs give the plural and the scope.
@@ -375,6 +383,64 @@ fn kube_rules(a: &Analysis, opts: &Options, k: &mut KubeRules) {
         INVENTORY_NS,
         &inv_label,
     );
+    if opts.agent {
+        let name = opts.source.as_str();
+        let sync = format!(
+            "Sync {}/{name} (the agent's status)",
+            opts.inventory_namespace
+        );
+        let lease_name = format!("eksync-{name}");
+        let lease = format!(
+            "Lease {}/{lease_name} (the agent's leader election)",
+            opts.inventory_namespace
+        );
+        k.add(
+            inv_ns,
+            "eksync.io",
+            "syncs",
+            &[Verb::Get, Verb::Patch],
+            &[name],
+            SYNC,
+            &sync,
+        );
+        k.add(
+            inv_ns,
+            "eksync.io",
+            "syncs",
+            &[Verb::Create],
+            &[],
+            SYNC,
+            &sync,
+        );
+        k.add(
+            inv_ns,
+            "eksync.io",
+            "syncs/status",
+            &[Verb::Patch],
+            &[name],
+            SYNC_STATUS,
+            &sync,
+        );
+        k.add(
+            inv_ns,
+            "coordination.k8s.io",
+            "leases",
+            &[Verb::Get, Verb::Patch],
+            &[lease_name.as_str()],
+            LEASE,
+            &lease,
+        );
+        k.add(
+            inv_ns,
+            "coordination.k8s.io",
+            "leases",
+            &[Verb::Create],
+            &[],
+            LEASE_CREATE,
+            &lease,
+        );
+        k.add(inv_ns, "", "events", &[Verb::Create], &[], EVENTS, &sync);
+    }
 }
 
 fn kind_group(group: &str, kind: &str) -> String {

@@ -17,6 +17,7 @@ fn opts() -> Options {
         },
         cfn_role: Some("arn:aws:iam::123456789012:role/eksync-cloudformation".into()),
         extra_kinds: Vec::new(),
+        agent: true,
     }
 }
 
@@ -269,4 +270,28 @@ fn json_parts_are_what_kubectl_and_the_aws_cli_take() {
         .filter(|v| !v.is_null())
         .collect();
     assert_eq!(docs, list["items"].as_array().unwrap().clone());
+}
+
+#[test]
+fn the_agent_gets_its_own_objects_by_name_and_only_with_agent() {
+    let a = analyze(&example());
+    let p = permissions(&a, &opts());
+    let ns = Some("eksync-system");
+    assert_eq!(verbs(&p, ns, "syncs", &["examples-repo"]), ["get", "patch"]);
+    assert_eq!(verbs(&p, ns, "syncs/status", &["examples-repo"]), ["patch"]);
+    assert_eq!(
+        verbs(&p, ns, "leases", &["eksync-examples-repo"]),
+        ["get", "patch"]
+    );
+    assert_eq!(verbs(&p, ns, "leases", &[]), ["create"]);
+    assert_eq!(verbs(&p, ns, "events", &[]), ["create"]);
+    let p = permissions(
+        &a,
+        &Options {
+            agent: false,
+            ..opts()
+        },
+    );
+    assert!(verbs(&p, ns, "leases", &[]).is_empty());
+    assert!(verbs(&p, ns, "syncs", &["examples-repo"]).is_empty());
 }
