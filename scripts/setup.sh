@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything eksync's tests need on a fresh machine: Debian packages for the -sys crates (git2
-# with https and ssh), git (daemon, http-backend) and OpenSSH's server and client for the Git source tests, and a pinned moto (local AWS API) in a virtualenv at .venv. Idempotent and quick when
+# with https and ssh), git (daemon, http-backend) and OpenSSH's server and client for the Git source tests, a pinned moto (local AWS API) in a virtualenv at .venv, and Debian's kubectl when none is installed
+# (it renders deploy/base). Idempotent and quick when
 # everything is already there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +16,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# kubectl renders deploy/base (`kubectl kustomize`, tests/deploy.rs). Where none is on PATH,
+# Debian's kubernetes-client (kubectl 1.20, whose kustomize the base is written for).
+if ! command -v kubectl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq kubernetes-client >/dev/null
 fi
 
 venv="$root/.venv"

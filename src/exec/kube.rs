@@ -364,9 +364,20 @@ fn fill_item(
             }
             false
         }
+        Err(KubeError::NotFound(_))
+            if deferral::role_wave(a, o).is_some() && live_obj.is_none() =>
+        {
+            // The role it references is created by this plan: the API server resolves it to
+            // check the binding, so the dry run cannot be judged before that wave.
+            if let Some((action, detail)) = deferral::role_missing(a, o) {
+                item.action = action;
+                item.details.push(detail);
+            }
+            false
+        }
         Err(e) => {
             item.action = Action::Blocked;
-            item.details.push(Detail::DryRunFailed(error_chain(&e)));
+            item.details.push(Detail::DryRunFailed(with_hint(o, &e)));
             false
         }
     }
@@ -652,7 +663,7 @@ pub(super) async fn run_node(
     let applied = match kube.apply(&body, write).await {
         Ok(applied) => applied,
         Err(e) => {
-            let reason = format!("apply: {}", error_chain(&e));
+            let reason = format!("apply: {}", with_hint(o, &e));
             return report(Outcome::Failed { reason }, false);
         }
     };
@@ -672,6 +683,15 @@ pub(super) async fn run_node(
     StepReport {
         fingerprint: Some(kdiff::fingerprint(&body, &applied)),
         ..report(outcome, true)
+    }
+}
+
+/// An error's text, with the right to grant when it is an RBAC escalation refusal.
+fn with_hint(o: &KubeObject, e: &KubeError) -> String {
+    let text = error_chain(e);
+    match kdiff::escalation_hint(&o.key.kind, &o.body, &text) {
+        Some(hint) => format!("{text} ({hint})"),
+        None => text,
     }
 }
 

@@ -78,6 +78,11 @@ fn detail_lines(d: &Detail) -> Vec<String> {
         Detail::CreateAfterNamespace { namespace, wave } => {
             format!("create (namespace {namespace} arrives in wave {wave})")
         }
+        Detail::CreateAfterRole { role, wave } => {
+            format!(
+                "create ({role} arrives in wave {wave}; the binding is checked against it then)"
+            )
+        }
         Detail::NotServed { kind, api_version } => {
             format!("the cluster does not serve {kind} {api_version}")
         }

@@ -28,7 +28,8 @@ fn is_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_label)
 }
 
-/// Validates `metadata.name` for a kind (DNS label for Namespace and Service, subdomain else).
+/// Validates `metadata.name` for a kind (DNS label for Namespace and Service, a path segment
+/// for the RBAC kinds, whose names like `system:controller:x` hold colons, subdomain else).
 pub fn validate_name(kind: &str, name: &str) -> Vec<FieldError> {
     let label = matches!(kind, "Namespace" | "Service");
     if name.is_empty() {
@@ -36,6 +37,24 @@ pub fn validate_name(kind: &str, name: &str) -> Vec<FieldError> {
             "metadata.name",
             "name or generateName is required",
         )];
+    }
+    if matches!(
+        kind,
+        "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding"
+    ) {
+        // The apiserver's path.IsValidPathSegmentName.
+        let msg = if name == "." || name == ".." {
+            Some(format!("may not be '{name}'"))
+        } else if name.contains('/') {
+            Some("may not contain '/'".to_string())
+        } else if name.contains('%') {
+            Some("may not contain '%'".to_string())
+        } else {
+            None
+        };
+        return msg
+            .map(|m| vec![FieldError::invalid("metadata.name", &Value::from(name), &m)])
+            .unwrap_or_default();
     }
     let ok = if label {
         is_label(name)

@@ -15,6 +15,7 @@
 //! the results.
 
 pub mod diff;
+pub mod escalation;
 pub mod immutable;
 pub mod inventory;
 pub mod live;
@@ -23,6 +24,7 @@ pub mod readiness;
 pub mod render;
 
 pub use diff::{diff, Action, FieldChange, ObjectDiff};
+pub use escalation::escalation_hint;
 pub use immutable::{decide_immutable, immutable_fields, ImmutableDecision};
 pub use inventory::{fingerprint, Inventory, InventoryEntry};
 pub use live::{crd_defines, index_live, needs_live_read, object_key};

@@ -163,13 +163,13 @@ pub fn permissions(a: &Analysis, opts: &Options) -> Permissions {
     let mut roles = vec![RoleSet {
         namespace: None,
         name: role_name(&opts.source),
-        rules: k.cluster.into_values().collect(),
+        rules: subsume(k.cluster.into_values().collect()),
     }];
     for (ns, rules) in k.namespaced {
         roles.push(RoleSet {
             namespace: Some(ns),
             name: role_name(&opts.source),
-            rules: rules.into_values().collect(),
+            rules: subsume(rules.into_values().collect()),
         });
     }
     let mut notes = vec![
@@ -196,6 +196,33 @@ pub fn permissions(a: &Analysis, opts: &Options) -> Permissions {
         iam,
         notes,
     }
+}
+
+/// Drops a rule scoped by `resourceNames` when an unscoped rule of the role already grants its
+/// verbs on its resource (its reasons move to that rule): no rule is there for nothing.
+fn subsume(mut rules: Vec<Rule>) -> Vec<Rule> {
+    let mut keep = vec![true; rules.len()];
+    for i in 0..rules.len() {
+        if rules[i].resource_names.is_empty() {
+            continue;
+        }
+        let cover = (0..rules.len()).find(|&c| {
+            rules[c].resource_names.is_empty()
+                && rules[c].api_group == rules[i].api_group
+                && rules[c].resource == rules[i].resource
+                && rules[i].verbs.is_subset(&rules[c].verbs)
+        });
+        if let Some(c) = cover {
+            let moved = std::mem::take(&mut rules[i].needed_by);
+            rules[c].needed_by.extend(moved);
+            keep[i] = false;
+        }
+    }
+    rules
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(r, k)| k.then_some(r))
+        .collect()
 }
 
 /// Rules keyed by (group, resource, resourceNames, purpose) so that each rule keeps one reason.

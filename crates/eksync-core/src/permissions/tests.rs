@@ -118,7 +118,17 @@ fn verbs_follow_what_eksync_does_per_kind_and_namespace() {
         ),
         ["get", "patch"]
     );
-    assert_eq!(verbs(&p, None, "namespaces", &["eksync-system"]), ["get"]);
+    // Reading the inventory's namespace is covered by the repo's own Namespace rule: the rule
+    // by name is not added, its reason moves there.
+    assert!(verbs(&p, None, "namespaces", &["eksync-system"]).is_empty());
+    let ns_rule = rules(&p, None)
+        .iter()
+        .find(|r| r.resource == "namespaces" && r.verbs.contains(&Verb::Get))
+        .unwrap();
+    assert!(ns_rule
+        .needed_by
+        .iter()
+        .any(|b| b.contains("eksync's inventory")));
 }
 
 #[test]
@@ -243,6 +253,8 @@ fn a_repo_without_a_cluster_needs_no_aws() {
         verbs(&p, Some("default"), "configmaps", &[]),
         ["get", "create", "patch", "delete"]
     );
+    // No Namespace in the repo: reading the inventory's namespace is a rule of its own.
+    assert_eq!(verbs(&p, None, "namespaces", &["eksync-system"]), ["get"]);
 }
 
 #[test]

@@ -41,6 +41,34 @@ pub fn namespace_wave(a: &Analysis, o: &KubeObject) -> Option<usize> {
     })
 }
 
+/// The wave of the repo's Role or ClusterRole that a binding `o` references, if the repo holds
+/// it.
+pub fn role_wave(a: &Analysis, o: &KubeObject) -> Option<(String, usize)> {
+    if o.key.group != "rbac.authorization.k8s.io"
+        || !matches!(o.key.kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
+    {
+        return None;
+    }
+    let kind = o.body.pointer("/roleRef/kind")?.as_str()?;
+    let name = o.body.pointer("/roleRef/name")?.as_str()?;
+    let ns = (kind == "Role")
+        .then_some(o.key.namespace.as_deref())
+        .flatten();
+    let wave = first_wave(a, |c| {
+        c.key.group == "rbac.authorization.k8s.io"
+            && c.key.kind == kind
+            && c.key.name == name
+            && c.key.namespace.as_deref() == ns
+    })?;
+    Some((format!("{kind} {name}"), wave))
+}
+
+/// A binding whose role this plan creates: its dry run cannot be judged before that wave.
+pub fn role_missing(a: &Analysis, o: &KubeObject) -> Option<(Action, Detail)> {
+    let (role, wave) = role_wave(a, o)?;
+    Some((Action::Create, Detail::CreateAfterRole { role, wave }))
+}
+
 /// A kind the cluster does not serve: created once its CRD (in the same plan) exists, else
 /// blocked.
 pub fn not_served(a: &Analysis, o: &KubeObject) -> (Action, Detail) {

@@ -37,6 +37,9 @@ pub enum Detail {
     CreateAfterCrd(usize),
     /// An object created after its namespace, in this wave.
     CreateAfterNamespace { namespace: String, wave: usize },
+    /// A binding created after the role it references (same plan), in this wave: the API
+    /// server resolves that role to check the binding, so no dry run is possible before.
+    CreateAfterRole { role: String, wave: usize },
     /// The cluster does not serve this kind.
     NotServed { kind: String, api_version: String },
     /// Values from AWS are known only after apply: diffed once they exist.
