@@ -112,20 +112,8 @@ pub fn analyze(src: &Source) -> Analysis {
     }
 }
 
-fn render_error_path(e: &RenderError) -> &FieldPath {
-    match e {
-        RenderError::VpcCreationNotSupported { path }
-        | RenderError::UnsupportedAmiFamily { path, .. }
-        | RenderError::InvalidTaintEffect { path, .. }
-        | RenderError::UnknownSubnet { path, .. }
-        | RenderError::NoSubnetInZone { path, .. }
-        | RenderError::NoSubnets { path, .. }
-        | RenderError::NoInstanceTypes { path }
-        | RenderError::NotRendered { path, .. } => path,
-    }
-}
-
-/// Renders every cluster whose config is valid enough; a failure is a located diagnostic.
+/// Renders every cluster whose config is valid enough; each refusal is a located diagnostic
+/// (all of a config's refusals, not only the first).
 fn render_all(
     model: &Model,
     loc: &dyn Locator,
@@ -134,25 +122,40 @@ fn render_all(
     model
         .clusters
         .iter()
-        .map(|c| match render::render_cluster(&c.config) {
+        .map(|c| match render::render_stacks(&c.config) {
             Ok(stacks) => stacks,
-            Err(e) => {
-                // Errors the validator already reported at the same field are not repeated.
-                let at = loc.locate(&c.origin, render_error_path(&e));
-                let message = e.to_string();
-                let message = message
-                    .split_once(": ")
-                    .map_or(message.clone(), |(_, m)| m.to_string());
-                if !diags
-                    .iter()
-                    .any(|d| d.is_error() && d.location.as_ref() == Some(&at))
-                {
-                    diags.push(Diagnostic::error("E-render", message).at(at));
+            Err(errors) => {
+                // Only the loader's and graph's errors hide a refusal: two refusals that locate
+                // to the same place are both reported.
+                let earlier = diags.len();
+                for e in errors {
+                    push_render_error(&e, c, loc, diags, earlier);
                 }
                 Vec::new()
             }
         })
         .collect()
+}
+
+fn push_render_error(
+    e: &RenderError,
+    c: &crate::model::Cluster,
+    loc: &dyn Locator,
+    diags: &mut Vec<Diagnostic>,
+    earlier: usize,
+) {
+    // Errors the validator already reported at the same field are not repeated.
+    let at = loc.locate(&c.origin, e.path());
+    let message = e.to_string();
+    let message = message
+        .split_once(": ")
+        .map_or(message.clone(), |(_, m)| m.to_string());
+    if !diags[..earlier]
+        .iter()
+        .any(|d| d.is_error() && d.location.as_ref() == Some(&at))
+    {
+        diags.push(Diagnostic::error("E-render", message).at(at));
+    }
 }
 
 /// Every `resource/<LogicalId>` and `output/<Key>` reference must name something its stack has.

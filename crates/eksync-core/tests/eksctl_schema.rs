@@ -346,6 +346,44 @@ fn seed(path: &[Step]) -> Value {
     }
 }
 
+/// The base config with the VPC left to eksctl (no `vpc.id`, no `vpc.subnets`): the cluster stack
+/// creates it.
+fn base_created_vpc() -> Value {
+    let mut doc = base();
+    doc.as_object_mut().expect("object").remove("vpc");
+    doc
+}
+
+/// The base config with SSH allowed on both node groups, through an EC2 key pair.
+fn base_with_ssh() -> Value {
+    let mut doc = base();
+    // The private group's SSH comes from the VPC's CIDR.
+    doc["vpc"]["cidr"] = json!("192.168.0.0/16");
+    for kind in ["nodeGroups", "managedNodeGroups"] {
+        doc[kind][0]["ssh"] = json!({"allow": true, "publicKeyName": "eksync-test"});
+    }
+    doc
+}
+
+/// Fields that act only in a context the base config lacks, with a base that has it: the VPC's
+/// shape only matters when the cluster stack creates the VPC (with an existing `vpc.id` eksctl
+/// only checks it against the VPC), SSH sources only when SSH is allowed, Bottlerocket settings
+/// only on Bottlerocket nodes.
+fn context_base(path: &str) -> Option<Value> {
+    match path {
+        "vpc.cidr" | "availabilityZones" => Some(base_created_vpc()),
+        "nodeGroups[0].ssh.sourceSecurityGroupIds"
+        | "managedNodeGroups[0].ssh.sourceSecurityGroupIds" => Some(base_with_ssh()),
+        "nodeGroups[0].bottlerocket.enableAdminContainer"
+        | "nodeGroups[0].bottlerocket.settings" => {
+            let mut doc = base();
+            doc["nodeGroups"][0]["amiFamily"] = json!("Bottlerocket");
+            Some(doc)
+        }
+        _ => None,
+    }
+}
+
 /// Fields eksync acts on outside the templates, with where.
 const USED_OUTSIDE_TEMPLATES: &[(&str, &str)] = &[(
     "metadata.region",
@@ -434,7 +472,6 @@ fn every_schema_field_takes_effect_or_is_warned_about() {
     );
     let base_rendered = base.rendered.clone().expect("a cluster");
     assert!(base_rendered.is_ok(), "the base renders: {base_rendered:?}");
-
     let mut problems = Vec::new();
     let mut checked = 0;
     let (mut by_warning, mut by_output) = (0, 0);
@@ -449,9 +486,27 @@ fn every_schema_field_takes_effect_or_is_warned_about() {
             continue;
         }
         checked += 1;
+        let context = context_base(&p).map(|doc| {
+            let out = load_value(&doc);
+            assert!(
+                errors(&out.diagnostics).is_empty(),
+                "{p}: the context's base must load cleanly: {:#?}",
+                out.diagnostics
+            );
+            let rendered = out.rendered.expect("a cluster");
+            assert!(
+                rendered.is_ok(),
+                "{p}: the context's base renders: {rendered:?}"
+            );
+            (doc, rendered)
+        });
+        let (base_doc, base_rendered) = match &context {
+            Some((doc, rendered)) => (doc, rendered),
+            None => (&base_doc, &base_rendered),
+        };
         let mut verdict = None;
         for v in &leaf.values {
-            let doc = set(&base_doc, &leaf.path, v.clone());
+            let doc = set(base_doc, &leaf.path, v.clone());
             let out = load_value(&doc);
             let unknown: Vec<_> = out
                 .diagnostics
@@ -700,5 +755,141 @@ managedNodeGroups:
         ],
         "{:#?}",
         loaded.diagnostics
+    );
+}
+
+/// Examples that are themselves invalid (a placeholder or malformed value), with the error code
+/// that says so; their other errors are not checked here.
+const INVALID_EXAMPLES: &[(&str, &str)] = &[("15-", "E-ami"), ("17-", "E-arn"), ("31-", "E-ami")];
+
+/// Examples eksync refuses, with each refusal: the field and words of the reason. Every error of
+/// these files must be one of these (`E-render`), and every one must be reported (rendering
+/// collects all refusals of a config rather than stopping at the first).
+const REFUSED_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "07-",
+        &[("nodeGroups[1].ssh.allow", "key from a local file")],
+    ),
+    (
+        "14-",
+        &[("nodeGroups[0].amiFamily", "WindowsServer2019FullContainer")],
+    ),
+    (
+        "22-",
+        &[
+            (
+                "managedNodeGroups[0].launchTemplate",
+                "user-supplied launch template",
+            ),
+            ("managedNodeGroups[1].amiFamily", "AmazonLinux2"),
+            ("managedNodeGroups[1].ami", "custom AMI"),
+            ("managedNodeGroups[1].ssh.allow", "local file"),
+        ],
+    ),
+    (
+        "24-",
+        &[
+            (
+                "vpc.subnets.private.private-one.id",
+                "does not look subnets up",
+            ),
+            ("nodeGroups[1].subnets[0]", "private-one"),
+        ],
+    ),
+    ("30-", &[("kubernetesNetworkConfig.ipFamily", "IPv6")]),
+    (
+        "32-",
+        &[
+            ("nodeGroups[0].amiFamily", "WindowsServer2019FullContainer"),
+            ("nodeGroups[1].amiFamily", "WindowsServer2022FullContainer"),
+            ("nodeGroups[1].overrideBootstrapCommand", "nodeadm"),
+        ],
+    ),
+    ("35-outposts", &[("outpost", "AWS Outposts")]),
+    ("36-", &[("outpost", "AWS Outposts")]),
+    (
+        "37-",
+        &[
+            ("outpost", "AWS Outposts"),
+            ("privateCluster.enabled", "fully private cluster"),
+        ],
+    ),
+];
+
+#[test]
+fn every_eksctl_example_plans_or_is_refused_for_a_named_reason() {
+    let dir = shared().join("examples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    let mut problems = Vec::new();
+    let mut clean = 0;
+    for f in &files {
+        let name = f
+            .file_name()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
+        let text = std::fs::read_to_string(f).expect("read example");
+        let a = analysis::analyze(&source(&name, &text));
+        let errs = errors(&a.diagnostics);
+        let codes: Vec<&str> = errs.iter().map(|d| d.code).collect();
+        println!("  {name}: {codes:?}");
+        for d in &errs {
+            println!("      {} {}: {}", d.code, field(d), d.message);
+        }
+        if errs.is_empty() {
+            clean += 1;
+        }
+        if let Some((_, code)) = INVALID_EXAMPLES.iter().find(|(p, _)| name.starts_with(p)) {
+            if !codes.contains(code) {
+                problems.push(format!("{name}: known invalid, but no {code}: {codes:?}"));
+            }
+            continue;
+        }
+        let refusals = REFUSED_EXAMPLES
+            .iter()
+            .find(|(p, _)| name.starts_with(p))
+            .map_or(&[][..], |(_, r)| *r);
+        let got: Vec<(String, String)> = errs
+            .iter()
+            .map(|d| (field(d).to_string(), format!("{} {}", d.code, d.message)))
+            .collect();
+        for (path, words) in refusals {
+            if !got
+                .iter()
+                .any(|(f, m)| f == path && m.starts_with("E-render") && m.contains(words))
+            {
+                problems.push(format!(
+                    "{name}: no refusal at {path} saying {words:?}; got {got:?}"
+                ));
+            }
+        }
+        for (f, m) in &got {
+            if !refusals.iter().any(|(p, w)| p == f && m.contains(w)) {
+                problems.push(format!("{name}: unexpected error at {f}: {m}"));
+            }
+        }
+    }
+    println!(
+        "{clean} of {} examples plan with no error; {} refused, {} invalid",
+        files.len(),
+        REFUSED_EXAMPLES.len(),
+        INVALID_EXAMPLES.len()
+    );
+    assert_eq!(files.len(), 49, "eksctl's examples");
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    assert_eq!(
+        clean,
+        files.len() - REFUSED_EXAMPLES.len() - INVALID_EXAMPLES.len(),
+        "every example neither invalid nor refused plans with no error"
     );
 }

@@ -827,6 +827,72 @@ impl ClusterConfig {
     }
 }
 
+/// eksctl's default VPC CIDR when it creates the VPC and `vpc.cidr` is not set.
+pub const DEFAULT_VPC_CIDR: &str = "192.168.0.0/16";
+
+/// eksctl's default `vpc.nat.gateway` for a VPC it creates.
+pub const DEFAULT_NAT_GATEWAY: &str = "Single";
+
+impl ClusterConfig {
+    /// Whether eksctl creates the VPC for this cluster: it names neither an existing VPC
+    /// (`vpc.id`) nor existing subnets (`vpc.subnets`).
+    pub fn creates_vpc(&self) -> bool {
+        match &self.vpc {
+            None => true,
+            Some(v) => {
+                v.id.is_none()
+                    && v.subnets
+                        .as_ref()
+                        .is_none_or(|s| s.private.is_empty() && s.public.is_empty())
+            }
+        }
+    }
+
+    /// The availability zones of a VPC eksctl creates: `availabilityZones` as given, or, when the
+    /// config lists none, [`default_zones`] of the region (`true` in the second place says so).
+    pub fn vpc_zones(&self) -> (Vec<String>, bool) {
+        if self.availability_zones.is_empty() {
+            (default_zones(&self.metadata.region), true)
+        } else {
+            (self.availability_zones.clone(), false)
+        }
+    }
+
+    /// `vpc.nat.gateway`, or eksctl's default for a VPC it creates.
+    pub fn nat_gateway(&self) -> Option<&str> {
+        self.vpc
+            .as_ref()
+            .and_then(|v| v.nat.as_ref())
+            .and_then(|n| n.get("gateway"))
+            .and_then(Value::as_str)
+    }
+
+    /// Whether `privateCluster.enabled` is set.
+    pub fn fully_private(&self) -> bool {
+        self.private_cluster
+            .as_ref()
+            .and_then(|p| p.get("enabled"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+}
+
+/// The zones eksync creates a VPC in when `availabilityZones` is not given. eksctl asks EC2 and
+/// picks two or three of the region's zones at random; eksync is offline and deterministic, so it
+/// takes the zones `a`, `b` and `c` of the region, except in the few regions known to lack one
+/// of those letters for new accounts (`ap-northeast-1`: a, c, d; `ca-central-1`: a, b, d;
+/// `us-west-1`: two zones, a and b, which some older accounts lack). The loader warns when this is
+/// used, so that a user whose account differs lists the zones.
+pub fn default_zones(region: &str) -> Vec<String> {
+    let letters: &[&str] = match region {
+        "ap-northeast-1" => &["a", "c", "d"],
+        "ca-central-1" => &["a", "b", "d"],
+        "us-west-1" => &["a", "b"],
+        _ => &["a", "b", "c"],
+    };
+    letters.iter().map(|l| format!("{region}{l}")).collect()
+}
+
 /// The CloudFormation stack names eksctl uses.
 pub fn cluster_stack_name(cluster: &str) -> String {
     format!("eksctl-{cluster}-cluster")

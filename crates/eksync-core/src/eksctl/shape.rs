@@ -672,7 +672,7 @@ pub static CLUSTER_CONFIG: Obj = Obj {
         Field {
             name: "availabilityZones",
             shape: Shape::ArrayOfScalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "capabilities",
@@ -767,12 +767,12 @@ pub static CLUSTER_CONFIG: Obj = Obj {
         Field {
             name: "outpost",
             shape: Shape::Object(&OUTPOST),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "privateCluster",
             shape: Shape::Object(&PRIVATE_CLUSTER),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "remoteNetworkConfig",
@@ -1064,7 +1064,7 @@ pub static CLUSTER_VPC: Obj = Obj {
         Field {
             name: "cidr",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "clusterEndpoints",
@@ -1079,27 +1079,27 @@ pub static CLUSTER_VPC: Obj = Obj {
         Field {
             name: "controlPlaneOnPrivateSubnets",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "controlPlaneSecurityGroupIDs",
             shape: Shape::ArrayOfScalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "controlPlaneSubnetIDs",
             shape: Shape::ArrayOfScalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "extraCIDRs",
             shape: Shape::ArrayOfScalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "extraIPv6CIDRs",
             shape: Shape::ArrayOfScalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "hostnameType",
@@ -1855,7 +1855,7 @@ pub static NODE_GROUP: Obj = Obj {
         Field {
             name: "bottlerocket",
             shape: Shape::Object(&NODE_GROUP_BOTTLEROCKET),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "capacityReservation",
@@ -2352,7 +2352,7 @@ pub static NODE_GROUP_SSH: Obj = Obj {
         Field {
             name: "sourceSecurityGroupIds",
             shape: Shape::ArrayOfScalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
     ],
 };
@@ -2558,7 +2558,7 @@ pub static PRIVATE_CLUSTER: Obj = Obj {
         Field {
             name: "additionalEndpointServices",
             shape: Shape::ArrayOfScalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "enabled",
@@ -2568,7 +2568,7 @@ pub static PRIVATE_CLUSTER: Obj = Obj {
         Field {
             name: "skipEndpointCreation",
             shape: Shape::Scalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
     ],
 };

@@ -67,6 +67,22 @@ pub(super) fn load(d: RawDoc, ctx: &mut Ctx) -> Option<Cluster> {
             ctx.error(code, msg, at);
         }
     });
+    // eksctl asks EC2 for the zones of a VPC it creates; eksync cannot, and says which it takes.
+    if config.creates_vpc() && config.availability_zones.is_empty() {
+        let (zones, _) = config.vpc_zones();
+        let at = ctx.origin_loc(
+            &origin,
+            &base.join(&FieldPath::keys(&["metadata", "region"])),
+        );
+        ctx.warn(
+            "W-eksctl-zones",
+            format!(
+                "no availabilityZones: the VPC is created in {} (eksctl picks zones of the region at random; eksync takes these, always the same); list availabilityZones if your account has other zones",
+                zones.join(", ")
+            ),
+            at,
+        );
+    }
     for path in config.unrendered_fields() {
         let at = ctx.origin_loc(&origin, &base.join(&path));
         ctx.warn(
@@ -174,7 +190,7 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
         }
     }
     for ng in c.node_groups() {
-        if let Err(why) = syntax::eksctl_name(ng.name) {
+        if let Err(why) = nodegroup_name(ng.name) {
             err(
                 report,
                 &ng.path.key("name"),
@@ -282,6 +298,20 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
     for (i, ng) in c.managed_node_groups.iter().enumerate() {
         let path = FieldPath::keys(&["managedNodeGroups"]).index(i).key("ami");
         check_ami(ng.ami.as_deref(), true, &path, report);
+    }
+}
+
+/// eksctl's rule for node group names (`validateNodeGroupName` in `pkg/apis/eksctl.io/v1alpha5`):
+/// only letters, digits and '-', so a name may start with a digit (`1-gpu`), unlike a cluster name.
+/// eksync also wants it non-empty and at most 100 characters, like the cluster name.
+fn nodegroup_name(s: &str) -> Result<(), String> {
+    if !s.is_empty() && s.len() <= 100 && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` must contain only letters, digits and '-' (1 to 100 characters)"
+        ))
     }
 }
 

@@ -1,12 +1,15 @@
 //! The `eksctl-<cluster>-cluster` stack, after eksctl's `ClusterResourceSet`
-//! (`pkg/cfn/builder/cluster.go`, `iam.go`, `vpc_existing.go`): the `ControlPlane`, its
-//! `ServiceRole`, the control-plane and shared node security groups with their rules, and the
-//! outputs (all exported as `<stack>::<Output>` except `CertificateAuthorityData`,
-//! `ClusterStackName` and `FeatureNATMode`, as eksctl does). It uses an existing VPC only; it does
-//! not render VPC resources, Fargate profiles, secrets encryption, logging or VPC endpoints.
+//! (`pkg/cfn/builder/cluster.go`, `iam.go`, `vpc_existing.go`, `vpc_ipv4.go`): the `ControlPlane`,
+//! its `ServiceRole`, the control-plane and shared node security groups with their rules, the VPC
+//! when eksctl would create it (see `vpc.rs`), and the outputs (all exported as `<stack>::<Output>`
+//! except `CertificateAuthorityData`, `ClusterStackName` and `FeatureNATMode`, as eksctl does).
+//! An existing VPC (`vpc.id`) must list its subnets with ids: eksync does not look them up. It
+//! does not render Fargate profiles, secrets encryption, logging, VPC endpoints (a fully private
+//! cluster is refused) or IPv6.
 
 use serde_json::{json, Value};
 
+use super::vpc;
 use super::{
     aws_policy_arn, get_att, kubernetes_version, name_tag, outputs as out, ref_, service_principal,
     shared_stack_tags, tag_list, RenderError, RenderedStack, StackKind, Template,
@@ -35,22 +38,64 @@ pub(crate) fn subnet_ids(
         .collect()
 }
 
-pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, RenderError> {
+/// Where the cluster's network comes from.
+enum Network {
+    /// An existing VPC and its subnets (ids), private first as they are listed.
+    Existing {
+        vpc_id: String,
+        private: Vec<String>,
+        public: Vec<String>,
+    },
+    /// The VPC eksctl creates in the cluster stack.
+    Created(vpc::CreatedVpc),
+}
+
+/// The network of the cluster, or every reason it cannot be rendered.
+fn network(cfg: &ClusterConfig) -> Result<Network, Vec<RenderError>> {
     let vpc_path = FieldPath::keys(&["vpc"]);
-    let vpc = cfg.vpc.as_ref().filter(|v| v.id.is_some()).ok_or_else(|| {
-        RenderError::VpcCreationNotSupported {
-            path: vpc_path.key("id"),
-        }
-    })?;
-    let vpc_id = vpc.id.clone().unwrap_or_default();
+    if cfg.creates_vpc() {
+        return vpc::plan(cfg).map(Network::Created);
+    }
+    let vpc = cfg.vpc.clone().unwrap_or_default();
     let subnets = vpc.subnets.clone().unwrap_or_default();
-    let private = subnet_ids(&subnets.private, &vpc_path.key("subnets").key("private"))?;
-    let public = subnet_ids(&subnets.public, &vpc_path.key("subnets").key("public"))?;
-    if private.is_empty() && public.is_empty() {
-        return Err(RenderError::VpcCreationNotSupported {
+    let mut errors = Vec::new();
+    let private = subnet_ids(&subnets.private, &vpc_path.key("subnets").key("private"));
+    let public = subnet_ids(&subnets.public, &vpc_path.key("subnets").key("public"));
+    let (private, public) = match (private, public) {
+        (Ok(a), Ok(b)) => (a, b),
+        (a, b) => {
+            errors.extend(a.err());
+            errors.extend(b.err());
+            (Vec::new(), Vec::new())
+        }
+    };
+    let Some(vpc_id) = vpc.id.clone() else {
+        errors.push(RenderError::ExistingVpc {
+            path: vpc_path.key("id"),
+            reason: "existing subnets need vpc.id (eksync does not look up the VPC they are in); give vpc.id, or leave out vpc.subnets to have the VPC created",
+        });
+        return Err(errors);
+    };
+    if errors.is_empty() && private.is_empty() && public.is_empty() {
+        errors.push(RenderError::ExistingVpc {
             path: vpc_path.key("subnets"),
+            reason: "an existing VPC needs its subnets listed under vpc.subnets (eksync does not look subnets up)",
         });
     }
+    if errors.is_empty() {
+        Ok(Network::Existing {
+            vpc_id,
+            private,
+            public,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, Vec<RenderError>> {
+    let mut errors = Vec::new();
+    let network = network(cfg).map_err(|e| errors.extend(e)).ok();
     if let Some(knc) = &cfg.kubernetes_network_config {
         if knc
             .get("ipFamily")
@@ -58,35 +103,100 @@ pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, RenderError> 
             .map(str::to_lowercase)
             == Some("ipv6".into())
         {
-            return Err(RenderError::NotRendered {
+            errors.push(RenderError::NotRendered {
                 path: FieldPath::keys(&["kubernetesNetworkConfig", "ipFamily"]),
                 what: "an IPv6 cluster",
             });
         }
     }
+    if cfg.outpost.is_some() {
+        errors.push(RenderError::NotRendered {
+            path: FieldPath::keys(&["outpost"]),
+            what: "a cluster whose control plane runs on AWS Outposts (a local cluster)",
+        });
+    }
+    if cfg.fully_private() {
+        errors.push(RenderError::NotRendered {
+            path: FieldPath::keys(&["privateCluster", "enabled"]),
+            what: "a fully private cluster (the VPC endpoints it needs)",
+        });
+    }
+    let network = match network {
+        Some(n) if errors.is_empty() => n,
+        _ => return Err(errors),
+    };
+    let vpc = cfg.vpc.clone().unwrap_or_default();
+    let vpc_ref = match &network {
+        Network::Existing { vpc_id, .. } => json!(vpc_id),
+        Network::Created(_) => ref_(vpc::VPC),
+    };
 
     let name = &cfg.metadata.name;
     let cluster_iam = cfg.iam.clone().unwrap_or_default();
     let dedicated_iam = cluster_iam.service_role_arn.is_none();
+    let dedicated_vpc = matches!(network, Network::Created(_));
     let mut t = Template::new(format!(
-        "EKS cluster (dedicated VPC: false, dedicated IAM: {dedicated_iam}) [created and managed by eksctl]"
+        "EKS cluster (dedicated VPC: {dedicated_vpc}, dedicated IAM: {dedicated_iam}) [created and managed by eksctl]"
     ));
     t.with_partition_mappings();
+    if let Network::Created(created) = &network {
+        vpc::add_resources(&mut t, created);
+    }
 
     // Security groups.
-    let control_plane_sg = match &vpc.security_group {
-        Some(sg) => json!(sg),
-        None => {
+    // Like eksctl: `vpc.securityGroup`, else the first of `vpc.controlPlaneSecurityGroupIDs` (all
+    // of them go to the control plane), else a new group.
+    let (control_plane_sg, control_plane_sgs) = match (
+        &vpc.security_group,
+        vpc.control_plane_security_group_ids.first(),
+    ) {
+        (Some(sg), _) => (json!(sg), vec![json!(sg)]),
+        (None, Some(first)) => (
+            json!(first),
+            vpc.control_plane_security_group_ids
+                .iter()
+                .map(|id| json!(id))
+                .collect(),
+        ),
+        (None, None) => {
             t.resource(
                 CONTROL_PLANE_SG,
                 "AWS::EC2::SecurityGroup",
                 json!({"Properties": {
                     "GroupDescription": "Communication between the control plane and worker nodegroups",
                     "Tags": name_tag(CONTROL_PLANE_SG),
-                    "VpcId": vpc_id,
+                    "VpcId": vpc_ref,
                 }}),
             );
-            ref_(CONTROL_PLANE_SG)
+            let extra = vpc
+                .extra_cidrs
+                .iter()
+                .map(|c| ("", "", "CidrIp", c))
+                .enumerate()
+                .chain(
+                    vpc.extra_ipv6_cidrs
+                        .iter()
+                        .map(|c| ("IPv6", "IPv6 ", "CidrIpv6", c))
+                        .enumerate(),
+                );
+            for (i, (kind, words, key, cidr)) in extra {
+                let mut props = json!({
+                    "Description": format!(
+                        "Allow Extra {words}CIDR {i} ({cidr}) to communicate to controlplane"
+                    ),
+                    "FromPort": 443,
+                    "GroupId": ref_(CONTROL_PLANE_SG),
+                    "IpProtocol": "tcp",
+                    "ToPort": 443,
+                });
+                props[key] = json!(cidr);
+                t.resource(
+                    &format!("IngressControlPlaneExtra{kind}CIDR{i}"),
+                    "AWS::EC2::SecurityGroupIngress",
+                    json!({ "Properties": props }),
+                );
+            }
+            (ref_(CONTROL_PLANE_SG), vec![ref_(CONTROL_PLANE_SG)])
         }
     };
     let shared_sg = match &vpc.shared_node_security_group {
@@ -98,7 +208,7 @@ pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, RenderError> 
                 json!({"Properties": {
                     "GroupDescription": "Communication between all nodes in the cluster",
                     "Tags": name_tag(SHARED_NODE_SG),
-                    "VpcId": vpc_id,
+                    "VpcId": vpc_ref,
                 }}),
             );
             t.resource(
@@ -178,17 +288,45 @@ pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, RenderError> 
     } else {
         vpc.public_access_cidrs.clone()
     };
-    let mut subnet_refs = private.clone();
-    subnet_refs.extend(public.iter().cloned());
+    // `vpc.controlPlaneSubnetIDs`, else with `controlPlaneOnPrivateSubnets` the private subnets,
+    // else all: eksctl lists a created VPC's public subnets first; an existing VPC's subnets keep
+    // eksync's order (private first), as deployed stacks have them.
+    let subnet_refs: Vec<Value> = if !vpc.control_plane_subnet_ids.is_empty() {
+        vpc.control_plane_subnet_ids
+            .iter()
+            .map(|s| json!(s))
+            .collect()
+    } else {
+        let private_only = vpc.control_plane_on_private_subnets.unwrap_or(false);
+        match &network {
+            Network::Existing {
+                private, public, ..
+            } => {
+                let mut refs: Vec<Value> = private.iter().map(|s| json!(s)).collect();
+                if !private_only || private.is_empty() {
+                    refs.extend(public.iter().map(|s| json!(s)));
+                }
+                refs
+            }
+            Network::Created(created) => {
+                let mut refs = Vec::new();
+                if !private_only {
+                    refs.extend(created.public_subnet_refs());
+                }
+                refs.extend(created.private_subnet_refs());
+                refs
+            }
+        }
+    };
     let access = cfg.access_config.clone().unwrap_or(Value::Null);
-    let mut network = json!({"IpFamily": "ipv4"});
+    let mut k8s_network = json!({"IpFamily": "ipv4"});
     if let Some(cidr) = cfg
         .kubernetes_network_config
         .as_ref()
         .and_then(|k| k.get("serviceIPv4CIDR"))
         .and_then(Value::as_str)
     {
-        network["ServiceIpv4Cidr"] = json!(cidr);
+        k8s_network["ServiceIpv4Cidr"] = json!(cidr);
     }
     let mut cp = json!({
         "AccessConfig": {
@@ -199,13 +337,13 @@ pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, RenderError> 
                 .unwrap_or(true),
         },
         "BootstrapSelfManagedAddons": false,
-        "KubernetesNetworkConfig": network,
+        "KubernetesNetworkConfig": k8s_network,
         "Name": name,
         "ResourcesVpcConfig": {
             "EndpointPrivateAccess": endpoints.private_access.unwrap_or(false),
             "EndpointPublicAccess": endpoints.public_access.unwrap_or(true),
             "PublicAccessCidrs": public_cidrs,
-            "SecurityGroupIds": [control_plane_sg],
+            "SecurityGroupIds": control_plane_sgs,
             "SubnetIds": subnet_refs,
         },
         "RoleArn": role_arn,
@@ -233,29 +371,31 @@ pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, RenderError> 
     t.output(out::ENDPOINT, get_att(CONTROL_PLANE, "Endpoint"), true);
     t.output(out::CLUSTER_STACK_NAME, ref_("AWS::StackName"), false);
 
-    // Existing VPC outputs.
-    t.output(out::VPC, json!(vpc_id), true);
-    if let Some(gateway) = vpc
-        .nat
-        .as_ref()
-        .and_then(|n| n.get("gateway"))
-        .and_then(Value::as_str)
+    // Existing VPC outputs (a created VPC's are added with its resources).
+    if let Network::Existing {
+        vpc_id,
+        private,
+        public,
+    } = &network
     {
-        t.output(out::FEATURE_NAT_MODE, json!(gateway), false);
-    }
-    if !private.is_empty() {
-        t.output(
-            out::SUBNETS_PRIVATE,
-            json!({"Fn::Join": [",", private]}),
-            true,
-        );
-    }
-    if !public.is_empty() {
-        t.output(
-            out::SUBNETS_PUBLIC,
-            json!({"Fn::Join": [",", public]}),
-            true,
-        );
+        t.output(out::VPC, json!(vpc_id), true);
+        if let Some(gateway) = cfg.nat_gateway() {
+            t.output(out::FEATURE_NAT_MODE, json!(gateway), false);
+        }
+        if !private.is_empty() {
+            t.output(
+                out::SUBNETS_PRIVATE,
+                json!({"Fn::Join": [",", private]}),
+                true,
+            );
+        }
+        if !public.is_empty() {
+            t.output(
+                out::SUBNETS_PUBLIC,
+                json!({"Fn::Join": [",", public]}),
+                true,
+            );
+        }
     }
 
     Ok(t.finish(

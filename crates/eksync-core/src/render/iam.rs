@@ -24,6 +24,7 @@ const SSM_CORE: &str = "AmazonSSMManagedInstanceCore";
 const CLOUDWATCH_AGENT: &str = "CloudWatchAgentServerPolicy";
 
 /// The role a node group's instances run as, once rendered.
+#[derive(Default)]
 pub(crate) struct NodeIam {
     /// The role's ARN, when known (created here or given as `instanceRoleARN`).
     pub role_arn: Option<Value>,
@@ -294,10 +295,31 @@ pub(crate) fn addon_policies(
         out.push(("PolicyAppMeshPreview", app_mesh("appmesh-preview:*")));
     }
     if on(a.ebs) {
-        return Err(RenderError::NotRendered {
-            path: path.key("ebs"),
-            what: "withAddonPolicies.ebs (use the EBS CSI add-on with IRSA)",
-        });
+        // eksctl's `PolicyEBS` (`pkg/cfn/builder/iam_helper.go`): what the EBS CSI driver needs
+        // when it runs with the node's role.
+        out.push((
+            "PolicyEBS",
+            vec![allow(
+                all(),
+                &[
+                    "ec2:AttachVolume",
+                    "ec2:CreateSnapshot",
+                    "ec2:CreateTags",
+                    "ec2:CreateVolume",
+                    "ec2:DeleteSnapshot",
+                    "ec2:DeleteTags",
+                    "ec2:DeleteVolume",
+                    "ec2:DescribeAvailabilityZones",
+                    "ec2:DescribeInstances",
+                    "ec2:DescribeSnapshots",
+                    "ec2:DescribeTags",
+                    "ec2:DescribeVolumes",
+                    "ec2:DescribeVolumesModifications",
+                    "ec2:DetachVolume",
+                    "ec2:ModifyVolume",
+                ],
+            )],
+        ));
     }
     if on(a.fsx) {
         out.push(("PolicyFSX", vec![allow(all(), &["fsx:*"])]));

@@ -4,47 +4,51 @@
 //! IMDS settings and security groups, and the `ManagedNodeGroup` (`AWS::EKS::Nodegroup`) with
 //! `CapacityType`, instance types, labels and taints in the EKS API's form. EKS bootstraps the
 //! nodes itself, so there is no user data. Not rendered: custom AMIs, user-supplied launch
-//! templates, SSH access, update and repair configs.
+//! templates, SSH keys from local files, update and repair configs. `ssh.allow` with an EC2 key
+//! pair (`ssh.publicKeyName`) adds eksctl's `SSH` security group.
 
 use serde_json::{json, Value};
 
 use super::iam;
-use super::nodegroup::{check_ami_family, check_taints, eks_taint_effect, node_labels};
+use super::nodegroup::{
+    check_ami_family, check_taints, eks_taint_effect, node_labels, ssh_ingress,
+};
 use super::placement::{is_arm, is_gpu, metadata_options, root_volume, subnets};
 use super::{
-    import_cluster, outputs as out, ref_, sub, tag_list, RenderError, RenderedStack, Template,
+    import_cluster, name_tag, outputs as out, ref_, sub, tag_list, RenderError, RenderedStack,
+    Template,
 };
 use crate::eksctl::{ClusterConfig, ManagedNodeGroup, Sizes, Taints, DEFAULT_INSTANCE_TYPE};
 use crate::path::FieldPath;
 
 pub(crate) const NODEGROUP: &str = "ManagedNodeGroup";
 pub(crate) const LAUNCH_TEMPLATE: &str = "LaunchTemplate";
+const SSH_SG: &str = "SSH";
 
 pub(super) fn render(
     cfg: &ClusterConfig,
     ng: &ManagedNodeGroup,
     path: &FieldPath,
-) -> Result<RenderedStack, RenderError> {
+) -> Result<RenderedStack, Vec<RenderError>> {
     let cluster = cfg.metadata.name.as_str();
-    check_ami_family(ng.ami_family.as_deref(), path)?;
+    // Every refusal of the group is collected before rendering stops.
+    let mut errors: Vec<RenderError> = Vec::new();
+    errors.extend(check_ami_family(ng.ami_family.as_deref(), path, false).err());
     let refuse = |field: &str, what: &'static str| RenderError::NotRendered {
         path: path.key(field),
         what,
     };
     if ng.ami.is_some() {
-        return Err(refuse("ami", "a custom AMI for a managed node group"));
+        errors.push(refuse("ami", "a custom AMI for a managed node group"));
     }
     if ng.launch_template.is_some() {
-        return Err(refuse("launchTemplate", "a user-supplied launch template"));
+        errors.push(refuse("launchTemplate", "a user-supplied launch template"));
     }
-    if ng.ssh.as_ref().and_then(|s| s.allow).unwrap_or(false) {
-        return Err(refuse("ssh", "ssh.allow"));
-    }
-    check_taints(
+    errors.extend(check_taints(
         &ng.taints,
         &Taints::List(ng.taints.clone()),
         &path.key("taints"),
-    )?;
+    ));
     let spot = ng.spot.unwrap_or(false);
     let sizes = Sizes::resolve(ng.desired_capacity, ng.min_size, ng.max_size);
     let instance_types: Vec<String> = if !ng.instance_types.is_empty() {
@@ -58,7 +62,9 @@ pub(super) fn render(
 
     let mut t = Template::new("EKS Managed Nodes (SSH access: false) [created by eksctl]");
     t.with_partition_mappings();
-    let node_iam = iam::add_node_iam(&mut t, &ng.iam.clone().unwrap_or_default(), true, path)?;
+    let node_iam = iam::add_node_iam(&mut t, &ng.iam.clone().unwrap_or_default(), true, path)
+        .map_err(|e| errors.push(e))
+        .unwrap_or_default();
 
     let mut user_tags = cfg.metadata.tags.clone();
     user_tags.extend(ng.tags.clone());
@@ -85,6 +91,32 @@ pub(super) fn render(
     });
     if let Some(key) = ng.ssh.as_ref().and_then(|s| s.public_key_name.clone()) {
         data["KeyName"] = json!(key);
+    }
+    // eksctl's `SSH` group: port 22 on a group of its own, added to the template's groups.
+    let ssh_rules = ssh_ingress(
+        cfg,
+        ng.ssh.as_ref(),
+        ng.private_networking.unwrap_or(false),
+        &format!("managed worker nodes in group {}", ng.name),
+        &path.key("ssh"),
+    )
+    .map_err(|e| errors.push(e))
+    .unwrap_or_default();
+    if !ssh_rules.is_empty() {
+        t.resource(
+            SSH_SG,
+            "AWS::EC2::SecurityGroup",
+            json!({"Properties": {
+                "GroupDescription": "Allow SSH access",
+                "GroupName": sub("${AWS::StackName}-remoteAccess"),
+                "SecurityGroupIngress": ssh_rules,
+                "Tags": name_tag(SSH_SG),
+                "VpcId": import_cluster(cluster, out::VPC),
+            }}),
+        );
+        if let Some(Value::Array(groups)) = data.get_mut("SecurityGroupIds") {
+            groups.push(ref_(SSH_SG));
+        }
     }
     t.resource(
         LAUNCH_TEMPLATE,
@@ -130,8 +162,12 @@ pub(super) fn render(
         "NodegroupName": ng.name,
         "ScalingConfig": {"DesiredSize": sizes.desired, "MaxSize": sizes.max, "MinSize": sizes.min},
         "Subnets": subnets(cfg, &ng.subnets, &ng.availability_zones,
-            ng.private_networking.unwrap_or(false), path)?,
+            ng.private_networking.unwrap_or(false), path)
+            .map_err(|e| errors.push(e)).unwrap_or_default(),
     });
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     if let Some(role) = node_iam.role_arn {
         props["NodeRole"] = role;
     }

@@ -9,28 +9,33 @@
 //! is emitted with its keys sorted (a resource's `Type` first), list-valued tags are sorted by key, so
 //! a diff of two renderings shows only real changes.
 //!
-//! What is rendered: the control plane (`ControlPlane`), its service role and security groups, the
-//! existing VPC's outputs; per unmanaged group the instance role and profile, inline policies for
-//! `attachPolicy` and `withAddonPolicies`, the local security group and its control-plane rules, an
-//! access entry, the launch template (AL2023 `nodeadm` user data carrying labels and taints to the
-//! kubelet) and the Auto Scaling group (with a Spot `MixedInstancesPolicy` where asked, and the
-//! cluster-autoscaler discovery and node-template tags); per managed group the role, a launch
-//! template and the `AWS::EKS::Nodegroup`.
+//! What is rendered: the control plane (`ControlPlane`), its service role and security groups, and
+//! either the existing VPC's outputs (`vpc.id` with its subnets) or, when the config names no VPC,
+//! the VPC eksctl would create (subnets per zone, internet and NAT gateways, routes; see `vpc.rs`);
+//! per unmanaged group the instance role and profile, inline policies for `attachPolicy` and
+//! `withAddonPolicies`, the local security group and its control-plane rules, an access entry, the
+//! launch template (AL2023 `nodeadm` user data carrying labels and taints to the kubelet) and the
+//! Auto Scaling group (with a Spot `MixedInstancesPolicy` where asked, and the cluster-autoscaler
+//! discovery and node-template tags); per managed group the role, a launch template and the
+//! `AWS::EKS::Nodegroup`.
 //!
-//! What it deliberately does not do: create a VPC (configs without `vpc.id` and subnets are refused
-//! with [`RenderError::VpcCreationNotSupported`]), resolve anything against AWS (AMIs are SSM dynamic
-//! references, and the values eksctl reads from the live cluster are stack parameters listed in
-//! [`RenderedStack::parameters`] for the executor to fill), install the default EKS add-ons eksctl
-//! adds after the cluster stack (vpc-cni, kube-proxy, coredns), or render fields listed by
-//! [`ClusterConfig::unrendered_fields`]. AMI families other than AmazonLinux2023 and `ssh.allow`
-//! are refused rather than rendered wrongly. No I/O.
+//! What it deliberately does not do: look anything up in AWS (an existing VPC's subnets must be
+//! listed with ids; the zones of a created VPC are the config's or a fixed default, never EC2's;
+//! AMIs are SSM dynamic references, and the values eksctl reads from the live cluster are stack
+//! parameters listed in [`RenderedStack::parameters`] for the executor to fill), install the
+//! default EKS add-ons eksctl adds after the cluster stack (vpc-cni, kube-proxy, coredns), or
+//! render fields listed by [`ClusterConfig::unrendered_fields`]. AMI families other than
+//! AmazonLinux2023 (and AmazonLinux2 and Bottlerocket for unmanaged groups), SSH keys from local files, IPv6, fully private clusters and Outposts are refused rather than
+//! rendered wrongly; [`render_stacks`] reports every refusal of a config at once. No I/O.
 
+mod bottlerocket;
 mod cluster;
 mod iam;
 mod managed;
 mod nodegroup;
 mod placement;
 mod userdata;
+mod vpc;
 
 #[cfg(test)]
 mod tests;
@@ -186,9 +191,14 @@ pub fn find_nodegroup_stack<'a>(
 /// Why a config cannot be rendered. Each names the field path in the ClusterConfig document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
-    #[error("{path}: eksync does not create VPCs; give vpc.id and existing subnets")]
-    VpcCreationNotSupported { path: FieldPath },
-    #[error("{path}: AMI family {family:?} is not rendered yet (only AmazonLinux2023)")]
+    #[error("{path}: {reason}")]
+    ExistingVpc {
+        path: FieldPath,
+        reason: &'static str,
+    },
+    #[error("{path}: {reason}")]
+    InvalidVpc { path: FieldPath, reason: String },
+    #[error("{path}: AMI family {family:?} is not rendered yet: eksync writes the AmazonLinux2023 bootstrap, and for unmanaged groups also AmazonLinux2's and Bottlerocket's; these nodes need their own")]
     UnsupportedAmiFamily { path: FieldPath, family: String },
     #[error(
         "{path}: taint effect {effect:?} is not one of NoSchedule, PreferNoSchedule, NoExecute"
@@ -219,19 +229,53 @@ pub enum RenderError {
     NotRendered { path: FieldPath, what: &'static str },
 }
 
+impl RenderError {
+    /// The field of the ClusterConfig document the error is about.
+    pub fn path(&self) -> &FieldPath {
+        match self {
+            RenderError::ExistingVpc { path, .. }
+            | RenderError::InvalidVpc { path, .. }
+            | RenderError::UnsupportedAmiFamily { path, .. }
+            | RenderError::InvalidTaintEffect { path, .. }
+            | RenderError::UnknownSubnet { path, .. }
+            | RenderError::NoSubnetInZone { path, .. }
+            | RenderError::NoSubnets { path, .. }
+            | RenderError::NoInstanceTypes { path }
+            | RenderError::NotRendered { path, .. } => path,
+        }
+    }
+}
+
 /// Renders the cluster stack followed by one stack per node group (`nodeGroups` then
-/// `managedNodeGroups`, in file order).
+/// `managedNodeGroups`, in file order); on failure, the first error of [`render_stacks`].
 pub fn render_cluster(cfg: &ClusterConfig) -> Result<Vec<RenderedStack>, RenderError> {
-    let mut out = vec![cluster::render(cfg)?];
+    render_stacks(cfg).map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// Like [`render_cluster`], but a failure holds every refusal of the config (never empty): each
+/// stack is rendered even when another failed, and each stack reports all of its refusals, so
+/// one refusal does not hide the next.
+pub fn render_stacks(cfg: &ClusterConfig) -> Result<Vec<RenderedStack>, Vec<RenderError>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let mut keep = |r: Result<RenderedStack, Vec<RenderError>>| match r {
+        Ok(s) => out.push(s),
+        Err(e) => errors.extend(e),
+    };
+    keep(cluster::render(cfg));
     for (i, ng) in cfg.node_groups.iter().enumerate() {
         let path = FieldPath::keys(&["nodeGroups"]).index(i);
-        out.push(nodegroup::render(cfg, ng, &path)?);
+        keep(nodegroup::render(cfg, ng, &path));
     }
     for (i, ng) in cfg.managed_node_groups.iter().enumerate() {
         let path = FieldPath::keys(&["managedNodeGroups"]).index(i);
-        out.push(managed::render(cfg, ng, &path)?);
+        keep(managed::render(cfg, ng, &path));
     }
-    Ok(out)
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 // ---- template building -------------------------------------------------------------------------

@@ -12,22 +12,24 @@
 //! and every taint `.../node-template/taint/<key>: <value>:<Effect>` (the cluster-autoscaler's
 //! format; eksctl writes the value alone). Such autoscaled groups get no `DesiredCapacity`: a
 //! stack update would reset the group to it (eksctl issue #3532), so the group starts at
-//! `minSize` and the autoscaler owns the count from then on. Not rendered: SSH access, EFA, placement groups,
-//! capacity reservations, Spot Ocean, warm pools.
+//! `minSize` and the autoscaler owns the count from then on. `ssh.allow` opens port 22 on the local
+//! security group as eksctl does (the key must be an EC2 key pair named in `ssh.publicKeyName`). Not
+//! rendered: EFA, placement groups,
+//! capacity reservations, Spot Ocean, warm pools, SSH keys from local files.
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 use super::iam;
-use super::placement::{image_id, metadata_options, root_volume, subnets};
+use super::placement::{image_id, is_arm, is_gpu, metadata_options, root_volume, subnets};
 use super::userdata::{self, NodeBootstrap};
 use super::{
     import_cluster, kubernetes_version, name_tag, outputs as out, ref_, sub, ParameterSource,
     RenderError, RenderedStack, Template,
 };
 use crate::eksctl::{
-    cluster_stack_name, ClusterConfig, NodeGroup, NodeGroupSecurityGroups, Sizes, Taint, Taints,
-    DEFAULT_INSTANCE_TYPE,
+    cluster_stack_name, ClusterConfig, NodeGroup, NodeGroupSecurityGroups, NodeGroupSsh, Sizes,
+    Taint, Taints, DEFAULT_INSTANCE_TYPE,
 };
 use crate::path::FieldPath;
 
@@ -35,6 +37,8 @@ pub(crate) const LAUNCH_TEMPLATE: &str = "NodeGroupLaunchTemplate";
 pub(crate) const ASG: &str = "NodeGroup";
 pub(crate) const LOCAL_SG: &str = "SG";
 const AMI_FAMILY: &str = "AmazonLinux2023";
+const BOTTLEROCKET: &str = "Bottlerocket";
+const AL2: &str = "AmazonLinux2";
 const LABEL_PREFIX: &str = "k8s.io/cluster-autoscaler/node-template/label/";
 const TAINT_PREFIX: &str = "k8s.io/cluster-autoscaler/node-template/taint/";
 
@@ -42,23 +46,34 @@ pub(super) fn render(
     cfg: &ClusterConfig,
     ng: &NodeGroup,
     path: &FieldPath,
-) -> Result<RenderedStack, RenderError> {
+) -> Result<RenderedStack, Vec<RenderError>> {
     let cluster = cfg.metadata.name.as_str();
-    check_ami_family(ng.ami_family.as_deref(), path)?;
-    if ng.ssh.as_ref().and_then(|s| s.allow).unwrap_or(false) {
-        return Err(not_rendered(path.key("ssh").key("allow"), "ssh.allow"));
+    // Every refusal of the group is collected before rendering stops.
+    let mut errors: Vec<RenderError> = Vec::new();
+    errors.extend(check_ami_family(ng.ami_family.as_deref(), path, true).err());
+    let bottlerocket = ng.ami_family.as_deref() == Some(BOTTLEROCKET);
+    if bottlerocket && !ng.pre_bootstrap_commands.is_empty() {
+        errors.push(not_rendered(
+            path.key("preBootstrapCommands"),
+            "preBootstrapCommands on Bottlerocket (it has no shell to run them; eksctl refuses them too)",
+        ));
     }
+    let family = match ng.ami_family.as_deref() {
+        Some(f @ (BOTTLEROCKET | AL2)) => f,
+        _ => AMI_FAMILY,
+    };
     if ng.efa_enabled.unwrap_or(false) {
-        return Err(not_rendered(path.key("efaEnabled"), "efaEnabled"));
+        errors.push(not_rendered(path.key("efaEnabled"), "efaEnabled"));
     }
-    if ng.override_bootstrap_command.is_some() {
-        return Err(not_rendered(
+    let al2 = ng.ami_family.as_deref() == Some(AL2);
+    if ng.override_bootstrap_command.is_some() && !al2 {
+        errors.push(not_rendered(
             path.key("overrideBootstrapCommand"),
             "overrideBootstrapCommand (AmazonLinux2023 nodes bootstrap with nodeadm)",
         ));
     }
     let taints = ng.taints.to_list();
-    check_taints(&taints, &ng.taints, &path.key("taints"))?;
+    errors.extend(check_taints(&taints, &ng.taints, &path.key("taints")));
     let private = ng.private_networking.unwrap_or(false);
     let sgs = ng.security_groups.clone().unwrap_or_default();
     let with_shared = sgs.with_shared.unwrap_or(true);
@@ -66,7 +81,7 @@ pub(super) fn render(
     let sizes = Sizes::resolve(ng.desired_capacity, ng.min_size, ng.max_size);
 
     let mut t = Template::new(format!(
-        "EKS nodes (AMI family: {AMI_FAMILY}, SSH access: false, private networking: {private}) [created and managed by eksctl]"
+        "EKS nodes (AMI family: {family}, SSH access: false, private networking: {private}) [created and managed by eksctl]"
     ));
     t.with_partition_mappings();
     t.output(out::FEATURE_PRIVATE_NETWORKING, json!(private), false);
@@ -78,7 +93,9 @@ pub(super) fn render(
     t.output(out::FEATURE_LOCAL_SECURITY_GROUP, json!(with_local), false);
 
     // IAM.
-    let node_iam = iam::add_node_iam(&mut t, &ng.iam.clone().unwrap_or_default(), false, path)?;
+    let node_iam = iam::add_node_iam(&mut t, &ng.iam.clone().unwrap_or_default(), false, path)
+        .map_err(|e| errors.push(e))
+        .unwrap_or_default();
     if let Some(profile) = &node_iam.profile_arn {
         t.output(out::INSTANCE_PROFILE_ARN, profile.clone(), true);
     }
@@ -100,7 +117,24 @@ pub(super) fn render(
     }
 
     // Security groups.
-    let groups = security_groups(&mut t, cluster, &ng.name, &sgs, with_shared, with_local);
+    let ssh_rules = ssh_ingress(
+        cfg,
+        ng.ssh.as_ref(),
+        private,
+        &format!("worker nodes in group {}", ng.name),
+        &path.key("ssh"),
+    )
+    .map_err(|e| errors.push(e))
+    .unwrap_or_default();
+    let groups = security_groups(
+        &mut t,
+        cluster,
+        &ng.name,
+        &sgs,
+        with_shared,
+        with_local,
+        ssh_rules,
+    );
 
     // Launch template.
     let labels = node_labels(cluster, &ng.name, &ng.labels);
@@ -114,14 +148,12 @@ pub(super) fn render(
     );
     let mixed = ng.instances_distribution.as_ref();
     let instance_type = match mixed {
-        Some(d) => {
-            d.instance_types
-                .first()
-                .cloned()
-                .ok_or_else(|| RenderError::NoInstanceTypes {
-                    path: path.key("instancesDistribution").key("instanceTypes"),
-                })?
-        }
+        Some(d) => d.instance_types.first().cloned().unwrap_or_else(|| {
+            errors.push(RenderError::NoInstanceTypes {
+                path: path.key("instancesDistribution").key("instanceTypes"),
+            });
+            DEFAULT_INSTANCE_TYPE.to_string()
+        }),
         None => ng
             .instance_type
             .clone()
@@ -140,7 +172,7 @@ pub(super) fn render(
             output: out::CERTIFICATE_AUTHORITY_DATA.into(),
         },
     );
-    if service_cidr.is_none() {
+    if service_cidr.is_none() && !bottlerocket {
         t.parameter(
             userdata::SERVICE_CIDR_PARAMETER,
             "The cluster's Kubernetes service CIDR",
@@ -158,6 +190,46 @@ pub(super) fn render(
         pre_bootstrap_commands: &ng.pre_bootstrap_commands,
         service_cidr,
     };
+    let version = kubernetes_version(cfg);
+    let (image, user_data) = if bottlerocket {
+        let image = match ng.ami.as_deref() {
+            None | Some("auto") | Some("auto-ssm") => Ok(super::bottlerocket::image_id(
+                version,
+                is_arm(&instance_type),
+                is_gpu(&instance_type),
+            )),
+            other => image_id(other, version, &instance_type, &path.key("ami")),
+        };
+        let settings = super::bottlerocket::Settings {
+            cluster,
+            labels: &labels,
+            taints: &taints,
+            max_pods: ng.max_pods_per_node,
+            cluster_dns: ng.cluster_dns.as_deref(),
+            bottlerocket: ng.bottlerocket.as_ref(),
+        };
+        (image, super::bottlerocket::user_data(&settings, path))
+    } else if al2 {
+        let image = match ng.ami.as_deref() {
+            None | Some("auto") | Some("auto-ssm") if al2_retired(version) => {
+                Err(not_rendered(
+                    path.key("amiFamily"),
+                    "AmazonLinux2 without an explicit ami on Kubernetes 1.33 or later (EKS publishes no AmazonLinux2 AMIs for them)",
+                ))
+            }
+            None | Some("auto") | Some("auto-ssm") => Ok(al2_image_id(version, &instance_type)),
+            other => image_id(other, version, &instance_type, &path.key("ami")),
+        };
+        let command = ng.override_bootstrap_command.as_deref();
+        (image, Ok(userdata::al2_user_data(&boot, command)))
+    } else {
+        (
+            image_id(ng.ami.as_deref(), version, &instance_type, &path.key("ami")),
+            Ok(userdata::user_data(&boot)),
+        )
+    };
+    let image = image.map_err(|e| errors.push(e)).unwrap_or_default();
+    let user_data = user_data.map_err(|e| errors.push(e)).unwrap_or_default();
     let ebs = root_volume(
         ng.volume_size,
         ng.volume_type.as_deref(),
@@ -171,15 +243,18 @@ pub(super) fn render(
     let lt_tag_list = super::tag_list(&lt_tags);
     let mut data = json!({
         "BlockDeviceMappings": [{
-            "DeviceName": ng.volume_name.clone().unwrap_or_else(|| "/dev/xvda".to_string()),
+            // Bottlerocket's data volume is the second device; its OS volume keeps the AMI's size.
+            "DeviceName": ng.volume_name.clone().unwrap_or_else(|| {
+                if bottlerocket { "/dev/xvdb" } else { "/dev/xvda" }.to_string()
+            }),
             "Ebs": ebs,
         }],
-        "ImageId": image_id(ng.ami.as_deref(), kubernetes_version(cfg), &instance_type, &path.key("ami"))?,
+        "ImageId": image,
         "InstanceType": instance_type,
         "MetadataOptions": metadata_options(ng.disable_imdsv1, ng.disable_pod_imds),
         "NetworkInterfaces": [{"DeviceIndex": 0, "Groups": groups, "NetworkCardIndex": 0}],
         "TagSpecifications": super::tag_specifications(&lt_tag_list),
-        "UserData": userdata::user_data(&boot),
+        "UserData": user_data,
     });
     if let Some(profile) = node_iam.profile_arn {
         data["IamInstanceProfile"] = json!({ "Arn": profile });
@@ -236,8 +311,12 @@ pub(super) fn render(
         "MinSize": sizes.min.to_string(),
         "Tags": asg_tags.iter().map(|(k, v)| json!({"Key": k, "PropagateAtLaunch": "true", "Value": v}))
             .collect::<Vec<_>>(),
-        "VPCZoneIdentifier": subnets(cfg, &ng.subnets, &ng.availability_zones, private, path)?,
+        "VPCZoneIdentifier": subnets(cfg, &ng.subnets, &ng.availability_zones, private, path)
+            .map_err(|e| errors.push(e)).unwrap_or_default(),
     });
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     // Like eksctl, DesiredCapacity is only written when the config sets it, and unlike eksctl
     // never for a group the cluster-autoscaler owns: CloudFormation re-applies the template's
     // value on every update of the group, undoing the autoscaler's work (eksctl issue #3532).
@@ -301,6 +380,67 @@ pub(super) fn render(
     Ok(super::finish_nodegroup(t, cfg, &ng.name, &ng.tags, false))
 }
 
+/// The SSH ingress rules of `ssh.allow` (eksctl's `makeSSHIngressRules`): port 22 from the
+/// `sourceSecurityGroupIds`, else from the VPC's CIDR for a private group, else from anywhere.
+/// `desc` names the nodes (`worker nodes in group <name>`). Empty when SSH is not allowed.
+pub(crate) fn ssh_ingress(
+    cfg: &ClusterConfig,
+    ssh: Option<&NodeGroupSsh>,
+    private: bool,
+    desc: &str,
+    path: &FieldPath,
+) -> Result<Vec<Value>, RenderError> {
+    let Some(ssh) = ssh.filter(|s| s.allow == Some(true)) else {
+        return Ok(Vec::new());
+    };
+    if ssh.public_key_name.is_none() {
+        return Err(not_rendered(
+            path.key("allow"),
+            "ssh.allow with a key from a local file (eksctl imports ssh.publicKeyPath, ssh.publicKey or ~/.ssh/id_rsa.pub as a key pair; eksync reads only the repo: create the key pair and name it in ssh.publicKeyName)",
+        ));
+    }
+    let port = |mut rule: Value| {
+        rule["FromPort"] = json!(22);
+        rule["ToPort"] = json!(22);
+        rule["IpProtocol"] = json!("tcp");
+        rule
+    };
+    if !ssh.source_security_group_ids.is_empty() {
+        return Ok(ssh
+            .source_security_group_ids
+            .iter()
+            .map(|sg| port(json!({ "SourceSecurityGroupId": sg })))
+            .collect());
+    }
+    let text = format!("Allow SSH access to {desc}");
+    if private {
+        let cidr = if cfg.creates_vpc() {
+            Some(
+                cfg.vpc
+                    .as_ref()
+                    .and_then(|v| v.cidr.clone())
+                    .unwrap_or_else(|| crate::eksctl::DEFAULT_VPC_CIDR.to_string()),
+            )
+        } else {
+            cfg.vpc.as_ref().and_then(|v| v.cidr.clone())
+        };
+        let Some(cidr) = cidr else {
+            return Err(not_rendered(
+                path.key("allow"),
+                "ssh.allow on a private node group in an existing VPC without vpc.cidr (SSH is allowed from the VPC's CIDR, which eksctl reads from EC2)",
+            ));
+        };
+        return Ok(vec![port(json!({
+            "CidrIp": cidr,
+            "Description": format!("{text} (private, only inside VPC)"),
+        }))]);
+    }
+    Ok(vec![
+        port(json!({"CidrIp": "0.0.0.0/0", "Description": text})),
+        port(json!({"CidrIpv6": "::/0", "Description": text})),
+    ])
+}
+
 fn not_rendered(path: FieldPath, what: &'static str) -> RenderError {
     RenderError::NotRendered { path, what }
 }
@@ -323,6 +463,7 @@ fn security_groups(
     sgs: &NodeGroupSecurityGroups,
     with_shared: bool,
     with_local: bool,
+    ssh_rules: Vec<Value>,
 ) -> Vec<Value> {
     let mut groups: Vec<Value> = sgs.attach_ids.iter().map(|id| json!(id)).collect();
     if with_shared {
@@ -341,6 +482,11 @@ fn security_groups(
     };
     let kubelet = "kubelet and workload TCP ports";
     let https = "workloads using HTTPS port, commonly used with extension API servers";
+    let mut ingress = vec![
+        rule("IngressInterCluster", kubelet, 1025, 65535),
+        rule("IngressInterClusterAPI", https, 443, 443),
+    ];
+    ingress.extend(ssh_rules);
     let mut sg_tags = name_tag(LOCAL_SG);
     if let Value::Array(a) = &mut sg_tags {
         a.insert(
@@ -353,10 +499,7 @@ fn security_groups(
         "AWS::EC2::SecurityGroup",
         json!({"Properties": {
             "GroupDescription": format!("Communication between the control plane and {desc}"),
-            "SecurityGroupIngress": [
-                rule("IngressInterCluster", kubelet, 1025, 65535),
-                rule("IngressInterClusterAPI", https, 443, 443),
-            ],
+            "SecurityGroupIngress": ingress,
             "Tags": sg_tags,
             "VpcId": import_cluster(cluster, out::VPC),
         }}),
@@ -432,9 +575,15 @@ fn node_name(cluster: &str, ng: &str, prefix: Option<&str>, name: Option<&str>) 
     }
 }
 
-pub(crate) fn check_ami_family(family: Option<&str>, path: &FieldPath) -> Result<(), RenderError> {
+/// AmazonLinux2023, and for `unmanaged` groups also Bottlerocket and AmazonLinux2.
+pub(crate) fn check_ami_family(
+    family: Option<&str>,
+    path: &FieldPath,
+    unmanaged: bool,
+) -> Result<(), RenderError> {
     match family {
         None | Some(AMI_FAMILY) => Ok(()),
+        Some(BOTTLEROCKET | AL2) if unmanaged => Ok(()),
         Some(f) => Err(RenderError::UnsupportedAmiFamily {
             path: path.key("amiFamily"),
             family: f.to_string(),
@@ -442,25 +591,19 @@ pub(crate) fn check_ami_family(family: Option<&str>, path: &FieldPath) -> Result
     }
 }
 
-/// Rejects taint effects Kubernetes does not know, naming the taint's place in the file.
-pub(crate) fn check_taints(
-    list: &[Taint],
-    raw: &Taints,
-    path: &FieldPath,
-) -> Result<(), RenderError> {
-    for (i, t) in list.iter().enumerate() {
-        if eks_taint_effect(&t.effect).is_none() {
-            let at = match raw {
+/// Rejects taint effects Kubernetes does not know, each naming the taint's place in the file.
+pub(crate) fn check_taints(list: &[Taint], raw: &Taints, path: &FieldPath) -> Vec<RenderError> {
+    list.iter()
+        .enumerate()
+        .filter(|(_, t)| eks_taint_effect(&t.effect).is_none())
+        .map(|(i, t)| RenderError::InvalidTaintEffect {
+            path: match raw {
                 Taints::List(_) => path.index(i).key("effect"),
                 Taints::Map(_) => path.key(t.key.clone()),
-            };
-            return Err(RenderError::InvalidTaintEffect {
-                path: at,
-                effect: t.effect.clone(),
-            });
-        }
-    }
-    Ok(())
+            },
+            effect: t.effect.clone(),
+        })
+        .collect()
 }
 
 /// The EKS API's name for a Kubernetes taint effect.
@@ -471,4 +614,27 @@ pub(crate) fn eks_taint_effect(effect: &str) -> Option<&'static str> {
         "NoExecute" => Some("NO_EXECUTE"),
         _ => None,
     }
+}
+
+/// The EKS-optimized AmazonLinux2 AMI as an SSM dynamic reference (EKS publishes none for
+/// Kubernetes 1.33 and later: such groups need an explicit `ami`).
+fn al2_image_id(version: &str, instance_type: &str) -> Value {
+    let variant = if is_gpu(instance_type) {
+        "amazon-linux-2-gpu"
+    } else if is_arm(instance_type) {
+        "amazon-linux-2-arm64"
+    } else {
+        "amazon-linux-2"
+    };
+    json!(format!(
+        "{{{{resolve:ssm:/aws/service/eks/optimized-ami/{version}/{variant}/recommended/image_id}}}}"
+    ))
+}
+
+/// Whether EKS publishes no AmazonLinux2 AMIs for this Kubernetes version (1.33 and later).
+fn al2_retired(version: &str) -> bool {
+    version
+        .strip_prefix("1.")
+        .and_then(|m| m.parse::<u32>().ok())
+        .is_some_and(|m| m >= 33)
 }

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::RenderError;
+use super::{import_cluster, outputs as out, RenderError};
 use crate::eksctl::{ClusterConfig, DEFAULT_VOLUME_SIZE, DEFAULT_VOLUME_TYPE};
 use crate::path::FieldPath;
 
@@ -112,6 +112,9 @@ pub(crate) fn subnets(
     path: &FieldPath,
 ) -> Result<Value, RenderError> {
     let topology = if private { "private" } else { "public" };
+    if cfg.creates_vpc() {
+        return created_subnets(cfg, named, zones, private, path);
+    }
     let all = cfg
         .vpc
         .as_ref()
@@ -167,4 +170,58 @@ pub(crate) fn subnets(
         });
     }
     Ok(json!(ids))
+}
+
+/// The node group's subnets in a VPC the cluster stack creates: that stack's `SubnetsPrivate` or
+/// `SubnetsPublic` output (a stack parameter once rendered), whole, or the entries of the zones
+/// the group names (by zone, or by subnet name, which for a created VPC is the zone), in the
+/// order of the cluster's zones; explicit `subnet-` ids are kept as given.
+fn created_subnets(
+    cfg: &ClusterConfig,
+    named: &[String],
+    zones: &[String],
+    private: bool,
+    path: &FieldPath,
+) -> Result<Value, RenderError> {
+    let topology = if private { "private" } else { "public" };
+    let output = if private {
+        out::SUBNETS_PRIVATE
+    } else {
+        out::SUBNETS_PUBLIC
+    };
+    let all = json!({"Fn::Split": [",", import_cluster(&cfg.metadata.name, output)]});
+    let (cluster_zones, _) = cfg.vpc_zones();
+    let pick = |az: &str| {
+        cluster_zones
+            .iter()
+            .position(|z| z == az)
+            .map(|i| json!({"Fn::Select": [i, all.clone()]}))
+    };
+    let mut picked = Vec::new();
+    if !named.is_empty() {
+        for (i, s) in named.iter().enumerate() {
+            match pick(s) {
+                Some(v) => picked.push(v),
+                None if s.starts_with("subnet-") => picked.push(json!(s)),
+                None => {
+                    return Err(RenderError::UnknownSubnet {
+                        path: path.key("subnets").index(i),
+                        subnet: s.clone(),
+                        topology,
+                    })
+                }
+            }
+        }
+    } else if !zones.is_empty() {
+        for (i, az) in zones.iter().enumerate() {
+            picked.push(pick(az).ok_or_else(|| RenderError::NoSubnetInZone {
+                path: path.key("availabilityZones").index(i),
+                az: az.clone(),
+                topology,
+            })?);
+        }
+    } else {
+        return Ok(all);
+    }
+    Ok(Value::Array(picked))
 }

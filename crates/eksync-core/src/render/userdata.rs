@@ -2,12 +2,15 @@
 //! (`pkg/nodebootstrap/al2023.go`): a MIME multi-part document with the `preBootstrapCommands` as a
 //! shell script and a `nodeadm` `NodeConfig` whose kubelet flags carry the node labels
 //! (`--node-labels`) and taints (`--register-with-taints`), so they are on the node from the moment
-//! it registers.
+//! it registers. AmazonLinux2 nodes get the same document with the EKS AMI's
+//! `/etc/eks/bootstrap.sh` (or `overrideBootstrapCommand`) in the script instead of a `NodeConfig`
+//! (eksctl's AL2 bootstrapper writes its own kubelet files; the flags it passes are the same).
 //!
 //! eksctl writes the live cluster's endpoint, CA and service CIDR into the text. Here they are
 //! CloudFormation substitutions instead (`${ClusterEndpoint}` from the cluster stack's export, the
 //! CA and service CIDR from stack parameters), so the text is deterministic. It does not render
-//! other AMI families, `overrideBootstrapCommand` or `kubeletExtraConfig`.
+//! other AMI families (Bottlerocket is `bottlerocket.rs`) or `kubeletExtraConfig`, nor
+//! `overrideBootstrapCommand` on AmazonLinux2023.
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -133,6 +136,81 @@ pub(crate) fn text(b: &NodeBootstrap<'_>) -> String {
 pub(crate) fn user_data(b: &NodeBootstrap<'_>) -> Value {
     json!({"Fn::Base64": {"Fn::Sub": [
         text(b),
+        {"ClusterEndpoint": super::import_cluster(b.cluster, super::outputs::ENDPOINT)},
+    ]}})
+}
+
+/// A single-quoted shell word.
+fn sh(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\"'\"'"))
+}
+
+/// The AmazonLinux2 MIME document: `preBootstrapCommands`, then `overrideBootstrapCommand` or the
+/// EKS AMI's `bootstrap.sh` with the cluster's endpoint, CA and service CIDR and the kubelet flags.
+pub(crate) fn al2_text(b: &NodeBootstrap<'_>, override_command: Option<&str>) -> String {
+    let mut s = String::new();
+    s.push_str("MIME-Version: 1.0\n");
+    s.push_str(&format!(
+        "Content-Type: multipart/mixed; boundary=\"{BOUNDARY}\"\n\n"
+    ));
+    s.push_str(&format!("--{BOUNDARY}\n"));
+    s.push_str("Content-Type: text/x-shellscript; charset=\"us-ascii\"\n\n");
+    s.push_str("#!/bin/bash\nset -ex\n");
+    for c in b.pre_bootstrap_commands {
+        s.push_str(&escape_sub(c));
+        s.push('\n');
+    }
+    match override_command {
+        Some(c) => {
+            s.push_str(&escape_sub(c));
+            if !c.ends_with('\n') {
+                s.push('\n');
+            }
+        }
+        None => {
+            let mut kubelet = vec![format!("--node-labels={}", format_labels(b.labels))];
+            if !b.taints.is_empty() {
+                kubelet.push(format!(
+                    "--register-with-taints={}",
+                    format_taints(b.taints)
+                ));
+            }
+            let mut args = vec![
+                "/etc/eks/bootstrap.sh".to_string(),
+                sh(&escape_sub(b.cluster)),
+                "--apiserver-endpoint".to_string(),
+                "\"${ClusterEndpoint}\"".to_string(),
+                "--b64-cluster-ca".to_string(),
+                format!("\"${{{CA_PARAMETER}}}\""),
+                "--service-ipv4-cidr".to_string(),
+                match b.service_cidr {
+                    Some(cidr) => sh(&escape_sub(cidr)),
+                    None => format!("\"${{{SERVICE_CIDR_PARAMETER}}}\""),
+                },
+            ];
+            if let Some(dns) = b.cluster_dns {
+                args.push("--dns-cluster-ip".into());
+                args.push(sh(&escape_sub(dns)));
+            }
+            if let Some(m) = b.max_pods {
+                args.push("--use-max-pods".into());
+                args.push("false".into());
+                kubelet.push(format!("--max-pods={m}"));
+            }
+            args.push("--kubelet-extra-args".into());
+            args.push(sh(&escape_sub(&kubelet.join(" "))));
+            s.push_str(&args.join(" "));
+            s.push('\n');
+        }
+    }
+    s.push_str(&format!("\n--{BOUNDARY}--\n"));
+    s
+}
+
+/// The launch template's `UserData` for AmazonLinux2 (see [`al2_text`]).
+pub(crate) fn al2_user_data(b: &NodeBootstrap<'_>, override_command: Option<&str>) -> Value {
+    json!({"Fn::Base64": {"Fn::Sub": [
+        al2_text(b, override_command),
         {"ClusterEndpoint": super::import_cluster(b.cluster, super::outputs::ENDPOINT)},
     ]}})
 }

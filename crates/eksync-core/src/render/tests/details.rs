@@ -441,7 +441,7 @@ fn what_is_not_rendered_is_refused_with_its_path() {
         (json!({"vpc": {"subnets": null}}), json!({}), "vpc.subnets"),
         (
             json!({}),
-            json!({"amiFamily": "Bottlerocket"}),
+            json!({"amiFamily": "WindowsServer2022FullContainer"}),
             "nodeGroups[0].amiFamily",
         ),
         (
@@ -451,8 +451,8 @@ fn what_is_not_rendered_is_refused_with_its_path() {
         ),
         (
             json!({}),
-            json!({"iam": {"withAddonPolicies": {"ebs": true}}}),
-            "nodeGroups[0].iam.withAddonPolicies.ebs",
+            json!({"iam": {"withAddonPolicies": {"awsLoadBalancerController": true}}}),
+            "nodeGroups[0].iam.withAddonPolicies.awsLoadBalancerController",
         ),
         (
             json!({}),
@@ -463,7 +463,7 @@ fn what_is_not_rendered_is_refused_with_its_path() {
     for (top, ng, path) in cases {
         let err = render_cluster(&variant(top.clone(), ng.clone())).expect_err("refused");
         let p = match &err {
-            RenderError::VpcCreationNotSupported { path }
+            RenderError::ExistingVpc { path, .. }
             | RenderError::UnsupportedAmiFamily { path, .. }
             | RenderError::NotRendered { path, .. }
             | RenderError::NoInstanceTypes { path } => path.to_string(),
@@ -563,6 +563,213 @@ fn errors_name_their_field_path() {
         .expect_err("refused");
     assert_eq!(
         err.to_string(),
-        "nodeGroups[0].amiFamily: AMI family \"Ubuntu2204\" is not rendered yet (only AmazonLinux2023)"
+        "nodeGroups[0].amiFamily: AMI family \"Ubuntu2204\" is not rendered yet: eksync writes the AmazonLinux2023 bootstrap, and for unmanaged groups also AmazonLinux2's and Bottlerocket's; these nodes need their own"
+    );
+    // Every refusal of a config is reported, each with its path, not only the first.
+    let all = render_stacks(&variant(
+        json!({"kubernetesNetworkConfig": {"ipFamily": "IPv6"}}),
+        json!({"amiFamily": "Ubuntu2204", "ssh": {"allow": true}, "efaEnabled": true}),
+    ))
+    .expect_err("refused");
+    let paths: Vec<String> = all.iter().map(|e| e.path().to_string()).collect();
+    assert_eq!(
+        paths,
+        [
+            "kubernetesNetworkConfig.ipFamily",
+            "nodeGroups[0].amiFamily",
+            "nodeGroups[0].efaEnabled",
+            // SSH with a key eksctl would import from a local file.
+            "nodeGroups[0].ssh.allow"
+        ]
+    );
+}
+
+#[test]
+fn ssh_allow_opens_port_22_like_eksctl() {
+    let key = json!({"ssh": {"allow": true, "publicKeyName": "ops"}});
+    // The example's first group is private: SSH from inside the VPC, whose CIDR must be known.
+    let err = render_cluster(&variant(json!({}), key.clone())).expect_err("no vpc.cidr");
+    assert!(err.to_string().contains("vpc.cidr"), "{err}");
+    let stacks =
+        render_cluster(&variant(json!({"vpc": {"cidr": "10.0.0.0/16"}}), key)).expect("renders");
+    let ng = &stacks[1];
+    let ingress = props(ng, "SG")["SecurityGroupIngress"].clone();
+    let ssh: Vec<&Value> = ingress
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter(|r| r["FromPort"] == 22)
+        .collect();
+    assert_eq!(ssh.len(), 1, "{ingress:#?}");
+    assert_eq!(ssh[0]["CidrIp"], "10.0.0.0/16");
+    assert_eq!(
+        props(ng, "NodeGroupLaunchTemplate")["LaunchTemplateData"]["KeyName"],
+        "ops"
+    );
+    // From given security groups only.
+    let sourced = render_cluster(&variant(
+        json!({}),
+        json!({"ssh": {"allow": true, "publicKeyName": "ops", "sourceSecurityGroupIds": ["sg-1"]}}),
+    ))
+    .expect("renders");
+    let rules = props(&sourced[1], "SG")["SecurityGroupIngress"].clone();
+    let ssh: Vec<&Value> = rules
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter(|r| r["FromPort"] == 22)
+        .collect();
+    assert_eq!(
+        ssh,
+        [
+            &json!({"FromPort": 22, "IpProtocol": "tcp", "SourceSecurityGroupId": "sg-1", "ToPort": 22})
+        ]
+    );
+    // A key eksctl would import from a local file is refused at ssh.allow.
+    let err =
+        render_cluster(&variant(json!({}), json!({"ssh": {"allow": true}}))).expect_err("refused");
+    assert_eq!(err.path().to_string(), "nodeGroups[0].ssh.allow");
+    assert!(err.to_string().contains("ssh.publicKeyName"), "{err}");
+}
+
+#[test]
+fn managed_ssh_gets_eksctls_remote_access_group() {
+    let cfg = crate::render::tests::load(
+        "\
+apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata: {name: ssh, region: eu-west-1}
+managedNodeGroups:
+  - name: private
+    privateNetworking: true
+    ssh: {allow: true, publicKeyName: ops}
+",
+    );
+    let stacks = render_cluster(&cfg).expect("renders");
+    let sg = props(&stacks[1], "SSH");
+    assert_eq!(sg["GroupDescription"], "Allow SSH access");
+    assert_eq!(
+        sg["SecurityGroupIngress"],
+        json!([{"CidrIp": "192.168.0.0/16", "Description":
+            "Allow SSH access to managed worker nodes in group private (private, only inside VPC)",
+            "FromPort": 22, "IpProtocol": "tcp", "ToPort": 22}])
+    );
+    assert_eq!(sg["VpcId"], json!({"Ref": "ClusterVPC"}));
+    let groups = &props(&stacks[1], "LaunchTemplate")["LaunchTemplateData"]["SecurityGroupIds"];
+    assert_eq!(
+        groups.as_array().and_then(|g| g.last()),
+        Some(&json!({"Ref": "SSH"}))
+    );
+}
+
+#[test]
+fn bottlerocket_groups_get_toml_settings_and_their_ami() {
+    let cfg = crate::render::tests::load(
+        "\
+apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata: {name: br, region: us-west-2, version: \"1.32\"}
+nodeGroups:
+  - name: ng
+    instanceType: m6g.large
+    amiFamily: Bottlerocket
+    labels: {role: web}
+    bottlerocket:
+      enableAdminContainer: true
+      settings:
+        motd: hello
+",
+    );
+    let stacks = render_cluster(&cfg).expect("renders");
+    let ng = &stacks[1];
+    let data = &props(ng, "NodeGroupLaunchTemplate")["LaunchTemplateData"];
+    assert_eq!(
+        data["ImageId"],
+        "{{resolve:ssm:/aws/service/bottlerocket/aws-k8s-1.32/arm64/latest/image_id}}"
+    );
+    assert_eq!(data["BlockDeviceMappings"][0]["DeviceName"], "/dev/xvdb");
+    let text = data["UserData"]["Fn::Base64"]["Fn::Sub"][0]
+        .as_str()
+        .expect("user data");
+    assert!(text.starts_with("[settings]\nmotd = \"hello\"\n"), "{text}");
+    assert!(
+        text.contains("[settings.host-containers.admin]\nenabled = true\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("api-server = \"${ClusterEndpoint}\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"alpha.eksctl.io/cluster-name\" = \"br\""),
+        "{text}"
+    );
+    assert!(text.contains("role = \"web\""), "{text}");
+    // Bottlerocket derives the cluster DNS itself: no service CIDR parameter.
+    let keys: Vec<&str> = ng.parameters.iter().map(|p| p.key.as_str()).collect();
+    assert!(!keys.contains(&"ClusterServiceCIDR"), "{keys:?}");
+    assert!(ng.template["Description"]
+        .as_str()
+        .is_some_and(|d| d.contains("AMI family: Bottlerocket")));
+    // Managed Bottlerocket groups are not rendered yet.
+    let managed = crate::render::tests::load(
+        "\
+apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata: {name: br, region: us-west-2}
+managedNodeGroups:
+  - name: m
+    amiFamily: Bottlerocket
+",
+    );
+    let err = render_cluster(&managed).expect_err("refused");
+    assert_eq!(err.path().to_string(), "managedNodeGroups[0].amiFamily");
+}
+
+#[test]
+fn amazon_linux_2_groups_bootstrap_with_the_eks_script() {
+    let cfg = variant(
+        json!({}),
+        json!({"amiFamily": "AmazonLinux2", "ami": "ami-05ecac759c81e0b0c", "maxPodsPerNode": 20,
+            "preBootstrapCommands": ["echo ${HOME}"]}),
+    );
+    let stacks = render_cluster(&cfg).expect("renders");
+    let data = &props(&stacks[1], "NodeGroupLaunchTemplate")["LaunchTemplateData"];
+    assert_eq!(data["ImageId"], "ami-05ecac759c81e0b0c");
+    let text = user_data_text(&stacks[1]);
+    assert!(text.contains("echo ${!HOME}\n"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("/etc/eks/bootstrap.sh "))
+        .expect("bootstrap line");
+    assert!(
+        line.starts_with(
+            "/etc/eks/bootstrap.sh 'eks-test-jenkins' --apiserver-endpoint \"${ClusterEndpoint}\" --b64-cluster-ca \"${ClusterCertificateAuthorityData}\" --service-ipv4-cidr "
+        ),
+        "{line}"
+    );
+    assert!(
+        line.contains("--use-max-pods false --kubelet-extra-args '--node-labels="),
+        "{line}"
+    );
+    assert!(line.ends_with(" --max-pods=20'"), "{line}");
+    // Without an AMI, 1.33 and later have no AmazonLinux2 image to resolve.
+    let err = render_cluster(&variant(json!({}), json!({"amiFamily": "AmazonLinux2"})))
+        .expect_err("no AL2 AMI for 1.33");
+    assert_eq!(err.path().to_string(), "nodeGroups[0].amiFamily");
+    // overrideBootstrapCommand replaces the bootstrap line on AmazonLinux2.
+    let cfg = variant(
+        json!({"metadata": {"version": "1.32"}}),
+        json!({"amiFamily": "AmazonLinux2", "overrideBootstrapCommand": "/etc/eks/bootstrap.sh x"}),
+    );
+    let stacks = render_cluster(&cfg).expect("renders");
+    let text = user_data_text(&stacks[1]);
+    assert!(
+        text.contains("set -ex\n/etc/eks/bootstrap.sh x\n"),
+        "{text}"
+    );
+    assert_eq!(
+        props(&stacks[1], "NodeGroupLaunchTemplate")["LaunchTemplateData"]["ImageId"],
+        "{{resolve:ssm:/aws/service/eks/optimized-ami/1.32/amazon-linux-2/recommended/image_id}}"
     );
 }

@@ -18,6 +18,8 @@ macro_rules! snap {
     };
 }
 
+mod vpc;
+
 /// The reference scenario's ClusterConfig (`eks-test-jenkins`), as the example repo has it.
 const EXAMPLE: &str = include_str!("../../../../../examples-repo/cluster/cluster.yaml");
 
