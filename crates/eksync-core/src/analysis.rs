@@ -183,8 +183,11 @@ fn check_ref_targets(
         let stack = match stack_ref {
             StackRef::Cluster => render::find_cluster_stack(rendered),
             StackRef::NodeGroup(ng) => render::find_nodegroup_stack(rendered, ng),
+            StackRef::ServiceAccount { namespace, name } => {
+                render::find_service_account_stack(rendered, namespace, name)
+            }
         };
-        // A missing node group was reported by the graph.
+        // A missing node group or service account stack was reported by the graph.
         let Some(stack) = stack else { return };
         let ok = if is_output {
             stack.has_output(name)

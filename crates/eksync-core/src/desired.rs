@@ -86,7 +86,7 @@ mod tests {
     }
 
     #[test]
-    fn the_example_becomes_three_stacks_and_one_policy() {
+    fn the_example_becomes_four_stacks_and_one_policy() {
         let a = example();
         assert!(!a.has_errors(), "{:?}", a.diagnostics);
         let d = desired_aws(&a).unwrap();
@@ -96,9 +96,16 @@ mod tests {
             [
                 "eksctl-eks-test-jenkins-cluster",
                 "eksctl-eks-test-jenkins-nodegroup-ng-test-jenkins",
-                "eksctl-eks-test-jenkins-nodegroup-ng-test-jenkins-spot"
+                "eksctl-eks-test-jenkins-nodegroup-ng-test-jenkins-spot",
+                "eksctl-eks-test-jenkins-addon-iamserviceaccount-kube-system-cluster-autoscaler"
             ]
         );
+        // The cluster-autoscaler's IRSA role reads the OIDC provider from the cluster stack.
+        assert_eq!(
+            d.stacks[3].dependencies(),
+            ["eksctl-eks-test-jenkins-cluster"]
+        );
+        assert!(d.stacks[3].ownership.is_empty());
         let spot = &d.stacks[2];
         assert_eq!(spot.dependencies(), ["eksctl-eks-test-jenkins-cluster"]);
         assert_eq!(

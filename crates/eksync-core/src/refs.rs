@@ -8,6 +8,7 @@
 //! | `{{aws:nodegroup/<ng>/resource/<LogicalId>}}` | physical id of a resource in the node group's stack (the ASG name for `NodeGroup`, the role name for `NodeInstanceRole`) |
 //! | `{{aws:nodegroup/<ng>/output/<Key>}}` | an output of the node group's stack (`InstanceRoleARN`, ...) |
 //! | `{{aws:cluster/resource/<LogicalId>}}`, `{{aws:cluster/output/<Key>}}` | the same for the cluster stack |
+//! | `{{aws:iamserviceaccount/<namespace>/<name>/output/Role1}}` (or `.../resource/<LogicalId>`) | the same for the stack of an IRSA service account (`iam.serviceAccounts`): `Role1` is its role's ARN |
 //! | `{{aws:nodegroup/<ng>/min-size}}`, `.../max-size` | the node group's bounds from the ClusterConfig (known offline) |
 //! | `{{aws:region}}`, `{{aws:cluster-name}}` | from the ClusterConfig (known offline) |
 //!
@@ -23,6 +24,24 @@ use std::fmt;
 pub enum StackRef {
     Cluster,
     NodeGroup(String),
+    /// The stack of the IRSA service account `namespace/name` (`iam.serviceAccounts`).
+    ServiceAccount {
+        namespace: String,
+        name: String,
+    },
+}
+
+impl StackRef {
+    /// The CloudFormation stack this points into, for cluster `cluster`.
+    pub fn stack_name(&self, cluster: &str) -> String {
+        match self {
+            StackRef::Cluster => crate::eksctl::cluster_stack_name(cluster),
+            StackRef::NodeGroup(ng) => crate::eksctl::nodegroup_stack_name(cluster, ng),
+            StackRef::ServiceAccount { namespace, name } => {
+                crate::eksctl::iamserviceaccount_stack_name(cluster, namespace, name)
+            }
+        }
+    }
 }
 
 /// What a reference asks for.
@@ -60,6 +79,9 @@ impl fmt::Display for StackRef {
         match self {
             StackRef::Cluster => f.write_str("cluster"),
             StackRef::NodeGroup(ng) => write!(f, "nodegroup/{ng}"),
+            StackRef::ServiceAccount { namespace, name } => {
+                write!(f, "iamserviceaccount/{namespace}/{name}")
+            }
         }
     }
 }
@@ -149,7 +171,8 @@ fn parse_body(body: &str) -> Result<ValueRef, String> {
         format!(
             "unknown reference `{{{{aws:{body}}}}}`; expected nodegroup/<name>/resource/<LogicalId>, \
              nodegroup/<name>/output/<Key>, nodegroup/<name>/min-size|max-size, \
-             cluster/resource/<LogicalId>, cluster/output/<Key>, region or cluster-name"
+             cluster/resource/<LogicalId>, cluster/output/<Key>, \
+             iamserviceaccount/<namespace>/<name>/output/<Key>, region or cluster-name"
         )
     };
     let leaf = |stack: StackRef, kind: &str, name: &str| -> Result<ValueRef, String> {
@@ -177,6 +200,14 @@ fn parse_body(body: &str) -> Result<ValueRef, String> {
         ["nodegroup", ng, kind, name] if !ng.is_empty() => {
             leaf(StackRef::NodeGroup(ng.to_string()), kind, name)
         }
+        ["iamserviceaccount", ns, sa, kind, name] if !ns.is_empty() && !sa.is_empty() => leaf(
+            StackRef::ServiceAccount {
+                namespace: ns.to_string(),
+                name: sa.to_string(),
+            },
+            kind,
+            name,
+        ),
         _ => Err(bad()),
     }
 }
@@ -242,6 +273,28 @@ mod tests {
             parse("{{aws:region}}").unwrap(),
             vec![Piece::Ref(ValueRef::Region)]
         );
+    }
+
+    #[test]
+    fn parses_service_account_stack_references_both_ways() {
+        let r = ValueRef::Output {
+            stack: StackRef::ServiceAccount {
+                namespace: "kube-system".into(),
+                name: "cluster-autoscaler".into(),
+            },
+            key: "Role1".into(),
+        };
+        let text = r.to_string();
+        assert_eq!(
+            text,
+            "{{aws:iamserviceaccount/kube-system/cluster-autoscaler/output/Role1}}"
+        );
+        assert_eq!(parse(&text).unwrap(), vec![Piece::Ref(r.clone())]);
+        assert_eq!(
+            r.producer().unwrap().stack_name("c"),
+            "eksctl-c-addon-iamserviceaccount-kube-system-cluster-autoscaler"
+        );
+        assert!(parse("{{aws:iamserviceaccount//x/output/Role1}}").is_err());
     }
 
     #[test]

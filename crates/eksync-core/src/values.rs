@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::awsdiff::LiveAws;
-use super::eksctl::{self, ClusterConfig};
+use super::eksctl::ClusterConfig;
 use super::kdiff::diff::LAST_APPLIED;
 use super::refs::{self, StackRef, ValueRef};
 
@@ -27,10 +27,7 @@ pub fn offline_value(cluster: Option<&ClusterConfig>, r: &ValueRef) -> Option<St
 /// resource's physical id or a stack output, once the stack exists.
 pub fn live_value(live: &LiveAws, cluster: Option<&ClusterConfig>, r: &ValueRef) -> Option<String> {
     let c = cluster?;
-    let stack_name = |s: &StackRef| match s {
-        StackRef::Cluster => eksctl::cluster_stack_name(&c.metadata.name),
-        StackRef::NodeGroup(ng) => eksctl::nodegroup_stack_name(&c.metadata.name, ng),
-    };
+    let stack_name = |s: &StackRef| s.stack_name(&c.metadata.name);
     match r {
         ValueRef::Resource { stack, logical_id } => live
             .stacks

@@ -365,11 +365,29 @@ fn base_with_ssh() -> Value {
     doc
 }
 
+/// The base config with the cluster's OIDC provider and one IRSA service account, so that each
+/// field of an entry is judged by the role stack it renders (without `withOIDC` the entry is
+/// refused as a whole, which would name every field under it).
+fn base_with_irsa() -> Value {
+    let mut doc = base();
+    doc["iam"] = json!({
+        "withOIDC": true,
+        "serviceAccounts": [{
+            "metadata": {"name": "sa", "namespace": "apps"},
+            "attachPolicyARNs": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+        }]
+    });
+    doc
+}
+
 /// Fields that act only in a context the base config lacks, with a base that has it: the VPC's
 /// shape only matters when the cluster stack creates the VPC (with an existing `vpc.id` eksctl
 /// only checks it against the VPC), SSH sources only when SSH is allowed, Bottlerocket settings
 /// only on Bottlerocket nodes.
 fn context_base(path: &str) -> Option<Value> {
+    if path.starts_with("iam.serviceAccounts") {
+        return Some(base_with_irsa());
+    }
     match path {
         "vpc.cidr" | "availabilityZones" => Some(base_created_vpc()),
         "nodeGroups[0].ssh.sourceSecurityGroupIds"
@@ -385,10 +403,24 @@ fn context_base(path: &str) -> Option<Value> {
 }
 
 /// Fields eksync acts on outside the templates, with where.
-const USED_OUTSIDE_TEMPLATES: &[(&str, &str)] = &[(
-    "metadata.region",
-    "the region the stacks are deployed to and `{{aws:region}}` resolves to (templates use AWS::Region)",
-)];
+const USED_OUTSIDE_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "metadata.region",
+        "the region the stacks are deployed to and `{{aws:region}}` resolves to (templates use AWS::Region)",
+    ),
+    (
+        "iam.serviceAccounts[0].metadata.labels",
+        "labels of the ServiceAccount object eksync adds to the graph (load::irsa)",
+    ),
+    (
+        "iam.serviceAccounts[0].metadata.annotations",
+        "annotations of the ServiceAccount object eksync adds to the graph (load::irsa)",
+    ),
+    (
+        "iam.serviceAccounts[0].roleOnly",
+        "whether the ServiceAccount object is added to the graph (load::irsa)",
+    ),
+];
 
 /// `doc` with `value` at `path`, creating what is missing on the way.
 fn set(doc: &Value, path: &[Step], value: Value) -> Value {

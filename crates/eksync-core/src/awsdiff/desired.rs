@@ -13,7 +13,6 @@ use super::drift::AUTOSCALER_ENABLED_TAG;
 use super::types::{
     DesiredRolePolicy, DesiredStack, DriftMode, Owner, OwnerRule, ParamValue, RoleSource,
 };
-use crate::eksctl::{cluster_stack_name, nodegroup_stack_name};
 use crate::model::{self, RolePolicy};
 use crate::refs::{self, Piece, StackRef, ValueRef};
 use crate::render::{ParameterSource, RenderedStack};
@@ -109,10 +108,7 @@ pub fn desired_stack(stack: &RenderedStack, mode: DriftMode) -> DesiredStack {
 }
 
 fn stack_name(cluster: &str, stack: &StackRef) -> String {
-    match stack {
-        StackRef::Cluster => cluster_stack_name(cluster),
-        StackRef::NodeGroup(ng) => nodegroup_stack_name(cluster, ng),
-    }
+    stack.stack_name(cluster)
 }
 
 fn mode(m: model::DriftMode) -> DriftMode {

@@ -902,6 +902,53 @@ pub fn nodegroup_stack_name(cluster: &str, nodegroup: &str) -> String {
     format!("eksctl-{cluster}-nodegroup-{nodegroup}")
 }
 
+/// The stack eksctl creates for the IAM role of an IRSA service account
+/// (`pkg/cfn/manager`: `makeIAMServiceAccountStackName`).
+pub fn iamserviceaccount_stack_name(cluster: &str, namespace: &str, name: &str) -> String {
+    format!("eksctl-{cluster}-addon-iamserviceaccount-{namespace}-{name}")
+}
+
+/// The namespace eksctl puts a service account in when `metadata.namespace` is not set.
+pub const DEFAULT_SERVICE_ACCOUNT_NAMESPACE: &str = "default";
+
+impl IamServiceAccount {
+    /// `metadata.namespace`, or eksctl's default.
+    pub fn namespace(&self) -> &str {
+        self.metadata
+            .namespace
+            .as_deref()
+            .unwrap_or(DEFAULT_SERVICE_ACCOUNT_NAMESPACE)
+    }
+
+    /// Whether eksctl creates (or annotates) the Kubernetes ServiceAccount: not with `roleOnly`.
+    pub fn creates_service_account(&self) -> bool {
+        self.role_only != Some(true)
+    }
+
+    /// Whether a `wellKnownPolicies` switch (eksctl's spelling: `autoScaler`, ...) is on.
+    pub fn well_known(&self, switch: &str) -> bool {
+        self.well_known_policies
+            .as_ref()
+            .and_then(|w| w.get(switch))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+}
+
+impl ClusterConfig {
+    /// `iam.withOIDC`: the cluster gets an IAM OIDC provider (and IRSA roles can trust it).
+    pub fn with_oidc(&self) -> bool {
+        self.iam.as_ref().and_then(|i| i.with_oidc) == Some(true)
+    }
+
+    /// `iam.serviceAccounts`, empty when there is no `iam`.
+    pub fn service_accounts(&self) -> &[IamServiceAccount] {
+        self.iam
+            .as_ref()
+            .map_or(&[][..], |i| i.service_accounts.as_slice())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -844,7 +844,7 @@ pub static CLUSTER_IAM: Obj = Obj {
         Field {
             name: "serviceAccounts",
             shape: Shape::ArrayOf(&CLUSTER_IAM_SERVICE_ACCOUNT),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "serviceRoleARN",
@@ -864,7 +864,7 @@ pub static CLUSTER_IAM: Obj = Obj {
         Field {
             name: "withOIDC",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
     ],
 };
@@ -936,12 +936,12 @@ pub static CLUSTER_IAM_SERVICE_ACCOUNT: Obj = Obj {
         Field {
             name: "status",
             shape: Shape::Object(&CLUSTER_IAM_SERVICE_ACCOUNT_STATUS),
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "subjectPattern",
             shape: Shape::Scalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "tags",

@@ -36,8 +36,19 @@ pub enum System {
 /// What a node stands for, pointing into the model.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeRef {
-    ClusterStack { cluster: usize },
-    NodeGroupStack { cluster: usize, nodegroup: String },
+    ClusterStack {
+        cluster: usize,
+    },
+    NodeGroupStack {
+        cluster: usize,
+        nodegroup: String,
+    },
+    /// The role stack of the IRSA service account `namespace/name` (`iam.serviceAccounts`).
+    ServiceAccountStack {
+        cluster: usize,
+        namespace: String,
+        name: String,
+    },
     RolePolicy(usize),
     Object(usize),
 }
@@ -136,6 +147,8 @@ struct Builder<'a> {
     diags: Vec<Diagnostic>,
     cluster_stack: HashMap<&'a str, usize>,
     ng_stack: HashMap<(&'a str, &'a str), usize>,
+    /// IRSA role stacks by (cluster, namespace, service account name).
+    sa_stack: HashMap<(&'a str, &'a str, &'a str), usize>,
     objects: HashMap<(Option<&'a str>, &'a ObjectKey), usize>,
     policies: HashMap<&'a str, usize>,
     /// RBAC bindings by the ServiceAccount they grant to: (cluster, namespace, name) -> objects.
@@ -189,6 +202,7 @@ pub fn build(model: &Model, loc: &dyn Locator) -> (Graph, Vec<Diagnostic>) {
         diags: Vec::new(),
         cluster_stack: HashMap::new(),
         ng_stack: HashMap::new(),
+        sa_stack: HashMap::new(),
         objects: HashMap::new(),
         policies: HashMap::new(),
         grants: HashMap::new(),
@@ -264,6 +278,35 @@ fn add_nodes(b: &mut Builder) {
                 what: NodeRef::NodeGroupStack {
                     cluster: ci,
                     nodegroup: ng.name.to_string(),
+                },
+            });
+        }
+        // eksctl creates no stack for an entry that names an existing role (`attachRoleARN`).
+        for sa in c
+            .config
+            .service_accounts()
+            .iter()
+            .filter(|sa| sa.attach_role_arn.is_none())
+        {
+            let (ns, sa_name) = (sa.namespace(), sa.metadata.name.as_str());
+            let stack = eksctl::iamserviceaccount_stack_name(name, ns, sa_name);
+            // A repeated entry is one stack (the loader reports the duplicate).
+            if b.sa_stack.contains_key(&(name, ns, sa_name)) {
+                continue;
+            }
+            b.sa_stack.insert((name, ns, sa_name), b.nodes.len());
+            b.nodes.push(Node {
+                id: stack_id(name, &stack),
+                system: System::Aws,
+                kind: "Stack".into(),
+                name: stack,
+                namespace: None,
+                cluster: Some(name.to_string()),
+                origin: Some(c.origin.clone()),
+                what: NodeRef::ServiceAccountStack {
+                    cluster: ci,
+                    namespace: ns.to_string(),
+                    name: sa_name.to_string(),
                 },
             });
         }
@@ -353,6 +396,23 @@ fn aws_edges(b: &mut Builder) {
                 ),
             );
         }
+        let mut sas: Vec<(&str, &str, usize)> = b
+            .sa_stack
+            .iter()
+            .filter(|((cluster, _, _), _)| *cluster == c.name())
+            .map(|((_, ns, name), n)| (*ns, *name, *n))
+            .collect();
+        sas.sort_unstable();
+        for (ns, name, node) in sas {
+            b.edge(
+                cs,
+                node,
+                format!(
+                    "the IAM role of service account {ns}/{name} trusts cluster {}'s IAM OIDC provider (its stack reads the cluster stack's OIDC outputs)",
+                    c.name()
+                ),
+            );
+        }
     }
     for (pi, p) in model.role_policies.iter().enumerate() {
         let node = b.policies[p.name.as_str()];
@@ -433,9 +493,38 @@ fn ref_edge(
             return;
         }
     }
+    if let Some(StackRef::ServiceAccount { namespace, name }) = r.producer() {
+        if !b
+            .sa_stack
+            .contains_key(&(cluster, namespace.as_str(), name.as_str()))
+        {
+            let known: Vec<String> = b
+                .sa_stack
+                .keys()
+                .filter(|(c, _, _)| *c == cluster)
+                .map(|(_, ns, n)| format!("{ns}/{n}"))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            b.error(
+                "E-ref",
+                format!(
+                    "{r} refers to the role stack of service account {namespace}/{name}, which cluster {cluster} does not have (iam.serviceAccounts entries with a role stack: {})",
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ),
+                origin,
+                path,
+            );
+            return;
+        }
+    }
     let producer = match r.producer() {
         Some(StackRef::Cluster) => b.cluster_stack.get(cluster).copied(),
         Some(StackRef::NodeGroup(ng)) => b.ng_stack.get(&(cluster, ng.as_str())).copied(),
+        Some(StackRef::ServiceAccount { namespace, name }) => b
+            .sa_stack
+            .get(&(cluster, namespace.as_str(), name.as_str()))
+            .copied(),
         None => None,
     };
     if let Some(p) = producer {

@@ -4,10 +4,12 @@
 //! It reads what an adapter hands it (a directory today, a Git commit later): it opens nothing
 //! itself. It recognises eksctl `ClusterConfig`s, eksync's own kinds (`Settings` in `eksync.yaml`,
 //! `IAMRolePolicy`) and treats every other document with apiVersion/kind/metadata.name as a
-//! Kubernetes object. Checks that need the rendered stacks (reference targets) or the whole graph
+//! Kubernetes object; the ServiceAccounts of a ClusterConfig's `iam.serviceAccounts` join those
+//! objects (`irsa`). Checks that need the rendered stacks (reference targets) or the whole graph
 //! (scheduling, dangling names) happen later, in `check` and `graph`.
 
 mod cluster;
+pub mod irsa;
 mod objects;
 mod settings;
 pub mod syntax;
@@ -245,6 +247,7 @@ pub fn load(src: &Source) -> Loaded {
     }
     cluster::check_unique(&model.clusters, &mut ctx);
     objects::load_kube(kube_docs, &mut model, settings_origin.as_ref(), &mut ctx);
+    irsa::add_service_accounts(&mut model, &mut ctx);
 
     let mut diagnostics = ctx.diags;
     diag::sort(&mut diagnostics);

@@ -686,10 +686,7 @@ fn role_resource(a: &Analysis, rp: &RolePolicy) -> (String, Option<Value>, Optio
                     json!(ng),
                 );
             }
-            let stack_name = match stack {
-                StackRef::Cluster => eksctl::cluster_stack_name(cluster),
-                StackRef::NodeGroup(ng) => eksctl::nodegroup_stack_name(cluster, ng),
-            };
+            let stack_name = stack.stack_name(cluster);
             (
                 format!("arn:{p}:iam::{ACCOUNT}:role/eksctl-*"),
                 Some(json!({ "StringEquals": tags })),

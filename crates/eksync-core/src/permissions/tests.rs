@@ -212,6 +212,7 @@ fn iam_is_scoped_to_the_repo_stacks_and_passes_only_the_service_role() {
     assert_eq!(
         stacks,
         BTreeSet::from([
+            "arn:aws:cloudformation:us-west-2:${aws:PrincipalAccount}:stack/eksctl-eks-test-jenkins-addon-iamserviceaccount-kube-system-cluster-autoscaler/*",
             "arn:aws:cloudformation:us-west-2:${aws:PrincipalAccount}:stack/eksctl-eks-test-jenkins-cluster/*",
             "arn:aws:cloudformation:us-west-2:${aws:PrincipalAccount}:stack/eksctl-eks-test-jenkins-nodegroup-ng-test-jenkins/*",
             "arn:aws:cloudformation:us-west-2:${aws:PrincipalAccount}:stack/eksctl-eks-test-jenkins-nodegroup-ng-test-jenkins-spot/*",

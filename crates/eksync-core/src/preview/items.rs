@@ -114,7 +114,9 @@ impl<'a> Items<'a> {
 fn item(a: &Analysis, ctx: &PrepareContext, i: usize) -> Option<Item> {
     let n = a.graph.nodes.get(i)?;
     let item = match &n.what {
-        NodeRef::ClusterStack { cluster } | NodeRef::NodeGroupStack { cluster, .. } => {
+        NodeRef::ClusterStack { cluster }
+        | NodeRef::NodeGroupStack { cluster, .. }
+        | NodeRef::ServiceAccountStack { cluster, .. } => {
             let st = a
                 .stacks
                 .get(*cluster)

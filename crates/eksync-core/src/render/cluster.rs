@@ -4,6 +4,7 @@
 //! when eksctl would create it (see `vpc.rs`), and the outputs (all exported as `<stack>::<Output>`
 //! except `CertificateAuthorityData`, `ClusterStackName` and `FeatureNATMode`, as eksctl does).
 //! An existing VPC (`vpc.id`) must list its subnets with ids: eksync does not look them up. It
+//! renders the IAM OIDC provider under `iam.withOIDC` (see `irsa.rs`). It
 //! does not render Fargate profiles, secrets encryption, logging, VPC endpoints (a fully private
 //! cluster is refused) or IPv6.
 
@@ -370,6 +371,9 @@ pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, Vec<RenderErr
     );
     t.output(out::ENDPOINT, get_att(CONTROL_PLANE, "Endpoint"), true);
     t.output(out::CLUSTER_STACK_NAME, ref_("AWS::StackName"), false);
+    if cfg.with_oidc() {
+        super::irsa::add_oidc_provider(&mut t);
+    }
 
     // Existing VPC outputs (a created VPC's are added with its resources).
     if let Network::Existing {

@@ -2,7 +2,8 @@
 //! (`pkg/cfn/builder/iam_helper.go`) and `statement.go` write them: the `NodeInstanceRole`, its
 //! managed policy list, the inline policy for `iam.attachPolicy` (`Policy1`) and one inline policy
 //! per `withAddonPolicies` switch (`PolicyAutoScaling`, ...). It does not render the cluster's
-//! service role (see `cluster.rs`) nor IRSA roles.
+//! service role (see `cluster.rs`) nor IRSA roles (see `irsa.rs`, which shares the add-on
+//! statements).
 
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -179,11 +180,11 @@ fn on(b: Option<bool>) -> bool {
     b.unwrap_or(false)
 }
 
-fn allow(resource: Value, actions: &[&str]) -> Value {
+pub(crate) fn allow(resource: Value, actions: &[&str]) -> Value {
     json!({"Action": actions, "Effect": "Allow", "Resource": resource})
 }
 
-fn partition_arn(rest: &str) -> Value {
+pub(crate) fn partition_arn(rest: &str) -> Value {
     sub(&format!("arn:${{AWS::Partition}}:{rest}"))
 }
 

@@ -17,7 +17,10 @@
 //! launch template (AL2023 `nodeadm` user data carrying labels and taints to the kubelet) and the
 //! Auto Scaling group (with a Spot `MixedInstancesPolicy` where asked, and the cluster-autoscaler
 //! discovery and node-template tags); per managed group the role, a launch template and the
-//! `AWS::EKS::Nodegroup`.
+//! `AWS::EKS::Nodegroup`; with `iam.withOIDC` the cluster's IAM OIDC provider (in the cluster
+//! stack, where eksctl creates it through the API) and per `iam.serviceAccounts` entry eksctl's
+//! `eksctl-<cluster>-addon-iamserviceaccount-<namespace>-<name>` stack with the role (see
+//! `irsa.rs`).
 //!
 //! What it deliberately does not do: look anything up in AWS (an existing VPC's subnets must be
 //! listed with ids; the zones of a created VPC are the config's or a fixed default, never EC2's;
@@ -31,6 +34,7 @@
 mod bottlerocket;
 mod cluster;
 mod iam;
+mod irsa;
 mod managed;
 mod nodegroup;
 mod placement;
@@ -62,6 +66,7 @@ pub mod tags {
     pub const NODEGROUP_NAME: &str = "alpha.eksctl.io/nodegroup-name";
     pub const OLD_NODEGROUP_NAME: &str = "eksctl.io/v1alpha2/nodegroup-name";
     pub const NODEGROUP_TYPE: &str = "alpha.eksctl.io/nodegroup-type";
+    pub const IAM_SERVICE_ACCOUNT_NAME: &str = "alpha.eksctl.io/iamserviceaccount-name";
 }
 
 /// Output names of eksctl's stacks (`pkg/cfn/outputs`).
@@ -84,13 +89,27 @@ pub mod outputs {
     pub const FEATURE_SHARED_SECURITY_GROUP: &str = "FeatureSharedSecurityGroup";
     pub const FEATURE_LOCAL_SECURITY_GROUP: &str = "FeatureLocalSecurityGroup";
     pub const NODEGROUP_USES_ACCESS_ENTRY: &str = "NodeGroupUsesAccessEntry";
+    /// eksync's: the ARN of the cluster's IAM OIDC provider (`iam.withOIDC`).
+    pub const OIDC_PROVIDER_ARN: &str = "OIDCProviderArn";
+    /// eksync's: the cluster's OIDC issuer without `https://`, as IAM condition keys name it.
+    pub const OIDC_ISSUER: &str = "OIDCIssuer";
+    /// The ARN of an IRSA service account's role (eksctl's `IAMServiceAccountRoleName`).
+    pub const IAM_SERVICE_ACCOUNT_ROLE: &str = "Role1";
 }
 
 /// Which eksctl stack a rendering is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StackKind {
     Cluster,
-    NodeGroup { name: String, managed: bool },
+    NodeGroup {
+        name: String,
+        managed: bool,
+    },
+    /// The IAM role of an IRSA service account (`iam.serviceAccounts`).
+    ServiceAccount {
+        namespace: String,
+        name: String,
+    },
 }
 
 /// A template parameter the executor must supply when it creates or updates the stack, and where
@@ -170,7 +189,7 @@ impl RenderedStack {
     pub fn nodegroup_name(&self) -> Option<&str> {
         match &self.kind {
             StackKind::NodeGroup { name, .. } => Some(name),
-            StackKind::Cluster => None,
+            StackKind::Cluster | StackKind::ServiceAccount { .. } => None,
         }
     }
 }
@@ -186,6 +205,17 @@ pub fn find_nodegroup_stack<'a>(
     name: &str,
 ) -> Option<&'a RenderedStack> {
     stacks.iter().find(|s| s.nodegroup_name() == Some(name))
+}
+
+/// The stack of the IRSA service account `namespace/name` among rendered stacks.
+pub fn find_service_account_stack<'a>(
+    stacks: &'a [RenderedStack],
+    namespace: &str,
+    name: &str,
+) -> Option<&'a RenderedStack> {
+    stacks.iter().find(|s| {
+        matches!(&s.kind, StackKind::ServiceAccount { namespace: n, name: a } if n == namespace && a == name)
+    })
 }
 
 /// Why a config cannot be rendered. Each names the field path in the ClusterConfig document.
@@ -227,6 +257,8 @@ pub enum RenderError {
     NoInstanceTypes { path: FieldPath },
     #[error("{path}: {what} is not rendered yet")]
     NotRendered { path: FieldPath, what: &'static str },
+    #[error("{path}: an IRSA service account needs iam.withOIDC: true (the role trusts the cluster's IAM OIDC provider, which only withOIDC creates; eksctl refuses this too)")]
+    NeedsOidc { path: FieldPath },
 }
 
 impl RenderError {
@@ -241,13 +273,16 @@ impl RenderError {
             | RenderError::NoSubnetInZone { path, .. }
             | RenderError::NoSubnets { path, .. }
             | RenderError::NoInstanceTypes { path }
-            | RenderError::NotRendered { path, .. } => path,
+            | RenderError::NotRendered { path, .. }
+            | RenderError::NeedsOidc { path } => path,
         }
     }
 }
 
 /// Renders the cluster stack followed by one stack per node group (`nodeGroups` then
-/// `managedNodeGroups`, in file order); on failure, the first error of [`render_stacks`].
+/// `managedNodeGroups`, in file order), then one stack per IRSA service account
+/// (`iam.serviceAccounts` in file order, but for those with `attachRoleARN`, which need no role);
+/// on failure, the first error of [`render_stacks`].
 pub fn render_cluster(cfg: &ClusterConfig) -> Result<Vec<RenderedStack>, RenderError> {
     render_stacks(cfg).map_err(|mut errors| errors.swap_remove(0))
 }
@@ -270,6 +305,12 @@ pub fn render_stacks(cfg: &ClusterConfig) -> Result<Vec<RenderedStack>, Vec<Rend
     for (i, ng) in cfg.managed_node_groups.iter().enumerate() {
         let path = FieldPath::keys(&["managedNodeGroups"]).index(i);
         keep(managed::render(cfg, ng, &path));
+    }
+    for (i, sa) in cfg.service_accounts().iter().enumerate() {
+        let path = FieldPath::keys(&["iam", "serviceAccounts"]).index(i);
+        if let Some(r) = irsa::render(cfg, sa, &path) {
+            keep(r);
+        }
     }
     if errors.is_empty() {
         Ok(out)

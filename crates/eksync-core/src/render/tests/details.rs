@@ -205,7 +205,8 @@ fn managed_groups_render_capacity_type_labels_and_eks_taints() {
             json!({}),
         );
         let stacks = render_cluster(&cfg).expect("renders");
-        assert_eq!(stacks.len(), 4);
+        // The cluster, the example's two groups, this one, then the autoscaler's IRSA role.
+        assert_eq!(stacks.len(), 5);
         let m = &stacks[3];
         assert_eq!(m.name, "eksctl-eks-test-jenkins-nodegroup-mng");
         assert_eq!(m.tags[tags::NODEGROUP_TYPE], "managed");
