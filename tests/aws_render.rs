@@ -122,7 +122,16 @@ fn examples_repo_plans_in_order_on_an_empty_account() {
     let d = desired(&example());
     assert!(d.notes.is_empty(), "{:?}", d.notes);
     let names: Vec<_> = d.stacks.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, vec![CLUSTER_STACK, STATIC_STACK, SPOT_STACK]);
+    assert_eq!(
+        names,
+        vec![
+            CLUSTER_STACK,
+            STATIC_STACK,
+            SPOT_STACK,
+            "eksctl-eks-test-jenkins-addon-iamserviceaccount-kube-system-cluster-autoscaler"
+        ]
+    );
+    // Node groups and the autoscaler's IRSA role each wait for the cluster stack only.
     for ng in &d.stacks[1..] {
         assert_eq!(
             ng.dependencies(),
@@ -178,7 +187,13 @@ fn examples_repo_plans_in_order_on_an_empty_account() {
             (0, vec![], format!("create {CLUSTER_STACK}")),
             (1, vec![0], format!("create {STATIC_STACK}")),
             (2, vec![0], format!("create {SPOT_STACK}")),
-            (3, vec![1], "put ASG-Policy-For-Worker".to_string()),
+            (
+                3,
+                vec![0],
+                "create eksctl-eks-test-jenkins-addon-iamserviceaccount-kube-system-cluster-autoscaler"
+                    .to_string()
+            ),
+            (4, vec![1], "put ASG-Policy-For-Worker".to_string()),
         ]
     );
 }

@@ -136,9 +136,36 @@ pub async fn cluster_stack(oob: &OutOfBand, repo: &Path, net: &Network) {
         .as_object_mut()
         .unwrap()
         .remove("ControlPlane");
-    fn literal(v: &mut Value, sg: &str) {
+    // moto's CloudFormation has no AWS::IAM::OIDCProvider either: the provider is created
+    // through IAM's API and its ARN stands in for the resource's Ref.
+    let issuer = "https://oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF";
+    let provider = if template["Resources"]
+        .as_object_mut()
+        .unwrap()
+        .remove("OIDCProvider")
+        .is_some()
+    {
+        oob.iam
+            .create_open_id_connect_provider()
+            .url(issuer)
+            .client_id_list("sts.amazonaws.com")
+            .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
+            .send()
+            .await
+            .expect("create the OIDC provider")
+            .open_id_connect_provider_arn()
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        String::new()
+    };
+    fn literal(v: &mut Value, sg: &str, provider: &str) {
         match v {
             Value::Object(m) => {
+                if m.get("Ref") == Some(&json!("OIDCProvider")) {
+                    *v = json!(provider);
+                    return;
+                }
                 if let Some(Value::Array(att)) = m.get("Fn::GetAtt") {
                     if att.first() == Some(&json!("ControlPlane")) {
                         *v = json!(match att[1].as_str().unwrap() {
@@ -146,20 +173,23 @@ pub async fn cluster_stack(oob: &OutOfBand, repo: &Path, net: &Network) {
                             "CertificateAuthorityData" => "Y2VydGlmaWNhdGU=",
                             "ClusterSecurityGroupId" => sg,
                             "Endpoint" => "https://0123456789.gr7.us-west-2.eks.amazonaws.com",
+                            "OpenIdConnectIssuerUrl" => {
+                                "https://oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF"
+                            }
                             other => panic!("unexpected attribute {other}"),
                         });
                         return;
                     }
                 }
                 for x in m.values_mut() {
-                    literal(x, sg);
+                    literal(x, sg, provider);
                 }
             }
-            Value::Array(a) => a.iter_mut().for_each(|x| literal(x, sg)),
+            Value::Array(a) => a.iter_mut().for_each(|x| literal(x, sg, provider)),
             _ => {}
         }
     }
-    literal(&mut template, &net.cluster_sg);
+    literal(&mut template, &net.cluster_sg, &provider);
     create_stack(oob, CLUSTER_STACK, &template).await;
     // The control plane itself, through EKS's API (its service CIDR feeds the node groups).
     oob.eks
