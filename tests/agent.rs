@@ -395,6 +395,118 @@ async fn drift_is_corrected_without_a_commit_and_suspend_stops_everything() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_edit_of_a_git_owned_field_is_corrected_within_seconds_by_the_watch() {
+    let rig = rig(ServerConfig::default()).await;
+    let first = rig.remote.head();
+    // No poll and no self-heal pass within the test: only the watch can notice.
+    let agent = rig.start("cache", &["--no-leader-election"]);
+    rig.applied(&first, 30).await;
+    let runs = r#"eksync_reconciles_total{result="applied"}"#;
+    // Once the watch is up, its own applies have settled: at most one follow-up pass.
+    eventually(30, "the first passes done", || async {
+        let a = agent.metric(runs);
+        (a >= 1.0).then_some(())
+    })
+    .await;
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(rig.client.clone(), "shop");
+    let started = std::time::Instant::now();
+    cms.patch(
+        "settings",
+        &kube::api::PatchParams::apply("kubectl-edit").force(),
+        &kube::api::Patch::Apply(serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "shop"},
+            "data": {"color": "hacked"}
+        })),
+    )
+    .await
+    .unwrap();
+    eventually(10, "the edit corrected", || async {
+        (rig.color().await.as_deref() == Some("red")).then_some(())
+    })
+    .await;
+    let took = started.elapsed();
+    assert!(
+        agent
+            .log_text()
+            .contains("changed in the cluster; reconciling"),
+        "{}",
+        agent.log_text()
+    );
+    eprintln!("corrected in {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tug_of_war_is_stopped_and_reported_with_the_other_manager() {
+    let rig = rig(ServerConfig::default()).await;
+    let first = rig.remote.head();
+    let agent = rig.start("cache", &["--no-leader-election"]);
+    rig.applied(&first, 30).await;
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(rig.client.clone(), "shop");
+    let rival = |color: &'static str| {
+        let cms = cms.clone();
+        async move {
+            cms.patch(
+                "settings",
+                &kube::api::PatchParams::apply("rival-operator").force(),
+                &kube::api::Patch::Apply(serde_json::json!({
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "settings", "namespace": "shop"},
+                    "data": {"color": color}
+                })),
+            )
+            .await
+            .unwrap();
+        }
+    };
+    // The rival puts its value back each time eksync corrects it; after three corrections
+    // eksync stops.
+    let held = r#"held"#;
+    for round in 1..=3 {
+        rival("hacked").await;
+        eventually(15, &format!("correction {round}"), || async {
+            (rig.color().await.as_deref() == Some("red")).then_some(())
+        })
+        .await;
+    }
+    rival("hacked").await;
+    let s = eventually(15, "the tug of war reported", || async {
+        let s = sync_object(&rig.client, "shop").await?;
+        let h = s["status"][held].as_array()?.first()?.as_str()?.to_string();
+        h.contains("rival-operator").then_some(s)
+    })
+    .await;
+    let msg = s["status"][held][0].as_str().unwrap();
+    assert!(msg.contains("ConfigMap shop/settings"), "{msg}");
+    assert!(msg.contains("tug of war"), "{msg}");
+    let events: kube::Api<k8s_openapi::api::core::v1::Event> =
+        kube::Api::namespaced(rig.client.clone(), "eksync-system");
+    let list = events.list(&Default::default()).await.unwrap();
+    assert!(
+        list.items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("TugOfWar")
+                && e.message
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("rival-operator")),
+        "{:#?}",
+        list.items
+    );
+    // Held: a further reconcile (same commit) leaves the rival's value.
+    let runs = agent.metric(r#"eksync_reconciles_total{result="applied"}"#);
+    let (h, body) = github_push(SECRET, &first, "d-again");
+    assert_eq!(deliver(&agent, &h, &body).0, 202);
+    eventually(15, "another reconcile", || async {
+        (agent.metric(r#"eksync_reconciles_total{result="applied"}"#) > runs).then_some(())
+    })
+    .await;
+    assert_eq!(rig.color().await.as_deref(), Some("hacked"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_mid_apply_stops_between_steps_and_a_restart_converges() {
     interrupted_mid_apply("TERM").await;
 }
