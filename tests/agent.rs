@@ -395,7 +395,7 @@ async fn drift_is_corrected_without_a_commit_and_suspend_stops_everything() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_edit_of_a_git_owned_field_is_corrected_within_seconds_by_the_watch() {
+async fn an_edit_or_a_kubectl_scale_is_corrected_within_seconds_by_the_watch() {
     let rig = rig(ServerConfig::default()).await;
     let first = rig.remote.head();
     // No poll and no self-heal pass within the test: only the watch can notice.
@@ -435,6 +435,28 @@ async fn an_edit_of_a_git_owned_field_is_corrected_within_seconds_by_the_watch()
         agent.log_text()
     );
     eprintln!("corrected in {took:?}");
+
+    // `kubectl scale`: the scale subresource, by another manager.
+    let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n";
+    let second = rig.remote.push(&[("app/web.yaml", web)], "web");
+    let (h, body) = github_push(SECRET, &second, "d-web");
+    assert_eq!(deliver(&agent, &h, &body).0, 202);
+    rig.applied(&second, 30).await;
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(rig.client.clone(), "shop");
+    deployments
+        .patch_scale(
+            "web",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(serde_json::json!({"spec": {"replicas": 5}})),
+        )
+        .await
+        .unwrap();
+    eventually(10, "the scale corrected", || async {
+        let d = deployments.get("web").await.ok()?;
+        (d.spec?.replicas == Some(2)).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -657,4 +679,82 @@ async fn two_agents_elect_one_leader_and_the_standby_takes_over_when_it_dies() {
     standby.signal("TERM");
     assert_eq!(standby.wait_exit(15), Some(0));
     let _ = &rig.server;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_leader_that_loses_its_lease_stops_between_steps_and_the_new_leader_finishes() {
+    let config = ServerConfig {
+        rollout_delay: Duration::from_secs(10),
+        ..ServerConfig::default()
+    };
+    let rig = rig(config).await;
+    let first = rig.remote.head();
+    let lease = ["--lease-duration", "5s"];
+    let a = rig.start(
+        "cache-a",
+        &[&lease[..], &["--identity", "agent-a"]].concat(),
+    );
+    let b = rig.start(
+        "cache-b",
+        &[&lease[..], &["--identity", "agent-b"]].concat(),
+    );
+    rig.applied(&first, 30).await;
+    let is_leader = |x: &Agent| x.metric("eksync_leader") == 1.0;
+    eventually(30, "a leader", || async {
+        (is_leader(&a) || is_leader(&b)).then_some(())
+    })
+    .await;
+    let (leader, standby, standby_id) = if is_leader(&a) {
+        (&a, &b, "agent-b")
+    } else {
+        (&b, &a, "agent-a")
+    };
+
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n";
+    let after = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after-web\n  namespace: shop\n  annotations:\n    eksync.io/depends-on: Deployment.apps/shop/web\ndata:\n  k: v\n";
+    let second = rig.remote.push(
+        &[("app/web.yaml", deploy), ("app/after.yaml", after)],
+        "web",
+    );
+    let (h, body) = github_push(SECRET, &second, "d-web");
+    assert_eq!(deliver(leader, &h, &body).0, 202);
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(rig.client.clone(), "shop");
+    eventually(30, "the Deployment applied", || async {
+        deployments.get_opt("web").await.unwrap().map(|_| ())
+    })
+    .await;
+    // While the leader waits for the rollout, the Lease passes to the standby.
+    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
+        kube::Api::namespaced(rig.client.clone(), "eksync-system");
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    leases
+        .patch(
+            "eksync-shop",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(
+                serde_json::json!({"spec": {"holderIdentity": standby_id, "renewTime": now}}),
+            ),
+        )
+        .await
+        .unwrap();
+    eventually(30, "the old leader cancelled its run", || async {
+        (leader.metric(r#"eksync_reconciles_total{result="cancelled"}"#) >= 1.0).then_some(())
+    })
+    .await;
+    assert!(
+        leader.log_text().contains("lost the leader Lease"),
+        "{}",
+        leader.log_text()
+    );
+    assert_eq!(leader.metric("eksync_leader"), 0.0);
+    // The new leader finishes the revision.
+    rig.applied(&second, 30).await;
+    assert_eq!(standby.metric("eksync_leader"), 1.0);
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(rig.client.clone(), "shop");
+    assert!(cms.get_opt("after-web").await.unwrap().is_some());
+    assert!(standby.metric(r#"eksync_reconciles_total{result="applied"}"#) >= 1.0);
 }
