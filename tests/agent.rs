@@ -749,10 +749,10 @@ async fn a_leader_that_loses_its_lease_stops_between_steps_and_the_new_leader_fi
         "{}",
         leader.log_text()
     );
-    assert_eq!(leader.metric("eksync_leader"), 0.0);
-    // The new leader finishes the revision.
+    // The new leader finishes the revision; the old one stays a standby.
     rig.applied(&second, 30).await;
     assert_eq!(standby.metric("eksync_leader"), 1.0);
+    assert_eq!(leader.metric("eksync_leader"), 0.0);
     let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
         kube::Api::namespaced(rig.client.clone(), "shop");
     assert!(cms.get_opt("after-web").await.unwrap().is_some());

@@ -181,6 +181,20 @@ pub async fn run(mut args: AgentArgs, cancel: CancellationToken) -> Result<()> {
         http::router(shared.clone(), args.webhook_max_body),
         cancel.clone(),
     ));
+    // The leader gauge follows the election as it happens, not the loop's next turn.
+    let gauge = {
+        let shared = shared.clone();
+        let mut leading = lead_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                let lead = *leading.borrow_and_update();
+                shared.metrics.leader.set(i64::from(lead));
+                if leading.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    };
     let election = if elected {
         let identity = args.identity.clone().unwrap_or_else(default_identity);
         let elector = leader::Elector::new(
@@ -222,6 +236,7 @@ pub async fn run(mut args: AgentArgs, cancel: CancellationToken) -> Result<()> {
     };
     driver.run(rx, lead_rx, cancel.clone()).await;
     driver.stop_watch();
+    gauge.abort();
     cancel.cancel();
     if let Some(e) = election {
         let _ = e.await;
@@ -294,7 +309,6 @@ impl Driver {
                 break;
             }
             let lead = *leading.borrow_and_update();
-            self.shared.metrics.leader.set(i64::from(lead));
             if !lead {
                 was_leading = false;
                 self.stop_watch();
