@@ -463,12 +463,20 @@ fn main() {
         .ok()
         .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![1_000, 10_000]);
-    let rows: Vec<Row> = sizes.iter().map(|&n| rt.block_on(measure(n))).collect();
+    let mut rows: Vec<Row> = Vec::new();
+    for &n in &sizes {
+        rows.push(rt.block_on(measure(n)));
+        // Written after each size, so a later size that fails leaves the earlier figures.
+        report(&rows);
+    }
+}
+
+fn report(rows: &[Row]) {
     let mut r = String::from("# agent\n\n");
     let _ = writeln!(r, "- binary: `{}`", binary().display());
     let _ = writeln!(r, "- source: `git daemon` on loopback, ref `main`; cluster: the in-process test server; objects: Namespaces and ConfigMaps ({PER_NAMESPACE} per namespace)\n");
     r.push_str("| objects | cold apply | idle RSS | peak RSS | self-heal pass: requests | writes | per-object | webhook to applied | of which the reconcile |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for x in &rows {
+    for x in rows {
         let _ = writeln!(
             r,
             "| {} | {:.2} s | {:.1} MiB | {:.1} MiB | {} | {} | {} | {:.2} s | {:.2} s |",
@@ -484,7 +492,7 @@ fn main() {
         );
     }
     r.push('\n');
-    for x in &rows {
+    for x in rows {
         let target = if x.objects <= 1_000 { 40.0 } else { 250.0 };
         let _ = writeln!(
             r,
