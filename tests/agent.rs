@@ -758,3 +758,98 @@ async fn a_leader_that_loses_its_lease_stops_between_steps_and_the_new_leader_fi
     assert!(cms.get_opt("after-web").await.unwrap().is_some());
     assert!(standby.metric(r#"eksync_reconciles_total{result="applied"}"#) >= 1.0);
 }
+
+/// The whole example, AWS included: the agent follows a Git remote holding examples-repo (with
+/// the network ids of a moto account) and applies its stacks, inline policy and manifests in one
+/// ordered reconcile; a pushed Spot maxSize change reaches the Auto Scaling group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_example_with_its_stacks_is_applied_from_git_and_a_pushed_change_reaches_aws() {
+    let (_guard, moto) = support::moto::moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (oob, repo) = support::e2e::set_up(moto, dir.path()).await;
+    // The prepared example becomes a Git remote served by git daemon.
+    support::git::git(&repo, &["init", "-q", "-b", "main"]);
+    let first = support::git::commit_all(&repo, "the example");
+    let served = dir.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    support::git::bare_remote(&repo, &served.join("repo.git"));
+    let daemon = support::git::git_daemon(&served);
+    let server = TestServer::start().await.unwrap();
+    let client = server.client().unwrap();
+    install(&client).await;
+    let kubeconfig = server.write_kubeconfig(dir.path()).unwrap();
+    std::fs::write(dir.path().join("secret"), SECRET).unwrap();
+    let url = format!("git://127.0.0.1:{}/repo.git", daemon.port);
+    let cache = dir.path().join("git-cache");
+    let aws_cache = dir.path().join("aws-cache");
+    let secret = dir.path().join("secret");
+    let args = [
+        url.as_str(),
+        "--ref",
+        "main",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--name",
+        "jenkins",
+        "--no-leader-election",
+        "--interval",
+        "1h",
+        "--self-heal-interval",
+        "1h",
+        "--git-cache",
+        cache.to_str().unwrap(),
+        "--aws-cache-dir",
+        aws_cache.to_str().unwrap(),
+        "--webhook-secret-file",
+        secret.to_str().unwrap(),
+    ];
+    let agent = Agent::start(
+        &args,
+        &[
+            ("EKSYNC_AWS_ENDPOINT_URL", moto.url.as_str()),
+            ("EKSYNC_AWS_MAX_ATTEMPTS", "1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ],
+    );
+    let applied = |commit: String| {
+        let client = client.clone();
+        async move {
+            eventually(120, &format!("{commit} applied"), || async {
+                let s = sync_object(&client, "jenkins").await?;
+                (applied_commit(&s).as_deref() == Some(commit.as_str())
+                    && condition(&s, "Ready").map(|c| c.0).as_deref() == Some("True"))
+                .then_some(s)
+            })
+            .await
+        }
+    };
+    let s = applied(first.clone()).await;
+    assert_eq!(s["status"]["failed"], 0, "{s:#}");
+    // Both sides exist: the node group stacks in the moto account, the manifests in the cluster.
+    let spot = support::e2e::spot_asg(&oob).await;
+    assert_eq!(spot.max_size(), Some(5));
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(client.clone(), "kube-system");
+    assert!(deployments
+        .get_opt("cluster-autoscaler")
+        .await
+        .unwrap()
+        .is_some());
+
+    // A pushed change to the ClusterConfig reaches the Auto Scaling group.
+    support::e2e::edit(
+        &repo,
+        "cluster/cluster.yaml",
+        "    maxSize: 5\n",
+        "    maxSize: 6\n",
+    );
+    let second = support::git::commit_all(&repo, "spot max 6");
+    support::git::git(&repo, &["push", "-q", "origin", "main"]);
+    let (h, body) = github_push(SECRET, &second, "d-spot");
+    assert_eq!(deliver(&agent, &h, &body).0, 202);
+    applied(second.clone()).await;
+    assert_eq!(support::e2e::spot_asg(&oob).await.max_size(), Some(6));
+}
