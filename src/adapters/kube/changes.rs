@@ -16,14 +16,15 @@ use crate::core::kdiff::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, SOURCE_LABEL};
 /// Something about the managed set may have changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Changed {
-    /// `Kind namespace/name` of the object, or `Kind (re-listed)` after the watch restarted
-    /// from a fresh list (changes during the gap are not known one by one).
+    /// `Kind namespace/name` of the object, or `Kind (watch started)` / `Kind (re-listed)` once a
+    /// list completed (what changed before it is not known one by one).
     pub what: String,
 }
 
 impl KubeAdapter {
-    /// Changes to this source's objects of `kinds`, after each watch's initial list. The stream
-    /// never ends by itself; drop it to stop watching.
+    /// Changes to this source's objects of `kinds`: one when each watch's list completes (the
+    /// first, and after each restart), then one per event. The stream never ends by itself; drop
+    /// it to stop watching.
     pub fn watch_managed(&self, kinds: &[ResolvedKind]) -> BoxStream<'static, Changed> {
         let selector = format!(
             "{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{SOURCE_LABEL}={}",
@@ -47,13 +48,14 @@ impl KubeAdapter {
                         Ok(Event::Apply(o)) | Ok(Event::Delete(o)) => Some(Changed {
                             what: describe(&kind, &o),
                         }),
-                        // The first list is the state the last reconcile left; a later one
-                        // follows a restart, and anything may have changed in between.
+                        // A change between the last reconcile's read and this list is in the
+                        // list, not in an event: every completed list (the first, and each one
+                        // after a restart) counts as a possible change.
                         Ok(Event::InitDone) => {
-                            let again = listed;
+                            let what = if listed { "re-listed" } else { "watch started" };
                             listed = true;
-                            again.then(|| Changed {
-                                what: format!("{kind} (re-listed)"),
+                            Some(Changed {
+                                what: format!("{kind} ({what})"),
                             })
                         }
                         Ok(Event::Init) | Ok(Event::InitApply(_)) => None,
