@@ -423,10 +423,13 @@ impl Driver {
             tracing::debug!("poll: no new commit");
             return;
         }
-        tracing::info!(why, revision = %short(&opened.revision), "reconciling");
+        tracing::info!(why, revision = %decide::revision_label(&opened.revision), "reconciling");
         self.status = decide::reconciling(
             &self.status,
-            &format!("{why}: reconciling {}", short(&opened.revision)),
+            &format!(
+                "{why}: reconciling {}",
+                decide::revision_label(&opened.revision)
+            ),
             jiff::Timestamp::now(),
         );
         self.write_status().await;
@@ -711,7 +714,7 @@ impl Driver {
                 "Reconciled",
                 &format!(
                     "{}: {changed} change(s) {verb}, {} drifted",
-                    short(&revision),
+                    decide::revision_label(&revision),
                     counts.drifted
                 ),
             )
@@ -752,12 +755,6 @@ fn spawn_step_down(
             }
         }
     })
-}
-
-fn short(r: &Option<Revision>) -> String {
-    r.as_ref()
-        .map(|r| format!("{}@{}", r.reference, r.short_commit()))
-        .unwrap_or_else(|| "the working tree".to_string())
 }
 
 fn counts(a: &Analysis, p: &LivePlan) -> Counts {

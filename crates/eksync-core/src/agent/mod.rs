@@ -166,7 +166,8 @@ pub fn reconciling(prev: &SyncStatus, why: &str, now: Timestamp) -> SyncStatus {
     s
 }
 
-fn short(r: &Option<Revision>) -> String {
+/// A revision as the status and logs name it: `ref@commit12`, or the working tree.
+pub fn revision_label(r: &Option<Revision>) -> String {
     r.as_ref()
         .map(|r| format!("{}@{}", r.reference, r.short_commit()))
         .unwrap_or_else(|| "the working tree".to_string())
@@ -231,7 +232,7 @@ pub fn after_run(prev: &SyncStatus, run: &RunResult, now: Timestamp) -> SyncStat
             }
             let msg = format!(
                 "revision {} does not load ({} error(s)); nothing was applied{}",
-                short(revision),
+                revision_label(revision),
                 errors.len(),
                 match &s.last_applied_revision {
                     Some(r) => format!(
@@ -267,7 +268,7 @@ pub fn after_run(prev: &SyncStatus, run: &RunResult, now: Timestamp) -> SyncStat
             if *cancelled {
                 let msg = format!(
                     "the run for {} was cancelled between steps",
-                    short(revision)
+                    revision_label(revision)
                 );
                 s.last_error = Some(msg.clone());
                 s.set(READY, false, "Cancelled", msg, now);
@@ -277,7 +278,7 @@ pub fn after_run(prev: &SyncStatus, run: &RunResult, now: Timestamp) -> SyncStat
                     READY,
                     false,
                     "ReconcileFailed",
-                    format!("{}: {e}", short(revision)),
+                    format!("{}: {e}", revision_label(revision)),
                     now,
                 );
             } else {
@@ -289,7 +290,7 @@ pub fn after_run(prev: &SyncStatus, run: &RunResult, now: Timestamp) -> SyncStat
                     "Reconciled",
                     format!(
                         "{} applied: {} resource(s), {} corrected",
-                        short(revision),
+                        revision_label(revision),
                         counts.resources,
                         counts.drifted
                     ),
