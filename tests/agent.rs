@@ -395,6 +395,140 @@ async fn drift_is_corrected_without_a_commit_and_suspend_stops_everything() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_edit_or_a_kubectl_scale_is_corrected_within_seconds_by_the_watch() {
+    let rig = rig(ServerConfig::default()).await;
+    let first = rig.remote.head();
+    // No poll and no self-heal pass within the test: only the watch can notice.
+    let agent = rig.start("cache", &["--no-leader-election"]);
+    rig.applied(&first, 30).await;
+    let runs = r#"eksync_reconciles_total{result="applied"}"#;
+    // Once the watch is up, its own applies have settled: at most one follow-up pass.
+    eventually(30, "the first passes done", || async {
+        let a = agent.metric(runs);
+        (a >= 1.0).then_some(())
+    })
+    .await;
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(rig.client.clone(), "shop");
+    let started = std::time::Instant::now();
+    cms.patch(
+        "settings",
+        &kube::api::PatchParams::apply("kubectl-edit").force(),
+        &kube::api::Patch::Apply(serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "shop"},
+            "data": {"color": "hacked"}
+        })),
+    )
+    .await
+    .unwrap();
+    eventually(10, "the edit corrected", || async {
+        (rig.color().await.as_deref() == Some("red")).then_some(())
+    })
+    .await;
+    let took = started.elapsed();
+    assert!(
+        agent
+            .log_text()
+            .contains("changed in the cluster; reconciling"),
+        "{}",
+        agent.log_text()
+    );
+    eprintln!("corrected in {took:?}");
+
+    // `kubectl scale`: the scale subresource, by another manager.
+    let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n";
+    let second = rig.remote.push(&[("app/web.yaml", web)], "web");
+    let (h, body) = github_push(SECRET, &second, "d-web");
+    assert_eq!(deliver(&agent, &h, &body).0, 202);
+    rig.applied(&second, 30).await;
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(rig.client.clone(), "shop");
+    deployments
+        .patch_scale(
+            "web",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(serde_json::json!({"spec": {"replicas": 5}})),
+        )
+        .await
+        .unwrap();
+    eventually(10, "the scale corrected", || async {
+        let d = deployments.get("web").await.ok()?;
+        (d.spec?.replicas == Some(2)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tug_of_war_is_stopped_and_reported_with_the_other_manager() {
+    let rig = rig(ServerConfig::default()).await;
+    let first = rig.remote.head();
+    let agent = rig.start("cache", &["--no-leader-election"]);
+    rig.applied(&first, 30).await;
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(rig.client.clone(), "shop");
+    let rival = |color: &'static str| {
+        let cms = cms.clone();
+        async move {
+            cms.patch(
+                "settings",
+                &kube::api::PatchParams::apply("rival-operator").force(),
+                &kube::api::Patch::Apply(serde_json::json!({
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "settings", "namespace": "shop"},
+                    "data": {"color": color}
+                })),
+            )
+            .await
+            .unwrap();
+        }
+    };
+    // The rival puts its value back each time eksync corrects it; after three corrections
+    // eksync stops.
+    let held = r#"held"#;
+    for round in 1..=3 {
+        rival("hacked").await;
+        eventually(15, &format!("correction {round}"), || async {
+            (rig.color().await.as_deref() == Some("red")).then_some(())
+        })
+        .await;
+    }
+    rival("hacked").await;
+    let s = eventually(15, "the tug of war reported", || async {
+        let s = sync_object(&rig.client, "shop").await?;
+        let h = s["status"][held].as_array()?.first()?.as_str()?.to_string();
+        h.contains("rival-operator").then_some(s)
+    })
+    .await;
+    let msg = s["status"][held][0].as_str().unwrap();
+    assert!(msg.contains("ConfigMap shop/settings"), "{msg}");
+    assert!(msg.contains("tug of war"), "{msg}");
+    let events: kube::Api<k8s_openapi::api::core::v1::Event> =
+        kube::Api::namespaced(rig.client.clone(), "eksync-system");
+    let list = events.list(&Default::default()).await.unwrap();
+    assert!(
+        list.items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("TugOfWar")
+                && e.message
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("rival-operator")),
+        "{:#?}",
+        list.items
+    );
+    // Held: a further reconcile (same commit) leaves the rival's value.
+    let runs = agent.metric(r#"eksync_reconciles_total{result="applied"}"#);
+    let (h, body) = github_push(SECRET, &first, "d-again");
+    assert_eq!(deliver(&agent, &h, &body).0, 202);
+    eventually(15, "another reconcile", || async {
+        (agent.metric(r#"eksync_reconciles_total{result="applied"}"#) > runs).then_some(())
+    })
+    .await;
+    assert_eq!(rig.color().await.as_deref(), Some("hacked"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_mid_apply_stops_between_steps_and_a_restart_converges() {
     interrupted_mid_apply("TERM").await;
 }
@@ -545,4 +679,177 @@ async fn two_agents_elect_one_leader_and_the_standby_takes_over_when_it_dies() {
     standby.signal("TERM");
     assert_eq!(standby.wait_exit(15), Some(0));
     let _ = &rig.server;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_leader_that_loses_its_lease_stops_between_steps_and_the_new_leader_finishes() {
+    let config = ServerConfig {
+        rollout_delay: Duration::from_secs(10),
+        ..ServerConfig::default()
+    };
+    let rig = rig(config).await;
+    let first = rig.remote.head();
+    let lease = ["--lease-duration", "5s"];
+    let a = rig.start(
+        "cache-a",
+        &[&lease[..], &["--identity", "agent-a"]].concat(),
+    );
+    let b = rig.start(
+        "cache-b",
+        &[&lease[..], &["--identity", "agent-b"]].concat(),
+    );
+    rig.applied(&first, 30).await;
+    let is_leader = |x: &Agent| x.metric("eksync_leader") == 1.0;
+    eventually(30, "a leader", || async {
+        (is_leader(&a) || is_leader(&b)).then_some(())
+    })
+    .await;
+    let (leader, standby, standby_id) = if is_leader(&a) {
+        (&a, &b, "agent-b")
+    } else {
+        (&b, &a, "agent-a")
+    };
+
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n";
+    let after = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after-web\n  namespace: shop\n  annotations:\n    eksync.io/depends-on: Deployment.apps/shop/web\ndata:\n  k: v\n";
+    let second = rig.remote.push(
+        &[("app/web.yaml", deploy), ("app/after.yaml", after)],
+        "web",
+    );
+    let (h, body) = github_push(SECRET, &second, "d-web");
+    assert_eq!(deliver(leader, &h, &body).0, 202);
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(rig.client.clone(), "shop");
+    eventually(30, "the Deployment applied", || async {
+        deployments.get_opt("web").await.unwrap().map(|_| ())
+    })
+    .await;
+    // While the leader waits for the rollout, the Lease passes to the standby.
+    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
+        kube::Api::namespaced(rig.client.clone(), "eksync-system");
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    leases
+        .patch(
+            "eksync-shop",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(
+                serde_json::json!({"spec": {"holderIdentity": standby_id, "renewTime": now}}),
+            ),
+        )
+        .await
+        .unwrap();
+    eventually(30, "the old leader cancelled its run", || async {
+        (leader.metric(r#"eksync_reconciles_total{result="cancelled"}"#) >= 1.0).then_some(())
+    })
+    .await;
+    assert!(
+        leader.log_text().contains("lost the leader Lease"),
+        "{}",
+        leader.log_text()
+    );
+    // The new leader finishes the revision; the old one stays a standby.
+    rig.applied(&second, 30).await;
+    assert_eq!(standby.metric("eksync_leader"), 1.0);
+    assert_eq!(leader.metric("eksync_leader"), 0.0);
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(rig.client.clone(), "shop");
+    assert!(cms.get_opt("after-web").await.unwrap().is_some());
+    assert!(standby.metric(r#"eksync_reconciles_total{result="applied"}"#) >= 1.0);
+}
+
+/// The whole example, AWS included: the agent follows a Git remote holding examples-repo (with
+/// the network ids of a moto account) and applies its stacks, inline policy and manifests in one
+/// ordered reconcile; a pushed Spot maxSize change reaches the Auto Scaling group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_example_with_its_stacks_is_applied_from_git_and_a_pushed_change_reaches_aws() {
+    let (_guard, moto) = support::moto::moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (oob, repo) = support::e2e::set_up(moto, dir.path()).await;
+    // The prepared example becomes a Git remote served by git daemon.
+    support::git::git(&repo, &["init", "-q", "-b", "main"]);
+    let first = support::git::commit_all(&repo, "the example");
+    let served = dir.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    support::git::bare_remote(&repo, &served.join("repo.git"));
+    let daemon = support::git::git_daemon(&served);
+    let server = TestServer::start().await.unwrap();
+    let client = server.client().unwrap();
+    install(&client).await;
+    let kubeconfig = server.write_kubeconfig(dir.path()).unwrap();
+    std::fs::write(dir.path().join("secret"), SECRET).unwrap();
+    let url = format!("git://127.0.0.1:{}/repo.git", daemon.port);
+    let cache = dir.path().join("git-cache");
+    let aws_cache = dir.path().join("aws-cache");
+    let secret = dir.path().join("secret");
+    let args = [
+        url.as_str(),
+        "--ref",
+        "main",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--name",
+        "jenkins",
+        "--no-leader-election",
+        "--interval",
+        "1h",
+        "--self-heal-interval",
+        "1h",
+        "--git-cache",
+        cache.to_str().unwrap(),
+        "--aws-cache-dir",
+        aws_cache.to_str().unwrap(),
+        "--webhook-secret-file",
+        secret.to_str().unwrap(),
+    ];
+    let agent = Agent::start(
+        &args,
+        &[
+            ("EKSYNC_AWS_ENDPOINT_URL", moto.url.as_str()),
+            ("EKSYNC_AWS_MAX_ATTEMPTS", "1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ],
+    );
+    let applied = |commit: String| {
+        let client = client.clone();
+        async move {
+            eventually(120, &format!("{commit} applied"), || async {
+                let s = sync_object(&client, "jenkins").await?;
+                (applied_commit(&s).as_deref() == Some(commit.as_str())
+                    && condition(&s, "Ready").map(|c| c.0).as_deref() == Some("True"))
+                .then_some(s)
+            })
+            .await
+        }
+    };
+    let s = applied(first.clone()).await;
+    assert_eq!(s["status"]["failed"], 0, "{s:#}");
+    // Both sides exist: the node group stacks in the moto account, the manifests in the cluster.
+    let spot = support::e2e::spot_asg(&oob).await;
+    assert_eq!(spot.max_size(), Some(5));
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(client.clone(), "kube-system");
+    assert!(deployments
+        .get_opt("cluster-autoscaler")
+        .await
+        .unwrap()
+        .is_some());
+
+    // A pushed change to the ClusterConfig reaches the Auto Scaling group.
+    support::e2e::edit(
+        &repo,
+        "cluster/cluster.yaml",
+        "    maxSize: 5\n",
+        "    maxSize: 6\n",
+    );
+    let second = support::git::commit_all(&repo, "spot max 6");
+    support::git::git(&repo, &["push", "-q", "origin", "main"]);
+    let (h, body) = github_push(SECRET, &second, "d-spot");
+    assert_eq!(deliver(&agent, &h, &body).0, 202);
+    applied(second.clone()).await;
+    assert_eq!(support::e2e::spot_asg(&oob).await.max_size(), Some(6));
 }

@@ -7,8 +7,10 @@
 //! lost Lease) stops between steps; the executor keeps the inventory consistent.
 //!
 //! The decisions (status, backoff, coalescing, redeliveries) are the core's (`core::agent`);
-//! this module is the thin async driver around them: fetch, analyze, reconcile, report. It does
-//! not watch the managed objects for drift between self-heal passes yet.
+//! this module is the thin async driver around them: fetch, analyze, reconcile, report. It also
+//! watches the managed set (`KubeAdapter::watch_managed`) so that an edit by someone else
+//! queues a run at once, and stops reverting an object another actor keeps changing back (a
+//! tug of war, decided by `core::agent::TugOfWar`).
 
 pub mod http;
 pub mod leader;
@@ -16,6 +18,7 @@ pub mod metrics;
 pub mod status;
 pub mod webhook;
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,7 +35,7 @@ use crate::core::agent::{
     self as decide, Counts, Pending, RecentDeliveries, RunResult, SyncStatus, Trigger,
 };
 use crate::core::analysis::{self, Analysis};
-use crate::core::reconcile::Action;
+use crate::core::reconcile::{Action, Detail, DriftNote};
 use crate::core::source::Revision;
 use crate::errors::error_chain;
 use crate::exec::{LivePlan, Reconciler};
@@ -178,6 +181,20 @@ pub async fn run(mut args: AgentArgs, cancel: CancellationToken) -> Result<()> {
         http::router(shared.clone(), args.webhook_max_body),
         cancel.clone(),
     ));
+    // The leader gauge follows the election as it happens, not the loop's next turn.
+    let gauge = {
+        let shared = shared.clone();
+        let mut leading = lead_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                let lead = *leading.borrow_and_update();
+                shared.metrics.leader.set(i64::from(lead));
+                if leading.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    };
     let election = if elected {
         let identity = args.identity.clone().unwrap_or_else(default_identity);
         let elector = leader::Elector::new(
@@ -214,8 +231,12 @@ pub async fn run(mut args: AgentArgs, cancel: CancellationToken) -> Result<()> {
         settled: false,
         failures: 0,
         retry_at: None,
+        tug: decide::TugOfWar::default(),
+        watch: None,
     };
     driver.run(rx, lead_rx, cancel.clone()).await;
+    driver.stop_watch();
+    gauge.abort();
     cancel.cancel();
     if let Some(e) = election {
         let _ = e.await;
@@ -253,7 +274,16 @@ struct Driver {
     /// Consecutive failed runs.
     failures: u32,
     retry_at: Option<tokio::time::Instant>,
+    /// Objects another actor keeps changing back.
+    tug: decide::TugOfWar,
+    /// The watch of the managed set (its kinds, and the task that turns changes into drift
+    /// triggers), while this replica leads.
+    watch: Option<Watch>,
 }
+
+/// The kinds (api version, kind) being watched and the task that turns their changes into
+/// drift triggers.
+type Watch = (BTreeSet<(String, String)>, tokio::task::JoinHandle<()>);
 
 /// A timer that first fires one period from now.
 fn every(period: Duration) -> tokio::time::Interval {
@@ -279,9 +309,9 @@ impl Driver {
                 break;
             }
             let lead = *leading.borrow_and_update();
-            self.shared.metrics.leader.set(i64::from(lead));
             if !lead {
                 was_leading = false;
+                self.stop_watch();
                 tokio::select! {
                     _ = leading.changed() => continue,
                     _ = cancel.cancelled() => break,
@@ -393,10 +423,13 @@ impl Driver {
             tracing::debug!("poll: no new commit");
             return;
         }
-        tracing::info!(why, revision = %short(&opened.revision), "reconciling");
+        tracing::info!(why, revision = %decide::revision_label(&opened.revision), "reconciling");
         self.status = decide::reconciling(
             &self.status,
-            &format!("{why}: reconciling {}", short(&opened.revision)),
+            &format!(
+                "{why}: reconciling {}",
+                decide::revision_label(&opened.revision)
+            ),
             jiff::Timestamp::now(),
         );
         self.write_status().await;
@@ -409,6 +442,7 @@ impl Driver {
                     .await
             }
         };
+        let git_changed = self.last_commit != commit;
         self.last_commit = commit;
         if a.has_errors() {
             let result = RunResult::Invalid {
@@ -434,7 +468,7 @@ impl Driver {
             .await;
             return;
         }
-        let result = self.reconcile(&a, revision, cancel).await;
+        let result = self.reconcile(&a, revision, git_changed, cancel).await;
         let label = match &result {
             RunResult::Reconciled {
                 cancelled: true, ..
@@ -466,6 +500,7 @@ impl Driver {
                 m.resources.set(counts.resources as i64);
                 m.drifted.set(counts.drifted as i64);
                 self.shared.ready.store(true, Ordering::SeqCst);
+                self.ensure_watch(&a).await;
             }
             RunResult::Reconciled {
                 cancelled: true, ..
@@ -479,6 +514,52 @@ impl Driver {
             }
         }
         self.write_status().await;
+    }
+
+    fn stop_watch(&mut self) {
+        if let Some((_, task)) = self.watch.take() {
+            task.abort();
+        }
+    }
+
+    /// Watches the kinds `a` holds (restarting the watch when they changed): a change by
+    /// anyone else queues a drift run, so an edit is corrected within seconds, not at the next
+    /// self-heal pass.
+    async fn ensure_watch(&mut self, a: &Analysis) {
+        let kinds: BTreeSet<(String, String)> = a
+            .model
+            .objects
+            .iter()
+            .map(|o| (o.api_version.clone(), o.key.kind.clone()))
+            .collect();
+        if self.watch.as_ref().is_some_and(|(k, _)| *k == kinds) {
+            return;
+        }
+        self.stop_watch();
+        let Some(kube) = self.reconciler.as_ref().and_then(Reconciler::kube) else {
+            return;
+        };
+        let mut resolved = Vec::new();
+        for (api_version, kind) in &kinds {
+            match kube.resolve(api_version, kind).await {
+                Ok(Some(r)) => resolved.push(r),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(kind = %kind, error = %error_chain(&e), "not watching a kind for drift");
+                }
+            }
+        }
+        let mut changes = kube.watch_managed(&resolved);
+        let triggers = self.shared.triggers.clone();
+        let task = tokio::spawn(async move {
+            use futures::StreamExt;
+            while let Some(c) = changes.next().await {
+                tracing::info!(object = %c.what, "changed in the cluster; reconciling");
+                // A full queue already holds a run.
+                let _ = triggers.try_send(Trigger::Drift);
+            }
+        });
+        self.watch = Some((kinds, task));
     }
 
     async fn fetch_failed(&mut self, message: String, started: Instant) {
@@ -510,6 +591,7 @@ impl Driver {
         &mut self,
         a: &Analysis,
         revision: Option<Revision>,
+        git_changed: bool,
         cancel: &CancellationToken,
     ) -> RunResult {
         if self.reconciler.is_none() {
@@ -545,6 +627,18 @@ impl Driver {
             }
         };
         plan.revision = revision.clone();
+        // A tug of war: objects another actor keeps changing back are not reverted for a while.
+        let now = jiff::Timestamp::now();
+        let held = self.tug.held(now);
+        for item in &mut plan.items {
+            if let Some(h) = held.iter().find(|h| h.id == item.id) {
+                if item.action == Action::Update {
+                    item.action = Action::DriftOnly;
+                    item.details.push(Detail::Warning(h.message()));
+                }
+            }
+        }
+        self.status.held = held.iter().map(decide::Held::message).collect();
         let changes = plan.has_changes();
         let done = if changes && !r.options().detect_only && plan.blocked() == 0 {
             r.apply(a, plan, cancel).await
@@ -552,6 +646,53 @@ impl Driver {
             plan
         };
         session::keep_aws_cache(r);
+        // Drift put back with Git unchanged: one more round of a possible tug of war.
+        let corrections: Vec<decide::Correction> = done
+            .items
+            .iter()
+            .filter(|i| {
+                i.system == crate::core::graph::System::Kubernetes
+                    && i.action == Action::Update
+                    && matches!(
+                        i.outcome,
+                        Some(crate::core::reconcile::Outcome::Done { .. })
+                    )
+                    && !i.drift.is_empty()
+            })
+            .map(|i| decide::Correction {
+                id: i.id.clone(),
+                label: match &i.namespace {
+                    Some(ns) => format!("{} {ns}/{}", i.kind, i.name),
+                    None => format!("{} {}", i.kind, i.name),
+                },
+                by: i
+                    .drift
+                    .iter()
+                    .filter_map(|d| match d {
+                        DriftNote::Field { by: Some(b), .. } => Some(b.clone()),
+                        _ => None,
+                    })
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+            })
+            .collect();
+        let newly_held = self.tug.observe(git_changed, &corrections, now);
+        for h in &newly_held {
+            tracing::warn!(object = %h.label, by = ?h.by, "tug of war: not reverting it for a while");
+            self.status.held.push(h.message());
+            status::event(
+                &self.own,
+                &self.sync,
+                EventType::Warning,
+                "TugOfWar",
+                &h.message(),
+            )
+            .await;
+        }
+        let Some(r) = &self.reconciler else {
+            return RunResult::Suspended;
+        };
         let counts = counts(a, &done);
         let error = first_error(&done);
         if done.failed() == 0 && !done.cancelled && changes {
@@ -573,7 +714,7 @@ impl Driver {
                 "Reconciled",
                 &format!(
                     "{}: {changed} change(s) {verb}, {} drifted",
-                    short(&revision),
+                    decide::revision_label(&revision),
                     counts.drifted
                 ),
             )
@@ -614,12 +755,6 @@ fn spawn_step_down(
             }
         }
     })
-}
-
-fn short(r: &Option<Revision>) -> String {
-    r.as_ref()
-        .map(|r| format!("{}@{}", r.reference, r.short_commit()))
-        .unwrap_or_else(|| "the working tree".to_string())
 }
 
 fn counts(a: &Analysis, p: &LivePlan) -> Counts {

@@ -175,6 +175,9 @@ pub fn text(name: &str, s: &SyncStatus) -> String {
     for d in &s.diagnostics {
         let _ = writeln!(out, "    {d}");
     }
+    for h in &s.held {
+        let _ = writeln!(out, "  held         {h}");
+    }
     if let Some(t) = &s.last_run_time {
         let _ = writeln!(out, "  last run     {t}");
     }

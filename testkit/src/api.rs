@@ -38,6 +38,8 @@ pub struct State {
     pub initialized: std::collections::HashSet<String>,
     /// Options.
     pub config: ServerConfig,
+    /// What changed since each controller last looked (see `tracker`).
+    pub tracker: crate::tracker::Tracker,
 }
 
 impl State {
@@ -53,6 +55,7 @@ impl State {
             first_seen: HashMap::new(),
             wakeups: Vec::new(),
             config,
+            tracker: Default::default(),
         }
     }
 }

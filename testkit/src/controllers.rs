@@ -9,6 +9,12 @@
 //! ready; only Deployments, PV binding, CRDs, namespaces and GC act). `Healthy` completes
 //! rollouts. No Pods or ReplicaSets are created: statuses are computed directly. The
 //! Deployment controller lives in `rollout`.
+//!
+//! Each pass looks only at the objects that changed since that controller's previous pass and
+//! at what depends on them (`tracker`), in store key order, so the cost of a write does not grow
+//! with the number of stored objects; the writes are those of a pass over every object.
+
+use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
@@ -84,18 +90,31 @@ pub(crate) fn delay_passed(state: &mut State, uid: &str, generation: i64) -> boo
     now.duration_since(seen) >= delay
 }
 
-/// Lets every controller act until nothing changes (bounded).
+/// Lets every controller act until nothing changes (bounded). Before each controller, the
+/// store's changes are fed to the controllers' queues (`tracker`).
 pub fn settle(state: &mut State, now: &str) {
     for _ in 0..25 {
         let rv = state.store.rv();
+        feed(state);
         crds(state, now);
+        feed(state);
         namespaces(state, now);
+        feed(state);
         garbage_collector(state, now);
+        feed(state);
         pv_binder(state, now);
+        feed(state);
         crate::rollout::deployments(state, now);
         if state.config.controller_mode == ControllerMode::Healthy {
+            feed(state);
             workloads(state, now);
+            feed(state);
             load_balancers(state, now);
+        } else {
+            // Not run in this mode: nothing to queue (a change of mode makes the next feed
+            // queue every object again).
+            state.tracker.workloads.clear();
+            state.tracker.services.clear();
         }
         if state.store.rv() == rv {
             break;
@@ -103,13 +122,23 @@ pub fn settle(state: &mut State, now: &str) {
     }
 }
 
+/// Takes the store's changed keys into the controllers' queues.
+fn feed(state: &mut State) {
+    state.tracker.feed(&mut state.store, &state.config);
+}
+
+/// Current values of `keys` (those still stored), in key order.
+fn snapshot(state: &State, keys: &BTreeSet<Key>) -> Vec<Value> {
+    keys.iter()
+        .filter_map(|k| state.store.get(k).cloned())
+        .collect()
+}
+
 fn crds(state: &mut State, now: &str) {
-    let list: Vec<Value> = state
-        .store
-        .list("apiextensions.k8s.io", "customresourcedefinitions", None)
-        .into_iter()
-        .cloned()
-        .collect();
+    let changed = std::mem::take(&mut state.tracker.crds);
+    let custom_changed = std::mem::take(&mut state.tracker.custom_changed);
+    let stale = std::mem::take(&mut state.tracker.catalog_stale);
+    let list = snapshot(state, &changed);
     for crd in &list {
         let key = key_of("apiextensions.k8s.io", "customresourcedefinitions", crd);
         if crd.pointer("/metadata/deletionTimestamp").is_some() {
@@ -166,6 +195,24 @@ fn crds(state: &mut State, now: &str) {
         let rv = state.store.rv();
         state.crd_floor.insert((group, plural), rv);
     }
+    // The served custom resources change only with a CRD; without one, only the changed
+    // objects of custom groups can be unserved ones.
+    if !stale && changed.is_empty() {
+        let custom = &state.catalog.custom;
+        let served = |g: &str, r: &str| {
+            custom
+                .iter()
+                .any(|gv| gv.group == g && gv.resources.iter().any(|x| x.resource == r))
+        };
+        let gone: Vec<Key> = custom_changed
+            .into_iter()
+            .filter(|k| !served(&k.0, &k.1) && state.store.get(k).is_some())
+            .collect();
+        for k in gone {
+            state.store.remove(&k);
+        }
+        return;
+    }
     let mut custom: Vec<GroupVersion> = Vec::new();
     for crd in state
         .store
@@ -201,22 +248,46 @@ fn crds(state: &mut State, now: &str) {
             .iter()
             .any(|gv| gv.group == g && gv.resources.iter().any(|x| x.resource == r))
     };
-    let builtin = |g: &str| crate::catalog::builtin().iter().any(|gv| gv.group == g);
-    for k in state.store.keys() {
-        if !builtin(&k.0) && !served(&k.0, &k.1) {
-            state.store.remove(&k);
-        }
+    // Every stored object of a non-built-in group, in key order (as of this pass's start; the
+    // ones removed since are skipped).
+    let gone: Vec<Key> = state
+        .tracker
+        .custom_keys
+        .iter()
+        .filter(|k| !served(&k.0, &k.1) && state.store.get(k).is_some())
+        .cloned()
+        .collect();
+    for k in gone {
+        state.store.remove(&k);
     }
     state.catalog.custom = custom;
 }
 
 fn namespaces(state: &mut State, now: &str) {
-    let list: Vec<Value> = state
-        .store
-        .list("", "namespaces", None)
-        .into_iter()
-        .cloned()
-        .collect();
+    // Changed namespaces, and terminating ones whose content changed: a namespace looked at
+    // before with nothing changed since would write nothing.
+    let mut visit = std::mem::take(&mut state.tracker.namespaces);
+    let touched = std::mem::take(&mut state.tracker.touched);
+    for k in &visit {
+        let terminating = state
+            .store
+            .get(k)
+            .is_some_and(|ns| ns.pointer("/metadata/deletionTimestamp").is_some());
+        if terminating {
+            state.tracker.terminating.insert(k.clone());
+        } else {
+            state.tracker.terminating.remove(k);
+        }
+    }
+    visit.extend(
+        state
+            .tracker
+            .terminating
+            .iter()
+            .filter(|k| touched.contains(&k.3))
+            .cloned(),
+    );
+    let list = snapshot(state, &visit);
     for ns in &list {
         let name = ns["metadata"]["name"]
             .as_str()
@@ -362,37 +433,26 @@ fn create_as(state: &mut State, key: Key, mut obj: Value, manager: &str, now: &s
 }
 
 fn garbage_collector(state: &mut State, now: &str) {
-    let keys = state.store.keys();
-    let uids: std::collections::HashSet<String> = keys
-        .iter()
-        .filter_map(|k| state.store.get(k))
-        .filter_map(|o| {
-            o.pointer("/metadata/uid")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .collect();
-    let mut deleting_fg: Vec<(Key, String)> = Vec::new();
-    for k in &keys {
-        let Some(o) = state.store.get(k) else {
-            continue;
-        };
-        let fins = o.pointer("/metadata/finalizers").and_then(Value::as_array);
-        if o.pointer("/metadata/deletionTimestamp").is_some()
-            && fins.is_some_and(|f| f.iter().any(|x| x == "foregroundDeletion"))
-        {
-            deleting_fg.push((
-                k.clone(),
-                o["metadata"]["uid"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            ));
-        }
+    // The index is brought up to this pass's start; the objects to look at are the changed ones
+    // and the dependents of every uid that appeared, disappeared or changed its object.
+    let mut visit = std::mem::take(&mut state.tracker.gc_changed);
+    let mut affected: Vec<String> = Vec::new();
+    for k in &visit {
+        state.tracker.gc.update(&state.store, k, &mut affected);
     }
-    for k in &keys {
-        // Only objects with owners are looked at further (and only doomed ones are copied):
-        // this pass runs after every write, over every object.
+    affected.sort();
+    affected.dedup();
+    for u in &affected {
+        visit.extend(state.tracker.gc.dependents_of(u).cloned());
+    }
+    let deleting_fg: Vec<(Key, String)> = state
+        .tracker
+        .gc
+        .foreground
+        .iter()
+        .map(|(k, u)| (k.clone(), u.clone()))
+        .collect();
+    for k in &visit {
         let Some(o) = state.store.get(k) else {
             continue;
         };
@@ -403,9 +463,12 @@ fn garbage_collector(state: &mut State, now: &str) {
         else {
             continue;
         };
-        let orphaned = refs
-            .iter()
-            .all(|r| !uids.contains(r["uid"].as_str().unwrap_or_default()));
+        let orphaned = refs.iter().all(|r| {
+            !state
+                .tracker
+                .gc
+                .has_uid(r["uid"].as_str().unwrap_or_default())
+        });
         let owner_fg = refs
             .iter()
             .any(|r| deleting_fg.iter().any(|(_, u)| r["uid"] == json!(u)));
@@ -415,10 +478,12 @@ fn garbage_collector(state: &mut State, now: &str) {
         }
     }
     for (k, uid) in deleting_fg {
+        // Dependents only lose owner references or go during this pass, so the index (as of the
+        // pass's start) names every candidate.
         let blocking = state
-            .store
-            .keys()
-            .iter()
+            .tracker
+            .gc
+            .dependents_of(&uid)
             .filter_map(|dk| state.store.get(dk))
             .any(|d| {
                 d.pointer("/metadata/ownerReferences")
@@ -473,12 +538,26 @@ fn delete_object(state: &mut State, k: &Key, o: &Value, now: &str) {
 }
 
 fn pv_binder(state: &mut State, now: &str) {
-    let claims: Vec<Value> = state
-        .store
-        .list("", "persistentvolumeclaims", None)
-        .into_iter()
-        .cloned()
-        .collect();
+    // Changed claims; every Pending claim once a volume changed.
+    let changed = std::mem::take(&mut state.tracker.pvcs);
+    let pvs_changed = std::mem::take(&mut state.tracker.pvs_changed);
+    for k in &changed {
+        let pending = state.store.get(k).is_some_and(|pvc| {
+            pvc["status"]["phase"] == "Pending"
+                && pvc.pointer("/metadata/deletionTimestamp").is_none()
+        });
+        if pending {
+            state.tracker.pending_pvcs.insert(k.clone());
+        } else {
+            state.tracker.pending_pvcs.remove(k);
+        }
+    }
+    let claims = if pvs_changed {
+        let pending = state.tracker.pending_pvcs.clone();
+        snapshot(state, &pending)
+    } else {
+        snapshot(state, &changed)
+    };
     for pvc in claims {
         if pvc["status"]["phase"] != "Pending"
             || pvc.pointer("/metadata/deletionTimestamp").is_some()
@@ -592,18 +671,20 @@ pub(crate) fn images_fail_cfg(config: &crate::config::ServerConfig, template: &V
 }
 
 fn workloads(state: &mut State, now: &str) {
+    // Changed workloads and those waiting for `rollout_delay`.
+    let visit = std::mem::take(&mut state.tracker.workloads);
     for (resource, kind) in [
         ("statefulsets", "StatefulSet"),
         ("daemonsets", "DaemonSet"),
         ("jobs", "Job"),
     ] {
         let group = if kind == "Job" { "batch" } else { "apps" };
-        let list: Vec<Value> = state
-            .store
-            .list(group, resource, None)
-            .into_iter()
+        let keys: BTreeSet<Key> = visit
+            .iter()
+            .filter(|k| k.0 == group && k.1 == resource)
             .cloned()
             .collect();
+        let list = snapshot(state, &keys);
         for o in list {
             if o.pointer("/metadata/deletionTimestamp").is_some() {
                 continue;
@@ -617,6 +698,10 @@ fn workloads(state: &mut State, now: &str) {
                 &uid,
                 o["metadata"]["generation"].as_i64().unwrap_or(0),
             );
+            if !warm {
+                // Looked at again on every pass until the delay has passed.
+                state.tracker.workloads.insert(key_of(group, resource, &o));
+            }
             if !warm && kind == "Job" {
                 continue;
             }
@@ -668,12 +753,8 @@ fn workloads(state: &mut State, now: &str) {
 }
 
 fn load_balancers(state: &mut State, now: &str) {
-    let list: Vec<Value> = state
-        .store
-        .list("", "services", None)
-        .into_iter()
-        .cloned()
-        .collect();
+    let changed = std::mem::take(&mut state.tracker.services);
+    let list = snapshot(state, &changed);
     for s in list {
         if s["spec"]["type"] != "LoadBalancer"
             || s["status"]["loadBalancer"].get("ingress").is_some()

@@ -58,6 +58,7 @@ pub mod server;
 pub mod store;
 pub mod strategy;
 pub mod table;
+pub mod tracker;
 pub mod validation;
 pub mod watch;
 pub mod write;

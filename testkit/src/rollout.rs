@@ -86,6 +86,7 @@ fn set_condition(
 
 /// The deployment controller's rolling-update arithmetic over simulated ReplicaSets, with pods
 /// available only when `healthy(template)` (proportional scaling, surge, unhealthy cleanup).
+/// Returns true when the ReplicaSets reached a fixed point (another call changes nothing).
 fn roll(
     r: &mut Rollout,
     template: &Value,
@@ -93,7 +94,7 @@ fn roll(
     surge: i64,
     unavailable: i64,
     healthy: &dyn Fn(&Value) -> bool,
-) {
+) -> bool {
     let avail = |rs: &SimReplicaSet| {
         if healthy(&rs.template) {
             rs.replicas
@@ -223,18 +224,21 @@ fn roll(
             }
         }
         if r.sets == before {
-            break;
+            return true;
         }
     }
+    false
 }
 
-/// Reconciles every Deployment: rollout, status, conditions, revision annotation.
+/// Reconciles the Deployments that changed since the last pass, and those still waiting for
+/// `rollout_delay` (or whose rollout arithmetic has not settled): rollout, status, conditions,
+/// revision annotation. A Deployment looked at before, with nothing changed since, would write
+/// nothing.
 pub(crate) fn deployments(state: &mut State, now: &str) {
-    let list: Vec<Value> = state
-        .store
-        .list("apps", "deployments", None)
-        .into_iter()
-        .cloned()
+    let visit = std::mem::take(&mut state.tracker.deployments);
+    let list: Vec<Value> = visit
+        .iter()
+        .filter_map(|k| state.store.get(k).cloned())
         .collect();
     for d in list {
         if d.pointer("/metadata/deletionTimestamp").is_some() {
@@ -274,7 +278,13 @@ pub(crate) fn deployments(state: &mut State, now: &str) {
                 })
         };
         let mut rollout = state.rollouts.get(&uid).cloned().unwrap_or_default();
-        roll(&mut rollout, &template, replicas, surge, unavail, &healthy);
+        let settled = roll(&mut rollout, &template, replicas, surge, unavail, &healthy);
+        if !warm || !settled {
+            state
+                .tracker
+                .deployments
+                .insert(key_of("apps", "deployments", &d));
+        }
         state.rollouts.insert(uid, rollout.clone());
         let Some(new_rs) = rollout
             .sets
@@ -384,8 +394,9 @@ pub(crate) fn deployments(state: &mut State, now: &str) {
             &new_rs.revision.to_string(),
         );
         let same = |a: &Value, b: &Value| {
+            // Only the status is compared: copy it alone, not the whole Deployment.
             let strip = |v: &Value| {
-                let mut v = v.clone();
+                let mut v = json!({"status": v["status"].clone()});
                 if let Some(cs) = v["status"]["conditions"].as_array_mut() {
                     for c in cs {
                         if let Some(m) = c.as_object_mut() {

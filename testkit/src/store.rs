@@ -65,6 +65,8 @@ pub struct Store {
     floor: u64,
     tx: broadcast::Sender<Arc<Event>>,
     resource_rv: std::collections::HashMap<(String, String), u64>,
+    /// Keys written or removed since the controllers last took them (`take_changed`).
+    changed: Vec<Key>,
 }
 
 impl Store {
@@ -79,6 +81,7 @@ impl Store {
             floor: 1,
             tx,
             resource_rv: Default::default(),
+            changed: Vec::new(),
         }
     }
 
@@ -161,7 +164,14 @@ impl Store {
             .unwrap_or(self.rv)
     }
 
+    /// Keys written or removed since the last call, in write order (the simulated controllers'
+    /// change feed; every `put` and `remove` lands here, whoever wrote).
+    pub fn take_changed(&mut self) -> Vec<Key> {
+        std::mem::take(&mut self.changed)
+    }
+
     fn emit(&mut self, key: Key, kind: EventType, object: Value, old: Option<Value>) {
+        self.changed.push(key.clone());
         self.resource_rv
             .insert((key.0.clone(), key.1.clone()), self.rv);
         let ev = Arc::new(Event {

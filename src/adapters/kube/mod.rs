@@ -12,6 +12,7 @@
 //! is given them (no typed round trip).
 
 mod apply;
+mod changes;
 mod client;
 mod discovery;
 mod inventory;
@@ -21,6 +22,7 @@ mod wait;
 use std::path::PathBuf;
 
 pub use apply::{ApplyOptions, Propagation};
+pub use changes::Changed;
 pub use client::{KubeAdapter, RequestCounter};
 pub use discovery::ResolvedKind;
 pub use inventory::{inventory_name, INVENTORY_PREFIX};

@@ -102,6 +102,9 @@ pub struct SyncStatus {
     /// A bad revision's error diagnostics, one line each (file, document, line, message).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diagnostics: Vec<String>,
+    /// Objects eksync does not revert for now (a tug of war), each with who changes it back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<String>,
     /// When the last run finished (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_run_time: Option<String>,
@@ -163,7 +166,8 @@ pub fn reconciling(prev: &SyncStatus, why: &str, now: Timestamp) -> SyncStatus {
     s
 }
 
-fn short(r: &Option<Revision>) -> String {
+/// A revision as the status and logs name it: `ref@commit12`, or the working tree.
+pub fn revision_label(r: &Option<Revision>) -> String {
     r.as_ref()
         .map(|r| format!("{}@{}", r.reference, r.short_commit()))
         .unwrap_or_else(|| "the working tree".to_string())
@@ -228,7 +232,7 @@ pub fn after_run(prev: &SyncStatus, run: &RunResult, now: Timestamp) -> SyncStat
             }
             let msg = format!(
                 "revision {} does not load ({} error(s)); nothing was applied{}",
-                short(revision),
+                revision_label(revision),
                 errors.len(),
                 match &s.last_applied_revision {
                     Some(r) => format!(
@@ -264,7 +268,7 @@ pub fn after_run(prev: &SyncStatus, run: &RunResult, now: Timestamp) -> SyncStat
             if *cancelled {
                 let msg = format!(
                     "the run for {} was cancelled between steps",
-                    short(revision)
+                    revision_label(revision)
                 );
                 s.last_error = Some(msg.clone());
                 s.set(READY, false, "Cancelled", msg, now);
@@ -274,7 +278,7 @@ pub fn after_run(prev: &SyncStatus, run: &RunResult, now: Timestamp) -> SyncStat
                     READY,
                     false,
                     "ReconcileFailed",
-                    format!("{}: {e}", short(revision)),
+                    format!("{}: {e}", revision_label(revision)),
                     now,
                 );
             } else {
@@ -286,7 +290,7 @@ pub fn after_run(prev: &SyncStatus, run: &RunResult, now: Timestamp) -> SyncStat
                     "Reconciled",
                     format!(
                         "{} applied: {} resource(s), {} corrected",
-                        short(revision),
+                        revision_label(revision),
                         counts.resources,
                         counts.drifted
                     ),
@@ -411,6 +415,166 @@ impl Pending {
             .join(", ");
         self.triggers.clear();
         Some(why)
+    }
+}
+
+/// A drift correction of one object in a run whose revision was already applied: someone
+/// changed a Git-owned field back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correction {
+    /// The plan item's id.
+    pub id: String,
+    /// What it is, for people (`ConfigMap shop/settings`).
+    pub label: String,
+    /// The field managers that had changed it.
+    pub by: Vec<String>,
+}
+
+/// An object eksync stops reverting for a while: another actor keeps changing it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub id: String,
+    pub label: String,
+    pub by: Vec<String>,
+    pub rounds: u32,
+    pub until: Timestamp,
+}
+
+impl Held {
+    /// For the status, events and the plan's details.
+    pub fn message(&self) -> String {
+        let who = if self.by.is_empty() {
+            "another actor".to_string()
+        } else {
+            self.by.join(", ")
+        };
+        format!(
+            "{}: changed back by {who} after each of {} corrections; eksync stops reverting it until {} (tug of war)",
+            self.label, self.rounds, self.until
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Contest {
+    label: String,
+    by: Vec<String>,
+    rounds: u32,
+    last: Timestamp,
+    /// How many times it was held already (the hold doubles each time).
+    holds: u32,
+    until: Option<Timestamp>,
+}
+
+/// Stops a tug of war: an object whose drift is corrected in `limit` runs in a row, with Git
+/// unchanged, each within `window` of the last, is held (not reverted) for `hold`, doubling
+/// each time it starts again, at most `max_hold`. A change in Git ends every contest.
+#[derive(Debug, Clone)]
+pub struct TugOfWar {
+    pub limit: u32,
+    pub window: Duration,
+    pub hold: Duration,
+    pub max_hold: Duration,
+    contests: BTreeMap<String, Contest>,
+}
+
+impl Default for TugOfWar {
+    fn default() -> Self {
+        TugOfWar {
+            limit: 3,
+            window: Duration::from_secs(30 * 60),
+            hold: Duration::from_secs(5 * 60),
+            max_hold: Duration::from_secs(3600),
+            contests: BTreeMap::new(),
+        }
+    }
+}
+
+fn plus(t: Timestamp, d: Duration) -> Timestamp {
+    jiff::SignedDuration::try_from(d)
+        .ok()
+        .and_then(|d| t.checked_add(d).ok())
+        .unwrap_or(Timestamp::MAX)
+}
+
+impl TugOfWar {
+    /// Records a run's corrections; returns the objects held from now on.
+    pub fn observe(
+        &mut self,
+        git_changed: bool,
+        corrections: &[Correction],
+        now: Timestamp,
+    ) -> Vec<Held> {
+        if git_changed {
+            self.contests.clear();
+            return Vec::new();
+        }
+        let window = self.window;
+        // Contests gone quiet for a whole window end.
+        self.contests
+            .retain(|_, c| c.until.is_some() || plus(c.last, window) >= now);
+        let mut held = Vec::new();
+        for cor in corrections {
+            let c = self
+                .contests
+                .entry(cor.id.clone())
+                .or_insert_with(|| Contest {
+                    label: cor.label.clone(),
+                    by: Vec::new(),
+                    rounds: 0,
+                    last: now,
+                    holds: 0,
+                    until: None,
+                });
+            if c.until.is_some() {
+                continue;
+            }
+            c.rounds += 1;
+            c.last = now;
+            c.label = cor.label.clone();
+            for b in &cor.by {
+                if !c.by.contains(b) {
+                    c.by.push(b.clone());
+                }
+            }
+            if c.rounds >= self.limit {
+                let factor = 2u32.saturating_pow(c.holds.min(16));
+                let d = self.hold.saturating_mul(factor).min(self.max_hold);
+                c.holds += 1;
+                let until = plus(now, d);
+                c.until = Some(until);
+                held.push(Held {
+                    id: cor.id.clone(),
+                    label: c.label.clone(),
+                    by: c.by.clone(),
+                    rounds: c.rounds,
+                    until,
+                });
+            }
+        }
+        held
+    }
+
+    /// The objects not to revert now (a hold that ran out starts a new contest).
+    pub fn held(&mut self, now: Timestamp) -> Vec<Held> {
+        let mut out = Vec::new();
+        for (id, c) in &mut self.contests {
+            match c.until {
+                Some(until) if until > now => out.push(Held {
+                    id: id.clone(),
+                    label: c.label.clone(),
+                    by: c.by.clone(),
+                    rounds: c.rounds,
+                    until,
+                }),
+                Some(_) => {
+                    c.until = None;
+                    c.rounds = 0;
+                }
+                None => {}
+            }
+        }
+        out
     }
 }
 

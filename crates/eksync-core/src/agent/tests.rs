@@ -182,3 +182,58 @@ fn triggers_during_a_run_coalesce_into_one_follow_up() {
     assert_eq!(p.take().as_deref(), Some("poll, webhook x20"));
     assert_eq!(p.take(), None);
 }
+
+fn cor(id: &str, by: &str) -> Correction {
+    Correction {
+        id: id.into(),
+        label: format!("ConfigMap shop/{id}"),
+        by: vec![by.into()],
+    }
+}
+
+#[test]
+fn a_tug_of_war_is_held_after_three_rounds_and_the_hold_doubles() {
+    let mut t = TugOfWar::default();
+    let at = |m: i64| {
+        t0().checked_add(jiff::SignedDuration::from_mins(m))
+            .unwrap()
+    };
+    assert!(t.observe(false, &[cor("a", "rival")], at(0)).is_empty());
+    assert!(t.observe(false, &[cor("a", "rival")], at(1)).is_empty());
+    let held = t.observe(false, &[cor("a", "rival")], at(2));
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].until, at(7));
+    assert!(held[0]
+        .message()
+        .contains("changed back by rival after each of 3 corrections"));
+    assert_eq!(t.held(at(3)).len(), 1);
+    // The hold runs out: a new contest; the next hold lasts twice as long.
+    assert!(t.held(at(8)).is_empty());
+    for m in [9, 10] {
+        assert!(t.observe(false, &[cor("a", "rival")], at(m)).is_empty());
+    }
+    let held = t.observe(false, &[cor("a", "rival")], at(11));
+    assert_eq!(held[0].until, at(21));
+}
+
+#[test]
+fn a_git_change_or_a_quiet_window_ends_the_contest() {
+    let mut t = TugOfWar::default();
+    let at = |m: i64| {
+        t0().checked_add(jiff::SignedDuration::from_mins(m))
+            .unwrap()
+    };
+    t.observe(false, &[cor("a", "rival")], at(0));
+    t.observe(false, &[cor("a", "rival")], at(1));
+    t.observe(true, &[], at(2));
+    assert!(t.observe(false, &[cor("a", "rival")], at(3)).is_empty());
+    assert!(t.observe(false, &[cor("a", "rival")], at(4)).is_empty());
+    // 40 minutes of quiet: it starts over.
+    assert!(t.observe(false, &[], at(44)).is_empty());
+    assert!(t.observe(false, &[cor("a", "rival")], at(45)).is_empty());
+    assert!(t.observe(false, &[cor("b", "hpa")], at(46)).is_empty());
+}
+
+fn t0() -> Timestamp {
+    t("2026-11-30T10:00:00Z")
+}

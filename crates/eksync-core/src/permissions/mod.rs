@@ -371,7 +371,13 @@ fn kube_rules(a: &Analysis, opts: &Options, k: &mut KubeRules) {
     }
     for (g, kind) in &opts.extra_kinds {
         let resource = plural_of(g, kind);
-        let label = format!("{} (kept for prune)", kind_group(g, kind));
+        let key = kube::ObjectKey {
+            group: g.clone(),
+            kind: kind.clone(),
+            namespace: None,
+            name: String::new(),
+        };
+        let label = format!("{} (kept for prune)", key.kind_group());
         k.add(None, g, &resource, &[Verb::List], &[], LIST, &label);
         // Where its objects were is unknown offline: delete is granted cluster-wide.
         k.add(None, g, &resource, &[Verb::Delete], &[], APPLY, &label);
@@ -467,14 +473,6 @@ fn kube_rules(a: &Analysis, opts: &Options, k: &mut KubeRules) {
             &lease,
         );
         k.add(inv_ns, "", "events", &[Verb::Create], &[], EVENTS, &sync);
-    }
-}
-
-fn kind_group(group: &str, kind: &str) -> String {
-    if group.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}.{group}")
     }
 }
 
