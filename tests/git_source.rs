@@ -58,7 +58,7 @@ fn fails(args: &[&str], env: &[(&str, &str)]) -> String {
     err
 }
 
-const BASE: usize = 20;
+const BASE: usize = 21;
 
 /// main: c1 (the example, tag v1), c2 (+1 ConfigMap, annotated tag v2), c3 (+1 more).
 fn history(work: &Path) -> [String; 3] {

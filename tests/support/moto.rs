@@ -1,6 +1,8 @@
 //! A `moto_server` for AWS tests: one per test binary, on a free 127.0.0.1 port, reset between tests.
 //! The binary comes from `EKSYNC_MOTO_SERVER` or `<repo>/.venv/bin/moto_server` (`scripts/setup.sh`
-//! installs it). The server is started through a small shell watchdog that kills it when the test
+//! installs it). It runs under the Python beside that binary through `tests/support/moto_server.py`,
+//! which fixes one moto defect (outputs of a stack applied by a change set) before starting moto's
+//! own server. The server is started through a small shell watchdog that kills it when the test
 //! process exits, since a server kept in a `static` is never dropped.
 
 #![allow(dead_code)]
@@ -65,14 +67,19 @@ pub fn http(port: u16, method: &str, path: &str) -> std::io::Result<u16> {
 impl MotoServer {
     pub fn start() -> Self {
         let bin = binary();
+        // The virtualenv's interpreter, the one moto is installed for.
+        let python = bin.with_file_name("python");
+        let launcher =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_server.py");
         let port = free_port();
-        let script = r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; echo $m; while kill -0 "$2" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.3; done; kill $m 2>/dev/null"#;
+        let script = r#""$0" "$3" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!; echo $m; while kill -0 "$2" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.3; done; kill $m 2>/dev/null"#;
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(script)
-            .arg(&bin)
+            .arg(&python)
             .arg(port.to_string())
             .arg(std::process::id().to_string())
+            .arg(&launcher)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
