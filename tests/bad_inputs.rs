@@ -38,10 +38,14 @@ struct Case {
     /// Codes of further errors the same mistake causes; any other error fails the case, so that
     /// each repo holds exactly one mistake.
     other_errors: &'static [&'static str],
-    /// Further diagnostics of the same code that must be reported too, as `(line, column,
-    /// message)`: for repos whose one mistake is made twice (every problem is reported in one run).
-    also: &'static [(usize, usize, &'static str)],
+    /// Further errors in the same file that must be reported too, as `(code, line, column,
+    /// message)`: for repos whose mistake is made more than once, or that hold several problems of
+    /// one ClusterConfig (every problem is reported in one run).
+    also: &'static [Also],
 }
+
+/// One further expected error: code, line, column, words of the message.
+type Also = (&'static str, usize, usize, &'static str);
 
 const fn case(
     dir: &'static str,
@@ -107,7 +111,7 @@ impl Case {
         self
     }
 
-    const fn also(mut self, also: &'static [(usize, usize, &'static str)]) -> Case {
+    const fn also(mut self, also: &'static [Also]) -> Case {
         self.also = also;
         self
     }
@@ -231,7 +235,50 @@ fn cases() -> Vec<Case> {
             5,
             &["unknown field `instanceTyp`"],
         )
-        .also(&[(16, 5, "unknown field `gatway`")]),
+        .also(&[("E-unknown-field", 16, 5, "unknown field `gatway`")]),
+        // Every problem of one ClusterConfig, of every kind and depth, in one run.
+        case(
+            "eksctl-every-problem-reported",
+            "E-unknown-field",
+            CL,
+            13,
+            7,
+            &["unknown field `wellKnownPolicy`", "iam.serviceAccounts[0]"],
+        )
+        .also(&[
+            ("E-size", 18, 5, "desiredCapacity (5) must be between"),
+            ("E-label", 22, 7, "invalid node label key `bad label`"),
+            (
+                "E-unknown-field",
+                25,
+                5,
+                "unknown field `instanceTyp` in `managedNodeGroups[0]`",
+            ),
+        ]),
+        // IRSA: each service account without the OIDC provider is its own error.
+        case(
+            "eksctl-irsa-without-oidc",
+            "E-render",
+            CL,
+            9,
+            7,
+            &["an IRSA service account needs iam.withOIDC: true"],
+        )
+        .also(&[(
+            "E-render",
+            14,
+            7,
+            "an IRSA service account needs iam.withOIDC",
+        )]),
+        case(
+            "eksctl-irsa-duplicate-service-account",
+            "E-duplicate",
+            CL,
+            16,
+            9,
+            &["service account kube-system/cluster-autoscaler is listed twice"],
+        )
+        .related(CL, 11),
         case(
             "eksctl-unknown-distribution-field",
             "E-unknown-field",
@@ -1191,13 +1238,13 @@ fn matches(c: &Case, d: &Value) -> bool {
 fn matches_also(c: &Case, d: &Value) -> bool {
     c.also
         .iter()
-        .any(|(line, column, message)| also_matches(c, d, *line, *column, message))
+        .any(|a| also_matches(c, d, a))
 }
 
-fn also_matches(c: &Case, d: &Value, line: usize, column: usize, message: &str) -> bool {
+fn also_matches(c: &Case, d: &Value, &(code, line, column, message): &Also) -> bool {
     let loc = &d["location"];
     d["severity"] == "error"
-        && d["code"] == c.code
+        && d["code"] == code
         && loc["file"] == c.file
         && loc["line"].as_u64() == u64::try_from(line).ok()
         && loc["column"].as_u64() == u64::try_from(column).ok()
@@ -1266,14 +1313,11 @@ fn check(c: &Case) -> Vec<String> {
                     }
                 }
             }
-            for (line, column, message) in c.also {
-                if !diags
-                    .iter()
-                    .any(|d| also_matches(c, d, *line, *column, message))
-                {
+            for a @ (code, line, column, message) in c.also {
+                if !diags.iter().any(|d| also_matches(c, d, a)) {
                     problems.push(format!(
-                        "validate: no further {} at {}:{line}:{column} with {message:?}",
-                        c.code, c.file
+                        "validate: no further {code} at {}:{line}:{column} with {message:?}",
+                        c.file
                     ));
                 }
             }

@@ -67,7 +67,7 @@ pub(super) fn add_service_accounts(model: &mut Model, ctx: &mut Ctx) {
                     format!("service account {ns}/{name} is listed twice in iam.serviceAccounts"),
                 )
                 .at(ctx.origin_loc(&c.origin, &entry.key("metadata").key("name")))
-                .related(ctx.origin_loc(&c.origin, first), "first listed here");
+                .related(ctx.origin_loc(&c.origin, first), "first defined here");
                 ctx.push(d);
                 continue;
             }
