@@ -1236,9 +1236,7 @@ fn matches(c: &Case, d: &Value) -> bool {
 
 /// Whether `d` is one of the further diagnostics `c` expects.
 fn matches_also(c: &Case, d: &Value) -> bool {
-    c.also
-        .iter()
-        .any(|a| also_matches(c, d, a))
+    c.also.iter().any(|a| also_matches(c, d, a))
 }
 
 fn also_matches(c: &Case, d: &Value, &(code, line, column, message): &Also) -> bool {

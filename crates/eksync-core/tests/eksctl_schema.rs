@@ -799,10 +799,6 @@ const INVALID_EXAMPLES: &[(&str, &str)] = &[("15-", "E-ami"), ("17-", "E-arn"), 
 /// collects all refusals of a config rather than stopping at the first).
 const REFUSED_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     (
-        "07-",
-        &[("nodeGroups[1].ssh.allow", "key from a local file")],
-    ),
-    (
         "14-",
         &[("nodeGroups[0].amiFamily", "WindowsServer2019FullContainer")],
     ),
@@ -815,7 +811,6 @@ const REFUSED_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ),
             ("managedNodeGroups[1].amiFamily", "AmazonLinux2"),
             ("managedNodeGroups[1].ami", "custom AMI"),
-            ("managedNodeGroups[1].ssh.allow", "local file"),
         ],
     ),
     (
@@ -847,6 +842,35 @@ const REFUSED_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
 ];
+
+/// Example 07's keys: an EC2 key pair is installed; a key eksctl would import (a local file, the
+/// default `~/.ssh/id_rsa.pub`, or `publicKey` text) is not, and each such group is warned about at
+/// the field that names the key.
+#[test]
+fn ssh_keys_eksync_cannot_install_are_warned_about_at_their_field() {
+    let path = shared().join("examples/07-ssh-keys.yaml");
+    let text = std::fs::read_to_string(&path).expect("example 07");
+    let loaded = load::load(&source("cluster/cluster.yaml", &text));
+    assert!(
+        errors(&loaded.diagnostics).is_empty(),
+        "{:#?}",
+        loaded.diagnostics
+    );
+    let warned: Vec<&str> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "W-eksctl-ssh-key")
+        .map(field)
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            "nodeGroups[0].ssh.publicKeyPath",
+            "nodeGroups[1].ssh.allow",
+            "nodeGroups[3].ssh.publicKey"
+        ]
+    );
+}
 
 #[test]
 fn every_eksctl_example_plans_or_is_refused_for_a_named_reason() {

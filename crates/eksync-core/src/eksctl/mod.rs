@@ -455,6 +455,50 @@ pub struct NodeGroupSsh {
     pub enable_ssm: Option<bool>,
 }
 
+impl NodeGroupSsh {
+    /// Whether SSH is allowed, with eksctl's default (`setSSHDefaults`): naming a key in any of
+    /// the three ways allows SSH unless `allow: false` says otherwise.
+    pub fn allowed(&self) -> bool {
+        self.allow.unwrap_or(
+            self.public_key_name.is_some()
+                || self.public_key_path.is_some()
+                || self.public_key.is_some(),
+        )
+    }
+
+    /// The field that allows SSH: `allow` when set, else the field naming the key.
+    pub fn allowed_by(&self) -> &'static str {
+        match (
+            self.allow,
+            &self.public_key_name,
+            &self.public_key_path,
+            &self.public_key,
+        ) {
+            (Some(_), ..) => "allow",
+            (None, Some(_), ..) => "publicKeyName",
+            (None, None, Some(_), _) => "publicKeyPath",
+            (None, None, None, Some(_)) => "publicKey",
+            (None, None, None, None) => "allow",
+        }
+    }
+
+    /// The field and description of a key eksctl would import from outside EC2 (a local file, or
+    /// the key's text), when SSH is allowed and no EC2 key pair is named: eksync installs no such key.
+    pub fn key_not_installed(&self) -> Option<(&'static str, String)> {
+        if !self.allowed() || self.public_key_name.is_some() {
+            return None;
+        }
+        Some(match (&self.public_key_path, &self.public_key) {
+            (Some(p), _) => ("publicKeyPath", format!("the local file {p}")),
+            (None, Some(_)) => ("publicKey", "the key text in publicKey".to_string()),
+            (None, None) => (
+                "allow",
+                "the default local file ~/.ssh/id_rsa.pub".to_string(),
+            ),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NodeGroupSecurityGroups {

@@ -2337,7 +2337,7 @@ pub static NODE_GROUP_SSH: Obj = Obj {
         Field {
             name: "publicKey",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "publicKeyName",
@@ -2347,7 +2347,7 @@ pub static NODE_GROUP_SSH: Obj = Obj {
         Field {
             name: "publicKeyPath",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "sourceSecurityGroupIds",

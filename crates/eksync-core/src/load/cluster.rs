@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::{decode_all, syntax, Ctx, RawDoc};
 use crate::diag::Diagnostic;
-use crate::eksctl::{self, shape, ClusterConfig, InstancesDistribution, Taint};
+use crate::eksctl::{self, shape, ClusterConfig, InstancesDistribution, NodeGroupSsh, Taint};
 use crate::model::Cluster;
 use crate::path::FieldPath;
 
@@ -88,6 +88,31 @@ pub(super) fn load(d: RawDoc, ctx: &mut Ctx) -> Option<Cluster> {
         ctx.warn(
             "W-eksctl-unrendered",
             format!("`{path}` is valid eksctl but eksync does not act on it yet (it does not change the rendered stacks); it is ignored"),
+            at,
+        );
+    }
+    // eksctl imports a key from a local file or from the key's text as an EC2 key pair; eksync
+    // reads only the repo and installs only a key pair named in publicKeyName.
+    let unmanaged = config.node_groups.iter().map(|g| g.ssh.as_ref());
+    let managed = config.managed_node_groups.iter().map(|g| g.ssh.as_ref());
+    let ssh = unmanaged
+        .enumerate()
+        .map(|(i, s)| (FieldPath::keys(&["nodeGroups"]).index(i), s))
+        .chain(
+            managed
+                .enumerate()
+                .map(|(i, s)| (FieldPath::keys(&["managedNodeGroups"]).index(i), s)),
+        );
+    for (path, s) in ssh {
+        let Some((field, what)) = s.and_then(NodeGroupSsh::key_not_installed) else {
+            continue;
+        };
+        let at = ctx.origin_loc(&origin, &base.join(&path.key("ssh").key(field)));
+        ctx.warn(
+            "W-eksctl-ssh-key",
+            format!(
+                "SSH is allowed, but no key is installed on the nodes: eksctl would import {what} as an EC2 key pair, and eksync installs only a key pair named in ssh.publicKeyName (port 22 is opened as eksctl opens it)"
+            ),
             at,
         );
     }

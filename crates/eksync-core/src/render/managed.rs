@@ -4,8 +4,8 @@
 //! IMDS settings and security groups, and the `ManagedNodeGroup` (`AWS::EKS::Nodegroup`) with
 //! `CapacityType`, instance types, labels and taints in the EKS API's form. EKS bootstraps the
 //! nodes itself, so there is no user data. Not rendered: custom AMIs, user-supplied launch
-//! templates, SSH keys from local files, update and repair configs. `ssh.allow` with an EC2 key
-//! pair (`ssh.publicKeyName`) adds eksctl's `SSH` security group.
+//! templates, SSH keys from local files or `ssh.publicKey` (warned by the loader), update and repair
+//! configs. Allowed SSH adds eksctl's `SSH` security group.
 
 use serde_json::{json, Value};
 

@@ -12,10 +12,10 @@
 //! and every taint `.../node-template/taint/<key>: <value>:<Effect>` (the cluster-autoscaler's
 //! format; eksctl writes the value alone). Such autoscaled groups get no `DesiredCapacity`: a
 //! stack update would reset the group to it (eksctl issue #3532), so the group starts at
-//! `minSize` and the autoscaler owns the count from then on. `ssh.allow` opens port 22 on the local
-//! security group as eksctl does (the key must be an EC2 key pair named in `ssh.publicKeyName`). Not
-//! rendered: EFA, placement groups,
-//! capacity reservations, Spot Ocean, warm pools, SSH keys from local files.
+//! `minSize` and the autoscaler owns the count from then on. Allowed SSH opens port 22 on the local
+//! security group as eksctl does; only a key named as an EC2 key pair (`ssh.publicKeyName`) is
+//! installed (a key eksctl would import from a local file or from `ssh.publicKey` is not: the loader
+//! warns). Not rendered: EFA, placement groups, capacity reservations, Spot Ocean, warm pools.
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -380,7 +380,8 @@ pub(super) fn render(
     Ok(super::finish_nodegroup(t, cfg, &ng.name, &ng.tags, false))
 }
 
-/// The SSH ingress rules of `ssh.allow` (eksctl's `makeSSHIngressRules`): port 22 from the
+/// The SSH ingress rules when SSH is allowed (`ssh.allow`, or a key named without `allow: false`,
+/// as eksctl defaults it; eksctl's `makeSSHIngressRules`): port 22 from the
 /// `sourceSecurityGroupIds`, else from the VPC's CIDR for a private group, else from anywhere.
 /// `desc` names the nodes (`worker nodes in group <name>`). Empty when SSH is not allowed.
 pub(crate) fn ssh_ingress(
@@ -390,15 +391,11 @@ pub(crate) fn ssh_ingress(
     desc: &str,
     path: &FieldPath,
 ) -> Result<Vec<Value>, RenderError> {
-    let Some(ssh) = ssh.filter(|s| s.allow == Some(true)) else {
+    // A key that is not an EC2 key pair is not installed (the loader warns); the port is still
+    // opened, as eksctl opens it (EC2 Instance Connect can push a key through it).
+    let Some(ssh) = ssh.filter(|s| s.allowed()) else {
         return Ok(Vec::new());
     };
-    if ssh.public_key_name.is_none() {
-        return Err(not_rendered(
-            path.key("allow"),
-            "ssh.allow with a key from a local file (eksctl imports ssh.publicKeyPath, ssh.publicKey or ~/.ssh/id_rsa.pub as a key pair; eksync reads only the repo: create the key pair and name it in ssh.publicKeyName)",
-        ));
-    }
     let port = |mut rule: Value| {
         rule["FromPort"] = json!(22);
         rule["ToPort"] = json!(22);
@@ -426,8 +423,8 @@ pub(crate) fn ssh_ingress(
         };
         let Some(cidr) = cidr else {
             return Err(not_rendered(
-                path.key("allow"),
-                "ssh.allow on a private node group in an existing VPC without vpc.cidr (SSH is allowed from the VPC's CIDR, which eksctl reads from EC2)",
+                path.key(ssh.allowed_by()),
+                "SSH allowed on a private node group in an existing VPC without vpc.cidr (SSH is allowed from the VPC's CIDR, which eksctl reads from EC2)",
             ));
         };
         return Ok(vec![port(json!({

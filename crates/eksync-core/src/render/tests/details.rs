@@ -579,7 +579,7 @@ fn errors_name_their_field_path() {
             "kubernetesNetworkConfig.ipFamily",
             "nodeGroups[0].amiFamily",
             "nodeGroups[0].efaEnabled",
-            // SSH with a key eksctl would import from a local file.
+            // SSH from inside an existing VPC whose CIDR the config does not give.
             "nodeGroups[0].ssh.allow"
         ]
     );
@@ -626,11 +626,36 @@ fn ssh_allow_opens_port_22_like_eksctl() {
             &json!({"FromPort": 22, "IpProtocol": "tcp", "SourceSecurityGroupId": "sg-1", "ToPort": 22})
         ]
     );
-    // A key eksctl would import from a local file is refused at ssh.allow.
-    let err =
-        render_cluster(&variant(json!({}), json!({"ssh": {"allow": true}}))).expect_err("refused");
-    assert_eq!(err.path().to_string(), "nodeGroups[0].ssh.allow");
-    assert!(err.to_string().contains("ssh.publicKeyName"), "{err}");
+    // A key eksctl would import from a local file is not installed (the loader warns), but the port
+    // is opened as eksctl opens it.
+    let cidr = json!({"vpc": {"cidr": "10.0.0.0/16"}});
+    let no_key =
+        render_cluster(&variant(cidr.clone(), json!({"ssh": {"allow": true}}))).expect("renders");
+    let opened = |stacks: &[crate::render::RenderedStack]| {
+        props(&stacks[1], "SG")["SecurityGroupIngress"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .any(|r| r["FromPort"] == 22)
+    };
+    assert!(opened(&no_key));
+    assert!(
+        props(&no_key[1], "NodeGroupLaunchTemplate")["LaunchTemplateData"]
+            .get("KeyName")
+            .is_none()
+    );
+    // eksctl's default (`setSSHDefaults`): naming a key allows SSH unless `allow: false`.
+    for (ssh, open) in [
+        (json!({"publicKeyName": "ops"}), true),
+        (json!({"publicKeyPath": "~/.ssh/ops.pub"}), true),
+        (json!({"publicKey": "ssh-ed25519 AAAA ops"}), true),
+        (json!({"publicKeyName": "ops", "allow": false}), false),
+        (json!({}), false),
+    ] {
+        let stacks =
+            render_cluster(&variant(cidr.clone(), json!({ "ssh": ssh }))).expect("renders");
+        assert_eq!(opened(&stacks), open, "{ssh}");
+    }
 }
 
 #[test]
