@@ -823,7 +823,6 @@ const REFUSED_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ("nodeGroups[1].subnets[0]", "private-one"),
         ],
     ),
-    ("30-", &[("kubernetesNetworkConfig.ipFamily", "IPv6")]),
     (
         "32-",
         &[

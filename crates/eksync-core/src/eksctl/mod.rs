@@ -981,6 +981,30 @@ impl IamServiceAccount {
 
 impl ClusterConfig {
     /// `iam.withOIDC`: the cluster gets an IAM OIDC provider (and IRSA roles can trust it).
+    /// Whether `kubernetesNetworkConfig.ipFamily` asks for an IPv6 cluster (eksctl compares it
+    /// case-insensitively).
+    pub fn ipv6(&self) -> bool {
+        self.kubernetes_network_config
+            .as_ref()
+            .and_then(|k| k.get("ipFamily"))
+            .and_then(Value::as_str)
+            .is_some_and(|f| f.eq_ignore_ascii_case("ipv6"))
+    }
+
+    /// The names of the `addons` entries, in order (entries without a name are skipped: the
+    /// typed checks report them).
+    pub fn addon_names(&self) -> Vec<&str> {
+        self.addons
+            .as_ref()
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.get("name").and_then(Value::as_str))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn with_oidc(&self) -> bool {
         self.iam.as_ref().and_then(|i| i.with_oidc) == Some(true)
     }

@@ -5,8 +5,9 @@
 //! except `CertificateAuthorityData`, `ClusterStackName` and `FeatureNATMode`, as eksctl does).
 //! An existing VPC (`vpc.id`) must list its subnets with ids: eksync does not look them up. It
 //! renders the IAM OIDC provider under `iam.withOIDC` (see `irsa.rs`). It
-//! does not render Fargate profiles, secrets encryption, logging, VPC endpoints (a fully private
-//! cluster is refused) or IPv6.
+//! does not render Fargate profiles, secrets encryption, logging or VPC endpoints (a fully private
+//! cluster is refused). An IPv6 cluster (`kubernetesNetworkConfig.ipFamily: IPv6`) gets eksctl's
+//! IPv6 VPC (see `vpc.rs`) and is checked as eksctl checks it; its unmanaged node groups are refused.
 
 use serde_json::{json, Value};
 
@@ -94,21 +95,71 @@ fn network(cfg: &ClusterConfig) -> Result<Network, Vec<RenderError>> {
     }
 }
 
+/// What eksctl's `ValidateClusterConfig` requires of an IPv6 cluster (`ipFamily: IPv6`), and the
+/// node groups eksync cannot bootstrap in one.
+fn check_ipv6(cfg: &ClusterConfig) -> Vec<RenderError> {
+    let family = FieldPath::keys(&["kubernetesNetworkConfig", "ipFamily"]);
+    let mut errors = Vec::new();
+    let mut invalid = |path: FieldPath, reason: String| {
+        errors.push(RenderError::Ipv6 { path, reason });
+    };
+    let names = cfg.addon_names();
+    let missing: Vec<&str> = ["vpc-cni", "coredns", "kube-proxy"]
+        .into_iter()
+        .filter(|a| !names.contains(a))
+        .collect();
+    if !missing.is_empty() {
+        invalid(
+            family.clone(),
+            format!(
+                "needs the default core add-ons in `addons`; missing: {}",
+                missing.join(", ")
+            ),
+        );
+    }
+    if !cfg.with_oidc() {
+        invalid(family.clone(), "needs iam.withOIDC: true".into());
+    }
+    let version = kubernetes_version(cfg);
+    let minor = version
+        .strip_prefix("1.")
+        .and_then(|m| m.parse::<u32>().ok());
+    if minor.is_some_and(|m| m < 21) {
+        invalid(
+            FieldPath::keys(&["metadata", "version"]),
+            format!("needs Kubernetes 1.21 or later, not {version}"),
+        );
+    }
+    if cfg
+        .kubernetes_network_config
+        .as_ref()
+        .is_some_and(|k| k.get("serviceIPv4CIDR").is_some())
+    {
+        invalid(
+            FieldPath::keys(&["kubernetesNetworkConfig", "serviceIPv4CIDR"]),
+            "has no service IPv4 CIDR".into(),
+        );
+    }
+    if cfg.vpc.as_ref().is_some_and(|v| v.nat.is_some()) {
+        invalid(
+            FieldPath::keys(&["vpc", "nat"]),
+            "gets one NAT gateway for IPv4 egress; vpc.nat cannot be set".into(),
+        );
+    }
+    for (i, _) in cfg.node_groups.iter().enumerate() {
+        errors.push(RenderError::NotRendered {
+            path: FieldPath::keys(&["nodeGroups"]).index(i),
+            what: "an unmanaged node group in an IPv6 cluster (its bootstrap needs the cluster's IPv6 service CIDR, which EKS assigns; use managedNodeGroups)",
+        });
+    }
+    errors
+}
+
 pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, Vec<RenderError>> {
     let mut errors = Vec::new();
     let network = network(cfg).map_err(|e| errors.extend(e)).ok();
-    if let Some(knc) = &cfg.kubernetes_network_config {
-        if knc
-            .get("ipFamily")
-            .and_then(Value::as_str)
-            .map(str::to_lowercase)
-            == Some("ipv6".into())
-        {
-            errors.push(RenderError::NotRendered {
-                path: FieldPath::keys(&["kubernetesNetworkConfig", "ipFamily"]),
-                what: "an IPv6 cluster",
-            });
-        }
+    if cfg.ipv6() {
+        errors.extend(check_ipv6(cfg));
     }
     if cfg.outpost.is_some() {
         errors.push(RenderError::NotRendered {
@@ -320,7 +371,7 @@ pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, Vec<RenderErr
         }
     };
     let access = cfg.access_config.clone().unwrap_or(Value::Null);
-    let mut k8s_network = json!({"IpFamily": "ipv4"});
+    let mut k8s_network = json!({"IpFamily": if cfg.ipv6() { "ipv6" } else { "ipv4" }});
     if let Some(cidr) = cfg
         .kubernetes_network_config
         .as_ref()

@@ -8,8 +8,14 @@
 //! route table routes to the NAT gateway(s) `vpc.nat.gateway` asks for (`Single`, the default: one
 //! in the first zone's public subnet; `HighlyAvailable`: one per zone; `Disable`: none).
 //!
-//! It deliberately does not render IPv6 (`autoAllocateIPv6` is ignored with a warning), the VPC
-//! endpoints of a fully private cluster (`privateCluster.enabled` is refused), subnet hostname
+//! An IPv6 cluster gets eksctl's IPv6 VPC instead (`vpc_ipv6.go`, `IPv6VPCResourceSet`, with
+//! `calculateDesiredMask` from `vpc.go`): the same VPC plus an Amazon-provided IPv6 block; `2n + 2`
+//! blocks cut by `Fn::Cidr` at deploy time (public subnets take the first `n`, private the next);
+//! dual-stack subnets (private ones assign IPv6 addresses on creation); an egress-only internet
+//! gateway for the private subnets' IPv6 traffic and one NAT gateway for their IPv4 traffic.
+//!
+//! It deliberately does not render a user-given IPv6 block (`vpc.ipv6Cidr`/`ipv6Pool`),
+//! `autoAllocateIPv6` on an IPv4 VPC (both warned about), the VPC endpoints of a fully private cluster (`privateCluster.enabled` is refused), subnet hostname
 //! types, local zones or Outposts; and it never asks EC2 which zones exist (see
 //! [`crate::eksctl::default_zones`]). Unlike eksctl, whose Go maps give the subnets in random
 //! order, subnets and the `SubnetsPublic`/`SubnetsPrivate` outputs follow the zone order, so node
@@ -51,20 +57,34 @@ pub(crate) struct CreatedVpc {
     pub cidr: String,
     pub zones: Vec<Zone>,
     pub nat: Nat,
+    /// eksctl's IPv6 VPC (`IPv6VPCResourceSet`) for an IPv6 cluster: an Amazon-provided IPv6 block,
+    /// dual-stack subnets cut by `Fn::Cidr` at deploy time, an egress-only gateway and one NAT
+    /// gateway; its subnets are named `PublicSubnet<ZONE>`/`PrivateSubnet<ZONE>`.
+    pub ipv6: bool,
 }
 
 impl CreatedVpc {
+    /// The logical id of a zone's public or private subnet, as eksctl names it for this VPC kind.
+    fn subnet_id(&self, public: bool, alias: &str) -> String {
+        match (self.ipv6, public) {
+            (false, true) => format!("SubnetPublic{alias}"),
+            (false, false) => format!("SubnetPrivate{alias}"),
+            (true, true) => format!("PublicSubnet{alias}"),
+            (true, false) => format!("PrivateSubnet{alias}"),
+        }
+    }
+
     pub(crate) fn public_subnet_refs(&self) -> Vec<Value> {
         self.zones
             .iter()
-            .map(|z| ref_(&format!("SubnetPublic{}", z.alias)))
+            .map(|z| ref_(&self.subnet_id(true, &z.alias)))
             .collect()
     }
 
     pub(crate) fn private_subnet_refs(&self) -> Vec<Value> {
         self.zones
             .iter()
-            .map(|z| ref_(&format!("SubnetPrivate{}", z.alias)))
+            .map(|z| ref_(&self.subnet_id(false, &z.alias)))
             .collect()
     }
 }
@@ -160,7 +180,9 @@ pub(crate) fn plan(cfg: &ClusterConfig) -> Result<CreatedVpc, Vec<RenderError>> 
         // above parsed it, so `normalize` succeeds).
         cidr: normalize(cidr_text).unwrap_or_else(|| cidr_text.to_string()),
         zones,
-        nat,
+        // An IPv6 VPC always gets one NAT gateway (vpc.nat is refused there, see cluster.rs).
+        nat: if cfg.ipv6() { Nat::Single } else { nat },
+        ipv6: cfg.ipv6(),
     })
 }
 
@@ -229,8 +251,189 @@ fn tagged(id: &str, mut props: Value, extra_tags: Vec<Value>) -> Value {
     json!({ "Properties": props })
 }
 
+/// eksctl's `calculateDesiredMask`: the host bits of each of `partitions` equal subnets of a VPC
+/// with this prefix length (`Fn::Cidr`'s third argument), rounded down.
+fn subnet_host_bits(prefix: u32, partitions: usize) -> u32 {
+    let host = 32u32.saturating_sub(prefix);
+    let partitions = u64::try_from(partitions).unwrap_or(u64::MAX).max(1);
+    (0..=host)
+        .rev()
+        .find(|b| (1u64 << b).saturating_mul(partitions) <= (1u64 << host))
+        .unwrap_or(0)
+}
+
+/// Adds eksctl's IPv6 VPC (`vpc_ipv6.go`): subnet `i` of `partitions` takes block `i` of both the
+/// VPC's IPv4 CIDR and its first IPv6 block, public subnets first.
+fn add_ipv6_resources(t: &mut Template, vpc: &CreatedVpc) {
+    const CIDR_BLOCK: &str = "IPv6CidrBlock";
+    const EIGW: &str = "EgressOnlyInternetGateway";
+    const EIP: &str = "EIP";
+    const NAT: &str = "NATGateway";
+    let vpc_ref = ref_(VPC);
+    let n = vpc.zones.len();
+    let partitions = n * 2 + 2;
+    let prefix = parse(&vpc.cidr).map_or(16, |(_, p)| p);
+    let bits = subnet_host_bits(prefix, partitions);
+    let ipv4_blocks = json!({"Fn::Cidr": [get_att(VPC, "CidrBlock"), partitions, bits]});
+    let ipv6_blocks = json!({"Fn::Cidr": [
+        {"Fn::Select": [0, get_att(VPC, "Ipv6CidrBlocks")]}, partitions, 64
+    ]});
+    t.resource(
+        VPC,
+        "AWS::EC2::VPC",
+        tagged(
+            VPC,
+            json!({"CidrBlock": vpc.cidr, "EnableDnsHostnames": true, "EnableDnsSupport": true}),
+            Vec::new(),
+        ),
+    );
+    t.resource(
+        CIDR_BLOCK,
+        "AWS::EC2::VPCCidrBlock",
+        json!({"Properties": {"AmazonProvidedIpv6CidrBlock": true, "VpcId": vpc_ref}}),
+    );
+    let subnet = |t: &mut Template, i: usize, z: &Zone, public: bool| {
+        let id = vpc.subnet_id(public, &z.alias);
+        let mut props = json!({
+            "AvailabilityZone": z.name,
+            "CidrBlock": {"Fn::Select": [i, ipv4_blocks]},
+            "Ipv6CidrBlock": {"Fn::Select": [i, ipv6_blocks]},
+            "VpcId": vpc_ref,
+        });
+        let role = if public {
+            props["MapPublicIpOnLaunch"] = json!(true);
+            "kubernetes.io/role/elb"
+        } else {
+            props["AssignIpv6AddressOnCreation"] = json!(true);
+            "kubernetes.io/role/internal-elb"
+        };
+        let mut body = tagged(&id, props, vec![json!({"Key": role, "Value": "1"})]);
+        body["DependsOn"] = json!([CIDR_BLOCK]);
+        t.resource(&id, "AWS::EC2::Subnet", body);
+        id
+    };
+    for (i, z) in vpc.zones.iter().enumerate() {
+        let rt = format!("PrivateRouteTable{}", z.alias);
+        t.resource(
+            &rt,
+            "AWS::EC2::RouteTable",
+            tagged(&rt, json!({"VpcId": vpc_ref}), Vec::new()),
+        );
+        let id = subnet(t, i + n, z, false);
+        t.resource(
+            &format!("RouteTableAssociationPrivate{}", z.alias),
+            "AWS::EC2::SubnetRouteTableAssociation",
+            json!({"Properties": {"RouteTableId": ref_(&rt), "SubnetId": ref_(&id)}}),
+        );
+    }
+    t.resource(
+        IGW,
+        "AWS::EC2::InternetGateway",
+        tagged(IGW, json!({}), Vec::new()),
+    );
+    t.resource(
+        GATEWAY_ATTACHMENT,
+        "AWS::EC2::VPCGatewayAttachment",
+        json!({"Properties": {"InternetGatewayId": ref_(IGW), "VpcId": vpc_ref}}),
+    );
+    if let Some(first) = vpc.zones.first() {
+        t.resource(
+            NAT,
+            "AWS::EC2::NatGateway",
+            json!({
+                "DependsOn": [EIP, vpc.subnet_id(true, &first.alias), GATEWAY_ATTACHMENT],
+                "Properties": {
+                    "AllocationId": get_att(EIP, "AllocationId"),
+                    "SubnetId": ref_(&vpc.subnet_id(true, &first.alias)),
+                    "Tags": name_tag(NAT),
+                },
+            }),
+        );
+    }
+    t.resource(
+        EIP,
+        "AWS::EC2::EIP",
+        json!({
+            "DependsOn": [GATEWAY_ATTACHMENT],
+            "Properties": {"Domain": "vpc", "Tags": name_tag(EIP)},
+        }),
+    );
+    t.resource(
+        PUBLIC_ROUTE_TABLE,
+        "AWS::EC2::RouteTable",
+        tagged(PUBLIC_ROUTE_TABLE, json!({"VpcId": vpc_ref}), Vec::new()),
+    );
+    for (id, destination) in [
+        (
+            "PublicSubnetDefaultRoute",
+            ("DestinationCidrBlock", INTERNET),
+        ),
+        (
+            "PublicSubnetIPv6DefaultRoute",
+            ("DestinationIpv6CidrBlock", "::/0"),
+        ),
+    ] {
+        let mut props = json!({"GatewayId": ref_(IGW), "RouteTableId": ref_(PUBLIC_ROUTE_TABLE)});
+        props[destination.0] = json!(destination.1);
+        t.resource(
+            id,
+            "AWS::EC2::Route",
+            json!({"DependsOn": [GATEWAY_ATTACHMENT], "Properties": props}),
+        );
+    }
+    t.resource(
+        EIGW,
+        "AWS::EC2::EgressOnlyInternetGateway",
+        json!({"Properties": {"VpcId": vpc_ref}}),
+    );
+    for (i, z) in vpc.zones.iter().enumerate() {
+        let id = subnet(t, i, z, true);
+        t.resource(
+            &format!("RouteTableAssociationPublic{}", z.alias),
+            "AWS::EC2::SubnetRouteTableAssociation",
+            json!({"Properties": {"RouteTableId": ref_(PUBLIC_ROUTE_TABLE), "SubnetId": ref_(&id)}}),
+        );
+        let rt = ref_(&format!("PrivateRouteTable{}", z.alias));
+        t.resource(
+            &format!("PrivateSubnetDefaultIpv6Route{}", z.alias),
+            "AWS::EC2::Route",
+            json!({"Properties": {
+                "DestinationIpv6CidrBlock": "::/0",
+                "EgressOnlyInternetGatewayId": ref_(EIGW),
+                "RouteTableId": rt,
+            }}),
+        );
+        t.resource(
+            &format!("PrivateSubnetDefaultRoute{}", z.alias),
+            "AWS::EC2::Route",
+            json!({
+                "DependsOn": [NAT, GATEWAY_ATTACHMENT],
+                "Properties": {
+                    "DestinationCidrBlock": INTERNET,
+                    "NatGatewayId": ref_(NAT),
+                    "RouteTableId": rt,
+                },
+            }),
+        );
+    }
+    t.output(out::VPC, ref_(VPC), true);
+    t.output(
+        out::SUBNETS_PRIVATE,
+        json!({"Fn::Join": [",", vpc.private_subnet_refs()]}),
+        true,
+    );
+    t.output(
+        out::SUBNETS_PUBLIC,
+        json!({"Fn::Join": [",", vpc.public_subnet_refs()]}),
+        true,
+    );
+}
+
 /// Adds the VPC, its subnets, gateways and routes, and the VPC and subnet outputs.
 pub(crate) fn add_resources(t: &mut Template, vpc: &CreatedVpc) {
+    if vpc.ipv6 {
+        return add_ipv6_resources(t, vpc);
+    }
     let vpc_ref = ref_(VPC);
     t.resource(
         VPC,
@@ -405,6 +608,16 @@ mod tests {
         assert!(split("fd00::/56", 4).is_err());
         assert!(split("10.0.0/16", 4).is_err());
         assert!(split("10.0.0.256/16", 4).is_err());
+    }
+
+    #[test]
+    fn subnet_host_bits_are_eksctls_desired_mask() {
+        // eksctl's own example in `calculateDesiredMask`'s comment: a /20 cut in 6 gives 9 bits.
+        assert_eq!(subnet_host_bits(20, 6), 9);
+        // The default /16 and three zones: 8 blocks of /19.
+        assert_eq!(subnet_host_bits(16, 8), 13);
+        assert_eq!(subnet_host_bits(24, 6), 5);
+        assert_eq!(subnet_host_bits(16, 0), 16);
     }
 
     #[test]

@@ -576,7 +576,11 @@ fn errors_name_their_field_path() {
     assert_eq!(
         paths,
         [
+            // An IPv6 cluster without the core add-ons and OIDC, whose unmanaged groups eksync
+            // cannot bootstrap.
             "kubernetesNetworkConfig.ipFamily",
+            "nodeGroups[0]",
+            "nodeGroups[1]",
             "nodeGroups[0].amiFamily",
             "nodeGroups[0].efaEnabled",
             // SSH from inside an existing VPC whose CIDR the config does not give.

@@ -216,3 +216,51 @@ fn every_value_a_node_group_takes_from_the_cluster_stack_is_one_of_its_outputs()
         ]
     );
 }
+
+const IPV6: &str = "\
+kubernetesNetworkConfig:
+  ipFamily: IPv6
+iam:
+  withOIDC: true
+addons:
+  - name: vpc-cni
+  - name: coredns
+  - name: kube-proxy
+";
+
+/// An IPv6 cluster's VPC, compared against eksctl's `pkg/cfn/builder/vpc_ipv6.go`
+/// (`IPv6VPCResourceSet`: the Amazon-provided `IPv6CidrBlock`, `PublicSubnet<ZONE>` and
+/// `PrivateSubnet<ZONE>` cut by `Fn::Cidr` into `2n + 2` blocks with `calculateDesiredMask`'s
+/// host bits (13 for a /16 and 3 zones), the egress-only gateway, the single `NATGateway` with its
+/// `EIP`, and the IPv4 and IPv6 default routes) and `vpc.go` (the logical ids). The control plane's
+/// `KubernetesNetworkConfig` says `ipv6`. Deliberate difference: zone order, as for IPv4.
+#[test]
+fn ipv6_vpc_snapshot() {
+    snap!("vpc_ipv6", vpc_view(IPV6));
+    let cfg = load(&format!("{BASE}{IPV6}"));
+    let stacks = render_cluster(&cfg).expect("renders");
+    assert_eq!(
+        props(&stacks[0], "ControlPlane")["KubernetesNetworkConfig"],
+        json!({"IpFamily": "ipv6"})
+    );
+}
+
+/// eksctl's IPv6 checks (`ValidateClusterConfig`), each at its field and all reported at once.
+#[test]
+fn ipv6_requirements_are_eksctls() {
+    let cfg = load(&format!(
+        "{BASE}kubernetesNetworkConfig:\n  ipFamily: ipv6\n  serviceIPv4CIDR: 10.100.0.0/16\nvpc:\n  nat:\n    gateway: Single\naddons:\n  - name: vpc-cni\nnodeGroups:\n  - name: self-managed\n"
+    ));
+    let errors = crate::render::render_stacks(&cfg).expect_err("refused");
+    let got: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        [
+            "kubernetesNetworkConfig.ipFamily: an IPv6 cluster needs the default core add-ons in `addons`; missing: coredns, kube-proxy (eksctl refuses this too)",
+            "kubernetesNetworkConfig.ipFamily: an IPv6 cluster needs iam.withOIDC: true (eksctl refuses this too)",
+            "kubernetesNetworkConfig.serviceIPv4CIDR: an IPv6 cluster has no service IPv4 CIDR (eksctl refuses this too)",
+            "vpc.nat: an IPv6 cluster gets one NAT gateway for IPv4 egress; vpc.nat cannot be set (eksctl refuses this too)",
+            "nodeGroups[0]: an unmanaged node group in an IPv6 cluster (its bootstrap needs the cluster's IPv6 service CIDR, which EKS assigns; use managedNodeGroups) is not rendered yet",
+        ]
+    );
+}
