@@ -348,7 +348,10 @@ async fn measure(objects: usize) -> Row {
         .arg("--webhook-secret-file")
         .arg(dir.path().join("secret"))
         .env("EKSYNC_POLL_MS", "20")
-        .env("EKSYNC_LOG", "info")
+        .env(
+            "EKSYNC_LOG",
+            std::env::var("EKSYNC_BENCH_AGENT_LOG_LEVEL").unwrap_or_else(|_| "info".into()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -438,6 +441,11 @@ async fn measure(objects: usize) -> Row {
     let _ = wait_applied(&client, &second, 300).await;
     let latency = pushed.elapsed();
     let apply_seconds = metric(&addr, sum) - sum_before;
+    // EKSYNC_BENCH_AGENT_LOG=<file> keeps the agent's log lines, to see where a reconcile's time goes.
+    if let Some(path) = std::env::var_os("EKSYNC_BENCH_AGENT_LOG") {
+        let lines = logs.lock().unwrap().join("\n");
+        std::fs::write(path, lines).unwrap();
+    }
     let hwm = proc_kib(pid, "VmHWM:");
     Row {
         objects,

@@ -112,6 +112,12 @@ fn cycles(g: &Graph) -> Vec<Diagnostic> {
     for (ei, e) in g.edges.iter().enumerate() {
         pg.add_edge(idx[e.from], idx[e.to], ei);
     }
+    let self_loops: BTreeSet<usize> = g
+        .edges
+        .iter()
+        .filter(|e| e.from == e.to)
+        .map(|e| e.from)
+        .collect();
     let mut out = Vec::new();
     let mut sccs: Vec<Vec<usize>> = tarjan_scc(&pg)
         .into_iter()
@@ -120,7 +126,7 @@ fn cycles(g: &Graph) -> Vec<Diagnostic> {
             v.sort_unstable();
             v
         })
-        .filter(|c| c.len() > 1 || g.edges.iter().any(|e| e.from == c[0] && e.to == c[0]))
+        .filter(|c| c.len() > 1 || self_loops.contains(&c[0]))
         .collect();
     sccs.sort();
     for scc in sccs {
