@@ -1549,7 +1549,7 @@ pub static MANAGED_NODE_GROUP: Obj = Obj {
         Field {
             name: "ebsOptimized",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "efaEnabled",
@@ -1559,7 +1559,7 @@ pub static MANAGED_NODE_GROUP: Obj = Obj {
         Field {
             name: "enableDetailedMonitoring",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "iam",
@@ -1574,12 +1574,12 @@ pub static MANAGED_NODE_GROUP: Obj = Obj {
         Field {
             name: "instanceName",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "instancePrefix",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "instanceSelector",
@@ -1664,7 +1664,7 @@ pub static MANAGED_NODE_GROUP: Obj = Obj {
         Field {
             name: "releaseVersion",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "securityGroups",
@@ -1699,7 +1699,7 @@ pub static MANAGED_NODE_GROUP: Obj = Obj {
         Field {
             name: "updateConfig",
             shape: Shape::Object(&NODE_GROUP_UPDATE_CONFIG),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "volumeEncrypted",
@@ -2866,7 +2866,7 @@ mod tests {
         let v = json!({
             "metadata": {"name": "c", "region": "eu-west-1", "forceUpdateVersion": true},
             "addons": [{"name": "vpc-cni"}],
-            "managedNodeGroups": [{"name": "m", "releaseVersion": "1", "updateConfig": {"maxUnavailable": 1}}]
+            "managedNodeGroups": [{"name": "m", "maxPodsPerNode": 20, "nodeRepairConfig": {"enabled": true}}]
         });
         let paths: Vec<String> = ignored_fields(&v, &CLUSTER_CONFIG)
             .iter()
@@ -2877,8 +2877,8 @@ mod tests {
             [
                 "metadata.forceUpdateVersion",
                 "addons",
-                "managedNodeGroups[0].releaseVersion",
-                "managedNodeGroups[0].updateConfig"
+                "managedNodeGroups[0].maxPodsPerNode",
+                "managedNodeGroups[0].nodeRepairConfig"
             ]
         );
     }

@@ -3,15 +3,20 @@
 //! `managed_launch_template.go`): the node role (see `iam.rs`), a `LaunchTemplate` for volumes,
 //! IMDS settings and security groups, and the `ManagedNodeGroup` (`AWS::EKS::Nodegroup`) with
 //! `CapacityType`, instance types, labels and taints in the EKS API's form. EKS bootstraps the
-//! nodes itself, so there is no user data. Not rendered: custom AMIs, user-supplied launch
-//! templates, SSH keys from local files or `ssh.publicKey` (warned by the loader), update and repair
-//! configs. Allowed SSH adds eksctl's `SSH` security group.
+//! nodes itself, so there is no user data. `releaseVersion` and `updateConfig` go on the node
+//! group, `ebsOptimized` and `enableDetailedMonitoring` in the launch template, and
+//! `instancePrefix`/`instanceName` name the instances as eksctl does. Not rendered (warned by the
+//! loader): custom AMIs, user-supplied launch templates, `nodeRepairConfig`,
+//! `preBootstrapCommands`, `maxPodsPerNode` (user data eksctl writes), `propagateASGTags` and
+//! `asgSuspendProcesses` (calls eksctl makes after the stack). SSH keys from local files or
+//! `ssh.publicKey` are not installed (the loader warns). Allowed SSH adds eksctl's `SSH` security
+//! group.
 
 use serde_json::{json, Value};
 
 use super::iam;
 use super::nodegroup::{
-    check_ami_family, check_taints, eks_taint_effect, node_labels, ssh_ingress,
+    check_ami_family, check_taints, eks_taint_effect, node_labels, node_name, ssh_ingress,
 };
 use super::placement::{is_arm, is_gpu, metadata_options, root_volume, subnets};
 use super::{
@@ -69,7 +74,15 @@ pub(super) fn render(
     let mut user_tags = cfg.metadata.tags.clone();
     user_tags.extend(ng.tags.clone());
     let mut lt_tags = user_tags.clone();
-    lt_tags.insert("Name".into(), format!("{cluster}-{}-Node", ng.name));
+    lt_tags.insert(
+        "Name".into(),
+        node_name(
+            cluster,
+            &ng.name,
+            ng.instance_prefix.as_deref(),
+            ng.instance_name.as_deref(),
+        ),
+    );
     let lt_tag_list = tag_list(&lt_tags);
     let ebs = root_volume(
         ng.volume_size,
@@ -91,6 +104,12 @@ pub(super) fn render(
     });
     if let Some(key) = ng.ssh.as_ref().and_then(|s| s.public_key_name.clone()) {
         data["KeyName"] = json!(key);
+    }
+    if let Some(e) = ng.ebs_optimized {
+        data["EbsOptimized"] = json!(e);
+    }
+    if let Some(m) = ng.enable_detailed_monitoring {
+        data["Monitoring"] = json!({ "Enabled": m });
     }
     // eksctl's `SSH` group: port 22 on a group of its own, added to the template's groups.
     let ssh_rules = ssh_ingress(
@@ -170,6 +189,54 @@ pub(super) fn render(
     }
     if let Some(role) = node_iam.role_arn {
         props["NodeRole"] = role;
+    }
+    if let Some(v) = &ng.release_version {
+        props["ReleaseVersion"] = json!(v);
+    }
+    if let Some(u) = ng.update_config.as_ref().and_then(Value::as_object) {
+        // eksctl's checks: one of the two, each in range.
+        let at = path.key("updateConfig");
+        let count = u.get("maxUnavailable").and_then(Value::as_i64);
+        let percent = u.get("maxUnavailablePercentage").and_then(Value::as_i64);
+        let mut invalid = |field: &str, reason: String| {
+            errors.push(RenderError::Invalid {
+                path: at.key(field),
+                reason,
+            });
+        };
+        match (count, percent) {
+            (Some(_), Some(_)) => invalid(
+                "maxUnavailablePercentage",
+                "cannot be set with maxUnavailable (eksctl and EKS take one of the two)".into(),
+            ),
+            (None, None) => invalid(
+                "maxUnavailable",
+                "updateConfig needs maxUnavailable or maxUnavailablePercentage".into(),
+            ),
+            (Some(c), None) if !(1..=100).contains(&c) => {
+                invalid("maxUnavailable", format!("{c} is not between 1 and 100"));
+            }
+            (None, Some(p)) if !(1..=100).contains(&p) => {
+                invalid(
+                    "maxUnavailablePercentage",
+                    format!("{p} is not between 1 and 100"),
+                );
+            }
+            _ => {}
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut update = json!({});
+        for (from, to) in [
+            ("maxUnavailable", "MaxUnavailable"),
+            ("maxUnavailablePercentage", "MaxUnavailablePercentage"),
+        ] {
+            if let Some(v) = u.get(from) {
+                update[to] = v.clone();
+            }
+        }
+        props["UpdateConfig"] = update;
     }
     if !user_tags.is_empty() {
         props["Tags"] = json!(user_tags);

@@ -257,6 +257,8 @@ pub enum RenderError {
     NoInstanceTypes { path: FieldPath },
     #[error("{path}: {what} is not rendered yet")]
     NotRendered { path: FieldPath, what: &'static str },
+    #[error("{path}: {reason}")]
+    Invalid { path: FieldPath, reason: String },
     #[error("{path}: an IPv6 cluster {reason} (eksctl refuses this too)")]
     Ipv6 { path: FieldPath, reason: String },
     #[error("{path}: an IRSA service account needs iam.withOIDC: true (the role trusts the cluster's IAM OIDC provider, which only withOIDC creates; eksctl refuses this too)")]
@@ -277,7 +279,8 @@ impl RenderError {
             | RenderError::NoInstanceTypes { path }
             | RenderError::NotRendered { path, .. }
             | RenderError::NeedsOidc { path }
-            | RenderError::Ipv6 { path, .. } => path,
+            | RenderError::Ipv6 { path, .. }
+            | RenderError::Invalid { path, .. } => path,
         }
     }
 }

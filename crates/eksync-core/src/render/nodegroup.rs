@@ -562,7 +562,12 @@ pub(crate) fn node_template_tags(
 }
 
 /// eksctl's instance `Name`: `[<prefix>-]<instanceName>` or `<cluster>-<group>-Node`.
-fn node_name(cluster: &str, ng: &str, prefix: Option<&str>, name: Option<&str>) -> String {
+pub(crate) fn node_name(
+    cluster: &str,
+    ng: &str,
+    prefix: Option<&str>,
+    name: Option<&str>,
+) -> String {
     let base = name
         .map(str::to_string)
         .unwrap_or_else(|| format!("{cluster}-{ng}-Node"));

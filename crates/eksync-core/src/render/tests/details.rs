@@ -803,3 +803,57 @@ fn amazon_linux_2_groups_bootstrap_with_the_eks_script() {
         "{{resolve:ssm:/aws/service/eks/optimized-ami/1.32/amazon-linux-2/recommended/image_id}}"
     );
 }
+
+/// The managed node group fields eksctl puts on the node group and its launch template
+/// (`pkg/cfn/builder/managed_nodegroup.go`: `ReleaseVersion`, `UpdateConfig`;
+/// `managed_launch_template.go`: `EbsOptimized`, `Monitoring`, the instances' `Name` tag from
+/// `generateNodeName`), and eksctl's checks of `updateConfig`.
+#[test]
+fn managed_group_release_update_and_launch_template_fields_are_eksctls() {
+    let base = "\
+apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata: {name: mng, region: eu-west-1}
+managedNodeGroups:
+  - name: workers
+";
+    let cfg = crate::render::tests::load(&format!(
+        "{base}    releaseVersion: 1.33.0-20250704\n    updateConfig: {{maxUnavailablePercentage: 25}}\n    ebsOptimized: true\n    enableDetailedMonitoring: true\n    instancePrefix: team\n    instanceName: worker\n"
+    ));
+    let stacks = render_cluster(&cfg).expect("renders");
+    let ng = props(&stacks[1], "ManagedNodeGroup");
+    assert_eq!(ng["ReleaseVersion"], "1.33.0-20250704");
+    assert_eq!(ng["UpdateConfig"], json!({"MaxUnavailablePercentage": 25}));
+    let data = &props(&stacks[1], "LaunchTemplate")["LaunchTemplateData"];
+    assert_eq!(data["EbsOptimized"], true);
+    assert_eq!(data["Monitoring"], json!({"Enabled": true}));
+    let tags = &data["TagSpecifications"][0]["Tags"];
+    assert!(
+        tags.as_array()
+            .expect("tags")
+            .contains(&json!({"Key": "Name", "Value": "team-worker"})),
+        "{tags}"
+    );
+    for (update, path, words) in [
+        (
+            "{maxUnavailable: 1, maxUnavailablePercentage: 10}",
+            "managedNodeGroups[0].updateConfig.maxUnavailablePercentage",
+            "cannot be set with maxUnavailable",
+        ),
+        (
+            "{maxUnavailable: 0}",
+            "managedNodeGroups[0].updateConfig.maxUnavailable",
+            "0 is not between 1 and 100",
+        ),
+        (
+            "{}",
+            "managedNodeGroups[0].updateConfig.maxUnavailable",
+            "needs maxUnavailable or maxUnavailablePercentage",
+        ),
+    ] {
+        let cfg = crate::render::tests::load(&format!("{base}    updateConfig: {update}\n"));
+        let err = render_cluster(&cfg).expect_err("refused");
+        assert_eq!(err.path().to_string(), path, "{update}");
+        assert!(err.to_string().contains(words), "{err}");
+    }
+}
