@@ -81,6 +81,58 @@ async fn the_example_applies_in_graph_order_then_a_rerun_writes_nothing() {
             .unwrap();
     assert!(args.contains(&format!("--nodes=0:5:{asg}")), "{args}");
 
+    // IRSA: the autoscaler's role ARN flowed from its role stack's output into the annotation of
+    // the ServiceAccount (the repo's own, merged with the one iam.serviceAccounts gives).
+    let irsa = "eksctl-eks-test-jenkins-addon-iamserviceaccount-kube-system-cluster-autoscaler";
+    let stacks = oob
+        .cloudformation
+        .describe_stacks()
+        .stack_name(irsa)
+        .send()
+        .await
+        .unwrap();
+    let role_arn = stacks.stacks()[0]
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some("Role1"))
+        .and_then(|o| o.output_value())
+        .expect("the role stack's Role1 output")
+        .to_string();
+    assert!(role_arn.starts_with("arn:aws:iam::"), "{role_arn}");
+    let sa: k8s_openapi::api::core::v1::ServiceAccount =
+        Api::namespaced(client.clone(), "kube-system")
+            .get("cluster-autoscaler")
+            .await
+            .unwrap();
+    let annotations = sa.metadata.annotations.unwrap_or_default();
+    assert_eq!(
+        annotations.get("eks.amazonaws.com/role-arn"),
+        Some(&role_arn),
+        "{annotations:?}"
+    );
+    // The trust policy names the provider and exactly this service account.
+    let role_name = role_arn.rsplit('/').next().unwrap_or_default();
+    let role = oob
+        .iam
+        .get_role()
+        .role_name(role_name)
+        .send()
+        .await
+        .unwrap();
+    // IAM returns the document URL-encoded; the core's normalizer reads either form.
+    let trust = eksync::core::awsdiff::normalize_policy_text(
+        role.role()
+            .and_then(|r| r.assume_role_policy_document())
+            .unwrap_or_default(),
+    )
+    .expect("a policy document")
+    .to_string();
+    assert!(
+        trust.contains("system:serviceaccount:kube-system:cluster-autoscaler")
+            && trust.contains("oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/0123456789ABCDEF"),
+        "{trust}"
+    );
+
     // A second run changes nothing: no writes, no per-object GET.
     kube.requests().clear();
     let (code, plan) = eksync(aws, &kubeconfig, &["diff", repo_s]);
