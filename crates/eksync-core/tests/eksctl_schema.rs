@@ -339,6 +339,14 @@ fn seed(path: &[Step]) -> Value {
         "iam.serviceAccounts" => json!({"metadata": {"name": "sa"}}),
         "nodeGroups" => json!({"name": "ng2"}),
         "managedNodeGroups" => json!({"name": "mng2"}),
+        // An access entry needs a principal; a policy an EKS access policy and a scope.
+        "accessConfig.accessEntries" => {
+            json!({"principalARN": "arn:aws:iam::123456789012:role/seed"})
+        }
+        "accessConfig.accessEntries[0].accessPolicies" => json!({
+            "policyARN": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+            "accessScope": {"type": "cluster"}
+        }),
         "nodeGroups[0].instancesDistribution" => {
             json!({"instanceTypes": ["m5.large", "m5a.large"]})
         }
@@ -946,5 +954,138 @@ fn every_eksctl_example_plans_or_is_refused_for_a_named_reason() {
         clean,
         files.len() - REFUSED_EXAMPLES.len() - INVALID_EXAMPLES.len(),
         "every example neither invalid nor refused plans with no error"
+    );
+}
+
+/// The examples of the control plane settings and access entries eksync renders, with what each
+/// must render; the fields they set must not be warned about (but for the log retention, which
+/// eksctl sets through the CloudWatch Logs API and eksync ignores).
+#[test]
+fn cluster_setting_examples_plan_and_their_fields_are_rendered_not_warned_about() {
+    let rendered_fields = [
+        "cloudWatch.clusterLogging.enableTypes",
+        "secretsEncryption",
+        "kubernetesNetworkConfig",
+        "zonalShiftConfig",
+        "upgradePolicy",
+        "controlPlaneScalingConfig",
+        "accessConfig",
+    ];
+    let cases: &[(&str, &str, Value)] = &[
+        (
+            "11-cloudwatch-cluster-logging.yaml",
+            "/Logging/ClusterLogging/EnabledTypes",
+            json!([{"Type": "audit"}, {"Type": "authenticator"}, {"Type": "controllerManager"}]),
+        ),
+        (
+            "19-kms-cluster.yaml",
+            "/EncryptionConfig",
+            json!([{
+                "Provider": {"KeyArn": "arn:aws:kms:us-west-2:000000000000:key/00000000-0000-0000-0000-000000000000"},
+                "Resources": ["secrets"],
+            }]),
+        ),
+        (
+            "40-access-entries.yaml",
+            "/AccessConfig",
+            json!({"AuthenticationMode": "API", "BootstrapClusterCreatorAdminPermissions": false}),
+        ),
+        (
+            "41-zonal-shift.yaml",
+            "/ZonalShiftConfig",
+            json!({"Enabled": true}),
+        ),
+        (
+            "45-upgrade-policy-example.yaml",
+            "/UpgradePolicy",
+            json!({"SupportType": "EXTENDED"}),
+        ),
+        (
+            "46-control-plane-scaling-config.yaml",
+            "/ControlPlaneScalingConfig",
+            json!({"Tier": "tier-xl"}),
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (file, pointer, want) in cases {
+        let path = shared().join("examples").join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let a = analysis::analyze(&source(file, &text));
+        let errs = errors(&a.diagnostics);
+        if !errs.is_empty() {
+            problems.push(format!(
+                "{file}: errors {:?}",
+                errs.iter()
+                    .map(|d| format!("{} {}: {}", d.code, field(d), d.message))
+                    .collect::<Vec<_>>()
+            ));
+        }
+        for d in a
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "W-eksctl-unrendered")
+        {
+            let f = field(d);
+            if f != "cloudWatch.clusterLogging.logRetentionInDays"
+                && rendered_fields.iter().any(|r| names(f, r))
+            {
+                problems.push(format!("{file}: a rendered field is warned about: {f}"));
+            }
+        }
+        let stacks = a.stacks.first().map_or(&[][..], Vec::as_slice);
+        let Some(cluster) = render::find_cluster_stack(stacks) else {
+            problems.push(format!("{file}: no cluster stack"));
+            continue;
+        };
+        let cp = &cluster.template["Resources"]["ControlPlane"]["Properties"];
+        if cp.pointer(pointer) != Some(want) {
+            problems.push(format!(
+                "{file}: ControlPlane{pointer} is {:?}, not {want}",
+                cp.pointer(pointer)
+            ));
+        }
+        if file.starts_with("11-") {
+            let retention = a.diagnostics.iter().any(|d| {
+                d.code == "W-eksctl-unrendered"
+                    && field(d) == "cloudWatch.clusterLogging.logRetentionInDays"
+            });
+            if !retention {
+                problems.push(format!(
+                    "{file}: no warning that logRetentionInDays is ignored"
+                ));
+            }
+        }
+        if file.starts_with("40-") {
+            let entries: Vec<&render::RenderedStack> = stacks
+                .iter()
+                .filter(|s| matches!(s.kind, render::StackKind::AccessEntry { .. }))
+                .collect();
+            if entries.len() != 4 {
+                problems.push(format!(
+                    "{file}: {} access entry stacks, not 4",
+                    entries.len()
+                ));
+            }
+            let view = render::find_access_entry_stack(
+                stacks,
+                "arn:aws:iam::111122223333:role/role-name-1",
+            )
+            .map(|s| {
+                s.template["Resources"]["AccessEntry"]["Properties"]["AccessPolicies"].clone()
+            });
+            let want = json!([{
+                "AccessScope": {"Namespaces": ["default", "my-namespace", "dev-*"], "Type": "namespace"},
+                "PolicyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+            }]);
+            if view.as_ref() != Some(&want) {
+                problems.push(format!("{file}: role-name-1's policies are {view:?}"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
     );
 }

@@ -94,6 +94,10 @@ const REPLACEMENT_TABLE: &[(&str, &[&str])] = &[
         ],
     ),
     ("AWS::EKS::Addon", &["AddonName", "ClusterName"]),
+    (
+        "AWS::EKS::AccessEntry",
+        &["ClusterName", "PrincipalArn", "Type"],
+    ),
 ];
 
 /// Whether changing `property` of a resource of type `resource_type` forces replacement, per
@@ -286,6 +290,11 @@ mod tests {
             "LaunchTemplateName"
         ));
         assert!(forces_replacement("AWS::EKS::Nodegroup", "InstanceTypes"));
+        assert!(forces_replacement("AWS::EKS::AccessEntry", "PrincipalArn"));
+        assert!(!forces_replacement(
+            "AWS::EKS::AccessEntry",
+            "AccessPolicies"
+        ));
         assert!(!forces_replacement(
             "AWS::AutoScaling::AutoScalingGroup",
             "MaxSize"

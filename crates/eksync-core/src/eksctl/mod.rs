@@ -42,7 +42,7 @@ pub struct ClusterConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_providers: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_config: Option<Value>,
+    pub access_config: Option<AccessConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc: Option<ClusterVpc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,9 +62,9 @@ pub struct ClusterConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_zones: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cloud_watch: Option<Value>,
+    pub cloud_watch: Option<ClusterCloudWatch>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secrets_encryption: Option<Value>,
+    pub secrets_encryption: Option<SecretsEncryption>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,7 +72,7 @@ pub struct ClusterConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outpost: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zonal_shift_config: Option<Value>,
+    pub zonal_shift_config: Option<ZonalShiftConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_network_config: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,9 +82,9 @@ pub struct ClusterConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub control_plane_scaling_config: Option<Value>,
+    pub control_plane_scaling_config: Option<ControlPlaneScalingConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upgrade_policy: Option<Value>,
+    pub upgrade_policy: Option<UpgradePolicy>,
     #[serde(
         default,
         rename = "kubeAPIServerConfig",
@@ -143,6 +143,155 @@ pub struct ClusterIam {
     pub pod_identity_associations: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_resource_controller_policy: Option<bool>,
+}
+
+/// `accessConfig`: how IAM principals authenticate to the cluster, and the access entries eksctl
+/// creates after the cluster (one stack each).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccessConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap_cluster_creator_admin_permissions: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_entries: Vec<AccessEntry>,
+}
+
+/// eksctl's default `accessConfig.authenticationMode`.
+pub const DEFAULT_AUTHENTICATION_MODE: &str = "API_AND_CONFIG_MAP";
+
+impl AccessConfig {
+    /// `authenticationMode`, or eksctl's default.
+    pub fn authentication_mode(&self) -> &str {
+        self.authentication_mode
+            .as_deref()
+            .unwrap_or(DEFAULT_AUTHENTICATION_MODE)
+    }
+}
+
+/// One `accessConfig.accessEntries[]` entry: an `AWS::EKS::AccessEntry` for `principalARN`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccessEntry {
+    #[serde(default, rename = "principalARN")]
+    pub principal_arn: String,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub entry_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kubernetes_groups: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_policies: Vec<AccessPolicy>,
+}
+
+/// An EKS access policy associated with an access entry, and its scope.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccessPolicy {
+    #[serde(default, rename = "policyARN")]
+    pub policy_arn: String,
+    #[serde(default)]
+    pub access_scope: AccessScope,
+}
+
+/// `cluster`, or `namespace` with the namespaces (patterns such as `dev-*` allowed).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccessScope {
+    #[serde(default, rename = "type")]
+    pub scope_type: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+}
+
+/// `cloudWatch`: control plane logging.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterCloudWatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_logging: Option<ClusterCloudWatchLogging>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterCloudWatchLogging {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enable_types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_retention_in_days: Option<i64>,
+}
+
+/// The control plane log types EKS knows, in eksctl's order (`SupportedCloudWatchClusterLogTypes`).
+pub const CLUSTER_LOG_TYPES: [&str; 5] = [
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+];
+
+impl ClusterConfig {
+    /// The control plane log types to enable, as eksctl expands them: a lone `"*"` or `"all"`
+    /// means every type; otherwise the listed types, in order. Empty when logging is not set.
+    pub fn cluster_log_types(&self) -> Vec<String> {
+        let types = self
+            .cloud_watch
+            .as_ref()
+            .and_then(|c| c.cluster_logging.as_ref())
+            .map_or(&[][..], |l| l.enable_types.as_slice());
+        match types {
+            [one] if one == "*" || one == "all" => {
+                CLUSTER_LOG_TYPES.iter().map(|t| t.to_string()).collect()
+            }
+            _ => types.to_vec(),
+        }
+    }
+
+    /// `accessConfig.accessEntries`, empty when there is no `accessConfig`.
+    pub fn access_entries(&self) -> &[AccessEntry] {
+        self.access_config
+            .as_ref()
+            .map_or(&[][..], |a| a.access_entries.as_slice())
+    }
+
+    /// `accessConfig.authenticationMode`, or eksctl's default.
+    pub fn authentication_mode(&self) -> &str {
+        self.access_config.as_ref().map_or(
+            DEFAULT_AUTHENTICATION_MODE,
+            AccessConfig::authentication_mode,
+        )
+    }
+}
+
+/// `secretsEncryption`: envelope encryption of Kubernetes Secrets with a KMS key.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretsEncryption {
+    #[serde(default, rename = "keyARN", skip_serializing_if = "Option::is_none")]
+    pub key_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ZonalShiftConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpgradePolicy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ControlPlaneScalingConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
 }
 
 /// An IRSA service account: eksctl creates a role trusted by the cluster's OIDC provider.
@@ -950,6 +1099,35 @@ pub fn nodegroup_stack_name(cluster: &str, nodegroup: &str) -> String {
 /// (`pkg/cfn/manager`: `makeIAMServiceAccountStackName`).
 pub fn iamserviceaccount_stack_name(cluster: &str, namespace: &str, name: &str) -> String {
     format!("eksctl-{cluster}-addon-iamserviceaccount-{namespace}-{name}")
+}
+
+/// The stack eksctl creates for one access entry (`pkg/actions/accessentry`: `MakeStackName`):
+/// `eksctl-<cluster>-accessentry-<hash>`, the hash being the SHA-1 of the principal ARN in
+/// unpadded standard base32 (32 characters of `A-Z2-7`).
+pub fn accessentry_stack_name(cluster: &str, principal_arn: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(principal_arn.as_bytes());
+    format!("eksctl-{cluster}-accessentry-{}", base32_nopad(&digest))
+}
+
+/// RFC 4648 base32 (standard alphabet) without padding.
+fn base32_nopad(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
+        }
+        buffer &= (1 << bits) - 1;
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
+    }
+    out
 }
 
 /// The namespace eksctl puts a service account in when `metadata.namespace` is not set.

@@ -237,7 +237,7 @@ pub static ACCESS_CONFIG: Obj = Obj {
         Field {
             name: "accessEntries",
             shape: Shape::ArrayOf(&ACCESS_ENTRY),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "authenticationMode",
@@ -636,7 +636,7 @@ pub static CLUSTER_CLOUD_WATCH_LOGGING: Obj = Obj {
         Field {
             name: "logRetentionInDays",
             shape: Shape::Scalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
     ],
 };
@@ -682,12 +682,12 @@ pub static CLUSTER_CONFIG: Obj = Obj {
         Field {
             name: "cloudWatch",
             shape: Shape::Object(&CLUSTER_CLOUD_WATCH),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "controlPlaneScalingConfig",
             shape: Shape::Object(&CONTROL_PLANE_SCALING_CONFIG),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "fargateProfiles",
@@ -782,7 +782,7 @@ pub static CLUSTER_CONFIG: Obj = Obj {
         Field {
             name: "secretsEncryption",
             shape: Shape::Object(&SECRETS_ENCRYPTION),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "status",
@@ -792,7 +792,7 @@ pub static CLUSTER_CONFIG: Obj = Obj {
         Field {
             name: "upgradePolicy",
             shape: Shape::Object(&UPGRADE_POLICY),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "vpc",
@@ -802,7 +802,7 @@ pub static CLUSTER_CONFIG: Obj = Obj {
         Field {
             name: "zonalShiftConfig",
             shape: Shape::Object(&ZONAL_SHIFT_CONFIG),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
     ],
 };

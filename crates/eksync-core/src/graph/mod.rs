@@ -49,6 +49,12 @@ pub enum NodeRef {
         namespace: String,
         name: String,
     },
+    /// The stack of the access entry of the IAM principal `principal_arn`
+    /// (`accessConfig.accessEntries`).
+    AccessEntryStack {
+        cluster: usize,
+        principal_arn: String,
+    },
     RolePolicy(usize),
     Object(usize),
 }
@@ -149,6 +155,8 @@ struct Builder<'a> {
     ng_stack: HashMap<(&'a str, &'a str), usize>,
     /// IRSA role stacks by (cluster, namespace, service account name).
     sa_stack: HashMap<(&'a str, &'a str, &'a str), usize>,
+    /// Access entry stacks by (cluster, principal ARN), in file order.
+    ae_stack: Vec<(&'a str, &'a str, usize)>,
     objects: HashMap<(Option<&'a str>, &'a ObjectKey), usize>,
     policies: HashMap<&'a str, usize>,
     /// RBAC bindings by the ServiceAccount they grant to: (cluster, namespace, name) -> objects.
@@ -203,6 +211,7 @@ pub fn build(model: &Model, loc: &dyn Locator) -> (Graph, Vec<Diagnostic>) {
         cluster_stack: HashMap::new(),
         ng_stack: HashMap::new(),
         sa_stack: HashMap::new(),
+        ae_stack: Vec::new(),
         objects: HashMap::new(),
         policies: HashMap::new(),
         grants: HashMap::new(),
@@ -310,6 +319,31 @@ fn add_nodes(b: &mut Builder) {
                 },
             });
         }
+        for entry in c.config.access_entries() {
+            let principal = entry.principal_arn.as_str();
+            // A repeated principal is one stack (the loader reports the duplicate).
+            if b.ae_stack
+                .iter()
+                .any(|(cl, p, _)| *cl == name && *p == principal)
+            {
+                continue;
+            }
+            let stack = eksctl::accessentry_stack_name(name, principal);
+            b.ae_stack.push((name, principal, b.nodes.len()));
+            b.nodes.push(Node {
+                id: stack_id(name, &stack),
+                system: System::Aws,
+                kind: "Stack".into(),
+                name: stack,
+                namespace: None,
+                cluster: Some(name.to_string()),
+                origin: Some(c.origin.clone()),
+                what: NodeRef::AccessEntryStack {
+                    cluster: ci,
+                    principal_arn: principal.to_string(),
+                },
+            });
+        }
     }
     for (pi, p) in model.role_policies.iter().enumerate() {
         let cluster = policy_cluster(model, p.cluster.as_deref());
@@ -409,6 +443,22 @@ fn aws_edges(b: &mut Builder) {
                 node,
                 format!(
                     "the IAM role of service account {ns}/{name} trusts cluster {}'s IAM OIDC provider (its stack reads the cluster stack's OIDC outputs)",
+                    c.name()
+                ),
+            );
+        }
+        let entries: Vec<(&str, usize)> = b
+            .ae_stack
+            .iter()
+            .filter(|(cluster, _, _)| *cluster == c.name())
+            .map(|(_, p, n)| (*p, *n))
+            .collect();
+        for (principal, node) in entries {
+            b.edge(
+                cs,
+                node,
+                format!(
+                    "the access entry of {principal} is created in cluster {}, which the cluster stack creates (eksctl creates access entries after the control plane)",
                     c.name()
                 ),
             );
@@ -1093,5 +1143,71 @@ mod tests {
         assert!(diags[0].message.contains("the object itself"));
         let at = diags[0].location.as_ref().map(|l| (l.line, l.column));
         assert_eq!(at, Some((Some(7), Some(5))));
+    }
+
+    #[test]
+    fn access_entry_stacks_wait_for_the_cluster_stack_with_a_reason() {
+        let text = "apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata: {name: c1, region: us-west-2}
+vpc:
+  id: vpc-0123456789abcdef0
+  subnets:
+    private:
+      us-west-2a: {id: subnet-0aaaaaaaaaaaaaaa1}
+accessConfig:
+  accessEntries:
+    - principalARN: arn:aws:iam::111122223333:role/admin
+      accessPolicies:
+        - policyARN: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy
+          accessScope: {type: cluster}
+    - principalARN: arn:aws:iam::111122223333:user/dev
+      kubernetesGroups: [dev]
+";
+        let src = Source {
+            files: vec![SourceFile {
+                path: "cluster.yaml".into(),
+                bytes: text.as_bytes().to_vec(),
+            }],
+            skipped: Vec::new(),
+        };
+        let a = crate::analysis::analyze(&src);
+        assert!(!a.has_errors(), "{:#?}", a.diagnostics);
+        let cluster_stack = a
+            .graph
+            .nodes
+            .iter()
+            .position(|n| n.name == "eksctl-c1-cluster")
+            .expect("the cluster stack");
+        for principal in [
+            "arn:aws:iam::111122223333:role/admin",
+            "arn:aws:iam::111122223333:user/dev",
+        ] {
+            let name = eksctl::accessentry_stack_name("c1", principal);
+            let i = a
+                .graph
+                .nodes
+                .iter()
+                .position(|n| n.name == name)
+                .unwrap_or_else(|| panic!("no node for {name}"));
+            assert!(matches!(
+                &a.graph.nodes[i].what,
+                NodeRef::AccessEntryStack { principal_arn, .. } if principal_arn == principal
+            ));
+            // The node is the rendered stack of that name.
+            assert!(a.stacks[0].iter().any(|s| s.name == name));
+            let edge = a
+                .graph
+                .edges
+                .iter()
+                .find(|e| e.from == cluster_stack && e.to == i)
+                .expect("an edge from the cluster stack");
+            assert!(
+                edge.reason.contains(principal) && edge.reason.contains("access entr"),
+                "{}",
+                edge.reason
+            );
+            assert!(a.order.wave_of[cluster_stack] < a.order.wave_of[i]);
+        }
     }
 }

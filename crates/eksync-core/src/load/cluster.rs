@@ -1,7 +1,8 @@
 //! Loading and validating eksctl `ClusterConfig` documents: every unknown field (walking eksctl's
 //! schema table, at any depth), strict decoding, then the checks eksctl makes (names, sizes, labels,
-//! taints, Spot settings, ARNs, AMI ids) plus a few it misses, and a warning for each field eksync
-//! ignores. Reports every problem of a document in one run; never corrects them.
+//! taints, Spot settings, ARNs, AMI ids, log types and retention, the service CIDR, the upgrade
+//! policy, the authentication mode and access entries) plus a few it misses, and a warning for each
+//! field eksync ignores. Reports every problem of a document in one run; never corrects them.
 
 use std::collections::HashMap;
 
@@ -85,11 +86,12 @@ pub(super) fn load(d: RawDoc, ctx: &mut Ctx) -> Option<Cluster> {
     }
     for path in config.unrendered_fields() {
         let at = ctx.origin_loc(&origin, &base.join(&path));
-        ctx.warn(
-            "W-eksctl-unrendered",
-            format!("`{path}` is valid eksctl but eksync does not act on it yet (it does not change the rendered stacks); it is ignored"),
-            at,
-        );
+        let message = if path.to_string() == "cloudWatch.clusterLogging.logRetentionInDays" {
+            format!("`{path}` is ignored: eksctl sets the retention of the log group /aws/eks/{}/cluster through the CloudWatch Logs API (PutRetentionPolicy) after creating the cluster, not in a stack, and eksync does not call that API; the control plane logs are kept indefinitely unless you set the retention yourself", config.metadata.name)
+        } else {
+            format!("`{path}` is valid eksctl but eksync does not act on it yet (it does not change the rendered stacks); it is ignored")
+        };
+        ctx.warn("W-eksctl-unrendered", message, at);
     }
     // eksctl imports a key from a local file or from the key's text as an EC2 key pair; eksync
     // reads only the repo and installs only a key pair named in publicKeyName.
@@ -316,6 +318,8 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
         check_volume_size(ng.volume_size, &path, report);
     }
     check_arns(c, report);
+    check_cluster_settings(c, report);
+    check_access(c, report);
     for (i, ng) in c.node_groups.iter().enumerate() {
         let path = FieldPath::keys(&["nodeGroups"]).index(i).key("ami");
         check_ami(ng.ami.as_deref(), false, &path, report);
@@ -389,6 +393,13 @@ fn check_arns(c: &ClusterConfig, report: &mut Report) {
                 }
             }
         }
+    }
+    if let Some(key) = c
+        .secrets_encryption
+        .as_ref()
+        .and_then(|s| s.key_arn.as_ref())
+    {
+        arns.push((FieldPath::keys(&["secretsEncryption", "keyARN"]), key));
     }
     for (i, ng) in c.node_groups.iter().enumerate() {
         let p = FieldPath::keys(&["nodeGroups"]).index(i);
@@ -642,5 +653,286 @@ fn check_spot(
                 .to_string(),
             true,
         );
+    }
+}
+
+/// The values eksctl (and EKS) accept for the control plane settings eksync renders: log types,
+/// log retention, Secrets encryption's key, the service CIDR and the upgrade policy.
+fn check_cluster_settings(c: &ClusterConfig, report: &mut Report) {
+    if let Some(logging) = c
+        .cloud_watch
+        .as_ref()
+        .and_then(|w| w.cluster_logging.as_ref())
+    {
+        let p = FieldPath::keys(&["cloudWatch", "clusterLogging"]);
+        let types = &logging.enable_types;
+        for (i, t) in types.iter().enumerate() {
+            let wildcard = t == "*" || t == "all";
+            if wildcard && types.len() > 1 {
+                err(
+                    report,
+                    &p.key("enableTypes").index(i),
+                    "E-logging",
+                    format!("`{t}` means every log type and must be the only entry of enableTypes"),
+                );
+            } else if !wildcard && !eksctl::CLUSTER_LOG_TYPES.contains(&t.as_str()) {
+                err(
+                    report,
+                    &p.key("enableTypes").index(i),
+                    "E-logging",
+                    format!(
+                        "log type `{t}` is unknown; use {}, or \"*\" for all of them",
+                        eksctl::CLUSTER_LOG_TYPES.join(", ")
+                    ),
+                );
+            }
+        }
+        // eksctl treats 0 as unset.
+        if let Some(days) = logging.log_retention_in_days.filter(|d| *d != 0) {
+            if types.is_empty() {
+                err(
+                    report,
+                    &p.key("logRetentionInDays"),
+                    "E-logging",
+                    "logRetentionInDays needs enableTypes: there is no log group without log types"
+                        .into(),
+                );
+            } else if !LOG_RETENTION_DAYS.contains(&days) {
+                err(
+                    report,
+                    &p.key("logRetentionInDays"),
+                    "E-logging",
+                    format!(
+                        "{days} is not a retention CloudWatch Logs accepts; use one of {}",
+                        LOG_RETENTION_DAYS
+                            .iter()
+                            .map(i64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(se) = &c.secrets_encryption {
+        if se.key_arn.as_deref().is_none_or(str::is_empty) {
+            err(
+                report,
+                &FieldPath::keys(&["secretsEncryption", "keyARN"]),
+                "E-arn",
+                "secretsEncryption needs keyARN, the ARN of the KMS key that encrypts Secrets"
+                    .into(),
+            );
+        }
+    }
+    if let Some(cidr) = c
+        .kubernetes_network_config
+        .as_ref()
+        .and_then(|k| k.get("serviceIPv4CIDR"))
+        .and_then(serde_json::Value::as_str)
+    {
+        if !valid_ipv4_cidr(cidr) {
+            err(
+                report,
+                &FieldPath::keys(&["kubernetesNetworkConfig", "serviceIPv4CIDR"]),
+                "E-cidr",
+                format!("`{cidr}` is not an IPv4 CIDR like 10.100.0.0/16"),
+            );
+        }
+    }
+    if let Some(t) = c
+        .upgrade_policy
+        .as_ref()
+        .and_then(|u| u.support_type.as_deref())
+    {
+        if t != "STANDARD" && t != "EXTENDED" {
+            err(
+                report,
+                &FieldPath::keys(&["upgradePolicy", "supportType"]),
+                "E-upgrade-policy",
+                format!("support type `{t}` is neither STANDARD nor EXTENDED"),
+            );
+        }
+    }
+}
+
+/// The retention periods CloudWatch Logs accepts (`PutRetentionPolicy`), which eksctl checks.
+const LOG_RETENTION_DAYS: [i64; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// `a.b.c.d/n` with `n` at most 32.
+fn valid_ipv4_cidr(s: &str) -> bool {
+    s.split_once('/').is_some_and(|(ip, prefix)| {
+        ip.parse::<std::net::Ipv4Addr>().is_ok()
+            && !prefix.is_empty()
+            && prefix.bytes().all(|b| b.is_ascii_digit())
+            && prefix.parse::<u8>().is_ok_and(|n| n <= 32)
+    })
+}
+
+/// The access entry types eksctl accepts (`AccessEntryType`); all but STANDARD are for nodes and
+/// take no Kubernetes groups, username or access policies.
+const ACCESS_ENTRY_TYPES: [&str; 4] = ["STANDARD", "EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX"];
+
+/// eksctl's checks of `accessConfig` (`validateAccessEntries` in `pkg/apis/eksctl.io/v1alpha5`,
+/// and the authentication mode they need), each reported at its field rather than stopping at the
+/// first: the mode is one of EKS's three; access entries need API or API_AND_CONFIG_MAP (and, as
+/// EKS requires, CONFIG_MAP keeps the creator's admin permissions); each
+/// principal is an ARN, listed once; a node type carries no groups, username or policies; each
+/// policy is an EKS `cluster-access-policy` ARN with a `cluster` scope (no namespaces) or a
+/// `namespace` scope (at least one namespace).
+fn check_access(c: &ClusterConfig, report: &mut Report) {
+    let Some(access) = &c.access_config else {
+        return;
+    };
+    let p = FieldPath::keys(&["accessConfig"]);
+    let mode = access.authentication_mode();
+    if !["API", "API_AND_CONFIG_MAP", "CONFIG_MAP"].contains(&mode) {
+        err(
+            report,
+            &p.key("authenticationMode"),
+            "E-access",
+            format!(
+                "authentication mode `{mode}` is not one of API, API_AND_CONFIG_MAP, CONFIG_MAP"
+            ),
+        );
+    }
+    if mode == "CONFIG_MAP" && !access.access_entries.is_empty() {
+        err(
+            report,
+            &p.key("accessEntries"),
+            "E-access",
+            "access entries need accessConfig.authenticationMode API or API_AND_CONFIG_MAP; with CONFIG_MAP the cluster only reads the aws-auth ConfigMap".into(),
+        );
+    }
+    if mode == "CONFIG_MAP" && access.bootstrap_cluster_creator_admin_permissions == Some(false) {
+        err(
+            report,
+            &p.key("bootstrapClusterCreatorAdminPermissions"),
+            "E-access",
+            "bootstrapClusterCreatorAdminPermissions cannot be false with authenticationMode CONFIG_MAP (EKS refuses it: nobody could reach the new cluster)".into(),
+        );
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, e) in access.access_entries.iter().enumerate() {
+        let ep = p.key("accessEntries").index(i);
+        let principal = e.principal_arn.as_str();
+        if principal.is_empty() {
+            err(
+                report,
+                &ep.key("principalARN"),
+                "E-access",
+                "principalARN must be set to the ARN of an IAM user or role".into(),
+            );
+        } else if !valid_arn(principal) {
+            err(
+                report,
+                &ep.key("principalARN"),
+                "E-arn",
+                format!("`{principal}` is not a valid ARN: expected arn:partition:service:region:account-id:resource"),
+            );
+        } else if let Some(first) = seen.get(principal) {
+            err(
+                report,
+                &ep.key("principalARN"),
+                "E-duplicate",
+                format!("principal `{principal}` already has an access entry (accessConfig.accessEntries[{first}]); an IAM principal has one access entry per cluster"),
+            );
+        } else {
+            seen.insert(principal, i);
+        }
+        let kind = e.entry_type.as_deref().unwrap_or("");
+        if !kind.is_empty() && kind != "STANDARD" {
+            if !ACCESS_ENTRY_TYPES.contains(&kind) {
+                err(
+                    report,
+                    &ep.key("type"),
+                    "E-access",
+                    format!(
+                        "access entry type `{kind}` is not one of {}",
+                        ACCESS_ENTRY_TYPES.join(", ")
+                    ),
+                );
+            } else {
+                for (field, set) in [
+                    ("kubernetesGroups", !e.kubernetes_groups.is_empty()),
+                    (
+                        "kubernetesUsername",
+                        e.kubernetes_username
+                            .as_deref()
+                            .is_some_and(|u| !u.is_empty()),
+                    ),
+                    ("accessPolicies", !e.access_policies.is_empty()),
+                ] {
+                    if set {
+                        err(
+                            report,
+                            &ep.key(field),
+                            "E-access",
+                            format!("{field} cannot be set on an access entry of type {kind} (node access entries get their permissions from EKS)"),
+                        );
+                    }
+                }
+            }
+        }
+        for (j, policy) in e.access_policies.iter().enumerate() {
+            let pp = ep.key("accessPolicies").index(j);
+            check_access_policy(policy, &pp, report);
+        }
+    }
+}
+
+fn check_access_policy(policy: &eksctl::AccessPolicy, pp: &FieldPath, report: &mut Report) {
+    let arn = policy.policy_arn.as_str();
+    // `arn:aws:eks::aws:cluster-access-policy/<Name>`: the resource is a type and a name.
+    let resource = arn.splitn(6, ':').nth(5).unwrap_or("");
+    if arn.is_empty() || !valid_arn(arn) {
+        err(
+            report,
+            &pp.key("policyARN"),
+            "E-arn",
+            format!("`{arn}` is not a valid ARN: an access policy is named like arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"),
+        );
+    } else if !resource
+        .split_once('/')
+        .is_some_and(|(kind, name)| kind == "cluster-access-policy" && !name.is_empty())
+    {
+        err(
+            report,
+            &pp.key("policyARN"),
+            "E-access",
+            format!("`{arn}` is not an EKS access policy: its resource must be cluster-access-policy/<name>"),
+        );
+    }
+    let scope = &policy.access_scope;
+    let sp = pp.key("accessScope");
+    match scope.scope_type.as_str() {
+        "" => err(
+            report,
+            &sp.key("type"),
+            "E-access",
+            "accessScope.type must be set to namespace or cluster".into(),
+        ),
+        "cluster" if !scope.namespaces.is_empty() => err(
+            report,
+            &sp.key("namespaces"),
+            "E-access",
+            "namespaces cannot be listed when accessScope.type is cluster (the policy applies to the whole cluster)".into(),
+        ),
+        "namespace" if scope.namespaces.is_empty() => err(
+            report,
+            &sp.key("namespaces"),
+            "E-access",
+            "at least one namespace must be listed when accessScope.type is namespace".into(),
+        ),
+        "cluster" | "namespace" => {}
+        other => err(
+            report,
+            &sp.key("type"),
+            "E-access",
+            format!("access scope type `{other}` is neither namespace nor cluster"),
+        ),
     }
 }

@@ -413,3 +413,219 @@ fn json_files_refuse_raw_control_characters_in_strings() {
     );
     assert!(loaded.model.objects.is_empty());
 }
+
+/// The errors of `code`-prefixed diagnostics as (field, message), in order.
+fn errors_at(loaded: &Loaded) -> Vec<(String, String)> {
+    loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let field = d
+                .location
+                .as_ref()
+                .and_then(|l| l.field.clone())
+                .unwrap_or_default();
+            (field, format!("{} {}", d.code, d.message))
+        })
+        .collect()
+}
+
+fn cluster_with(extra: &str) -> Loaded {
+    let text = format!(
+        "{}{extra}",
+        std::str::from_utf8(CLUSTER).expect("UTF-8 test data")
+    );
+    load(&source(&[("cluster.yaml", text.as_bytes())]))
+}
+
+/// eksctl's `validateAccessEntries` rules, each reported at its field (all of them, not the first).
+#[test]
+fn access_entries_are_validated_like_eksctl_at_their_paths() {
+    let loaded = cluster_with(
+        "accessConfig:
+  accessEntries:
+    - principalARN: not-an-arn
+    - principalARN: arn:aws:iam::111122223333:role/a
+      accessPolicies:
+        - policyARN: arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy
+          accessScope: { type: cluster, namespaces: [default] }
+        - policyARN: arn:aws:iam::aws:policy/ReadOnlyAccess
+          accessScope: { type: namespace }
+        - policyARN: arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy
+          accessScope: { type: everywhere }
+        - policyARN: arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy
+    - principalARN: arn:aws:iam::111122223333:role/a
+    - principalARN: arn:aws:iam::111122223333:role/node
+      type: EC2_LINUX
+      kubernetesGroups: [admins]
+      accessPolicies:
+        - policyARN: arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy
+          accessScope: { type: cluster }
+    - principalARN: arn:aws:iam::111122223333:role/odd
+      type: ROBOT
+    - {}
+",
+    );
+    let got: Vec<(String, String)> = errors_at(&loaded);
+    let want: &[(&str, &str)] = &[
+        ("accessConfig.accessEntries[0].principalARN", "E-arn `not-an-arn` is not a valid ARN"),
+        (
+            "accessConfig.accessEntries[1].accessPolicies[0].accessScope.namespaces",
+            "E-access namespaces cannot be listed when accessScope.type is cluster",
+        ),
+        (
+            "accessConfig.accessEntries[1].accessPolicies[1].policyARN",
+            "E-access `arn:aws:iam::aws:policy/ReadOnlyAccess` is not an EKS access policy",
+        ),
+        (
+            "accessConfig.accessEntries[1].accessPolicies[1].accessScope.namespaces",
+            "E-access at least one namespace must be listed",
+        ),
+        (
+            "accessConfig.accessEntries[1].accessPolicies[2].accessScope.type",
+            "E-access access scope type `everywhere` is neither namespace nor cluster",
+        ),
+        (
+            "accessConfig.accessEntries[1].accessPolicies[3].accessScope.type",
+            "E-access accessScope.type must be set",
+        ),
+        (
+            "accessConfig.accessEntries[2].principalARN",
+            "E-duplicate principal `arn:aws:iam::111122223333:role/a` already has an access entry (accessConfig.accessEntries[1])",
+        ),
+        (
+            "accessConfig.accessEntries[3].kubernetesGroups",
+            "E-access kubernetesGroups cannot be set on an access entry of type EC2_LINUX",
+        ),
+        (
+            "accessConfig.accessEntries[3].accessPolicies",
+            "E-access accessPolicies cannot be set on an access entry of type EC2_LINUX",
+        ),
+        (
+            "accessConfig.accessEntries[4].type",
+            "E-access access entry type `ROBOT` is not one of",
+        ),
+        (
+            "accessConfig.accessEntries[5].principalARN",
+            "E-access principalARN must be set",
+        ),
+    ];
+    // Diagnostics come sorted by position; a missing field has none of its own.
+    assert_eq!(got.len(), want.len(), "{got:#?}");
+    for (wf, wm) in want {
+        assert!(
+            got.iter().any(|(f, m)| f == wf && m.starts_with(wm)),
+            "no error at {wf} starting with {wm:?}: {got:#?}"
+        );
+    }
+}
+
+#[test]
+fn access_entries_need_an_api_authentication_mode() {
+    let loaded = cluster_with(
+        "accessConfig:
+  authenticationMode: CONFIG_MAP
+  accessEntries:
+    - principalARN: arn:aws:iam::111122223333:role/a
+",
+    );
+    let got = errors_at(&loaded);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].0, "accessConfig.accessEntries");
+    assert!(got[0].1.contains("API or API_AND_CONFIG_MAP"), "{got:#?}");
+    // The same entries with API or the default mode are fine.
+    for mode in ["API", "API_AND_CONFIG_MAP"] {
+        let ok = cluster_with(&format!(
+            "accessConfig:\n  authenticationMode: {mode}\n  accessEntries:\n    - principalARN: arn:aws:iam::111122223333:role/a\n"
+        ));
+        assert!(errors_at(&ok).is_empty(), "{mode}: {:#?}", ok.diagnostics);
+    }
+    let locked_out = cluster_with(
+        "accessConfig:\n  authenticationMode: CONFIG_MAP\n  bootstrapClusterCreatorAdminPermissions: false\n",
+    );
+    assert_eq!(
+        errors_at(&locked_out)
+            .iter()
+            .map(|(f, _)| f.as_str())
+            .collect::<Vec<_>>(),
+        ["accessConfig.bootstrapClusterCreatorAdminPermissions"]
+    );
+    let bad_mode = cluster_with("accessConfig:\n  authenticationMode: IAM\n");
+    assert_eq!(
+        errors_at(&bad_mode)
+            .iter()
+            .map(|(f, _)| f.as_str())
+            .collect::<Vec<_>>(),
+        ["accessConfig.authenticationMode"]
+    );
+}
+
+#[test]
+fn cluster_settings_are_validated_at_their_paths() {
+    let loaded = cluster_with(
+        "cloudWatch:
+  clusterLogging:
+    enableTypes: [api, kubelet, \"*\"]
+    logRetentionInDays: 42
+secretsEncryption: {}
+kubernetesNetworkConfig:
+  serviceIPv4CIDR: 10.100.0.0/33
+upgradePolicy:
+  supportType: FOREVER
+",
+    );
+    let fields: Vec<String> = errors_at(&loaded).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(
+        fields,
+        [
+            "cloudWatch.clusterLogging.enableTypes[1]",
+            "cloudWatch.clusterLogging.enableTypes[2]",
+            "cloudWatch.clusterLogging.logRetentionInDays",
+            "secretsEncryption.keyARN",
+            "kubernetesNetworkConfig.serviceIPv4CIDR",
+            "upgradePolicy.supportType",
+        ],
+        "{:#?}",
+        loaded.diagnostics
+    );
+    let no_types = cluster_with("cloudWatch:\n  clusterLogging:\n    logRetentionInDays: 7\n");
+    assert_eq!(
+        errors_at(&no_types)
+            .iter()
+            .map(|(f, _)| f.as_str())
+            .collect::<Vec<_>>(),
+        ["cloudWatch.clusterLogging.logRetentionInDays"]
+    );
+    let bad_key = cluster_with("secretsEncryption:\n  keyARN: my-key\n");
+    assert_eq!(
+        errors_at(&bad_key)
+            .iter()
+            .map(|(f, m)| (f.as_str(), m.starts_with("E-arn")))
+            .collect::<Vec<_>>(),
+        [("secretsEncryption.keyARN", true)]
+    );
+}
+
+#[test]
+fn log_retention_is_warned_about_with_what_eksctl_does_instead() {
+    let loaded = cluster_with(
+        "cloudWatch:\n  clusterLogging:\n    enableTypes: [\"*\"]\n    logRetentionInDays: 60\n",
+    );
+    assert!(errors_at(&loaded).is_empty(), "{:#?}", loaded.diagnostics);
+    let warnings: Vec<&Diagnostic> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "W-eksctl-unrendered")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert_eq!(
+        warnings[0]
+            .location
+            .as_ref()
+            .and_then(|l| l.field.as_deref()),
+        Some("cloudWatch.clusterLogging.logRetentionInDays")
+    );
+    assert!(warnings[0].message.contains("PutRetentionPolicy"));
+    assert!(warnings[0].message.contains("/aws/eks/one/cluster"));
+}

@@ -116,7 +116,8 @@ fn item(a: &Analysis, ctx: &PrepareContext, i: usize) -> Option<Item> {
     let item = match &n.what {
         NodeRef::ClusterStack { cluster }
         | NodeRef::NodeGroupStack { cluster, .. }
-        | NodeRef::ServiceAccountStack { cluster, .. } => {
+        | NodeRef::ServiceAccountStack { cluster, .. }
+        | NodeRef::AccessEntryStack { cluster, .. } => {
             let st = a
                 .stacks
                 .get(*cluster)

@@ -4,10 +4,15 @@
 //! when eksctl would create it (see `vpc.rs`), and the outputs (all exported as `<stack>::<Output>`
 //! except `CertificateAuthorityData`, `ClusterStackName` and `FeatureNATMode`, as eksctl does).
 //! An existing VPC (`vpc.id`) must list its subnets with ids: eksync does not look them up. It
-//! renders the IAM OIDC provider under `iam.withOIDC` (see `irsa.rs`). It
-//! does not render Fargate profiles, secrets encryption, logging or VPC endpoints (a fully private
-//! cluster is refused). An IPv6 cluster (`kubernetesNetworkConfig.ipFamily: IPv6`) gets eksctl's
-//! IPv6 VPC (see `vpc.rs`) and is checked as eksctl checks it; its unmanaged node groups are refused.
+//! renders the IAM OIDC provider under `iam.withOIDC` (see `irsa.rs`), and the control plane's
+//! `Logging` (`cloudWatch.clusterLogging.enableTypes`, `"*"`/`all` expanded to every type),
+//! `EncryptionConfig` (`secretsEncryption.keyARN`, resources `secrets`; eksctl adds no KMS policy
+//! to the service role: the key's policy must allow it), `KubernetesNetworkConfig`
+//! (`serviceIPv4CIDR`), `ZonalShiftConfig`, `UpgradePolicy`, `ControlPlaneScalingConfig` and
+//! `AccessConfig`. It does not render Fargate profiles, the log retention (eksctl sets it through
+//! the CloudWatch Logs API, not a template) or VPC endpoints (a fully private cluster is refused).
+//! An IPv6 cluster (`kubernetesNetworkConfig.ipFamily: IPv6`) gets eksctl's IPv6 VPC (see
+//! `vpc.rs`) and is checked as eksctl checks it; its unmanaged node groups are refused.
 
 use serde_json::{json, Value};
 
@@ -370,7 +375,7 @@ pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, Vec<RenderErr
             }
         }
     };
-    let access = cfg.access_config.clone().unwrap_or(Value::Null);
+    let access = cfg.access_config.clone().unwrap_or_default();
     let mut k8s_network = json!({"IpFamily": if cfg.ipv6() { "ipv6" } else { "ipv4" }});
     if let Some(cidr) = cfg
         .kubernetes_network_config
@@ -382,10 +387,9 @@ pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, Vec<RenderErr
     }
     let mut cp = json!({
         "AccessConfig": {
-            "AuthenticationMode": access.get("authenticationMode").and_then(Value::as_str)
-                .unwrap_or("API_AND_CONFIG_MAP"),
+            "AuthenticationMode": access.authentication_mode(),
             "BootstrapClusterCreatorAdminPermissions": access
-                .get("bootstrapClusterCreatorAdminPermissions").and_then(Value::as_bool)
+                .bootstrap_cluster_creator_admin_permissions
                 .unwrap_or(true),
         },
         "BootstrapSelfManagedAddons": false,
@@ -404,6 +408,7 @@ pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, Vec<RenderErr
     if !cfg.metadata.tags.is_empty() {
         cp["Tags"] = tag_list(&cfg.metadata.tags);
     }
+    add_cluster_settings(&mut cp, cfg);
     t.resource(
         CONTROL_PLANE,
         "AWS::EKS::Cluster",
@@ -458,6 +463,50 @@ pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, Vec<RenderErr
         StackKind::Cluster,
         shared_stack_tags(cfg),
     ))
+}
+
+/// The control plane's optional settings, each as eksctl's `ClusterResourceSet` sets it:
+/// `Logging` (the enabled log types, `"*"`/`all` expanded), `EncryptionConfig` (Secrets with the
+/// KMS key), `ZonalShiftConfig` (only when enabled), `UpgradePolicy` and
+/// `ControlPlaneScalingConfig` (when given). `cloudWatch.clusterLogging.logRetentionInDays` is not
+/// here: eksctl sets the log group's retention through the CloudWatch Logs API after the cluster
+/// exists, not in a template (the loader warns that it is ignored).
+fn add_cluster_settings(cp: &mut Value, cfg: &ClusterConfig) {
+    let log_types = cfg.cluster_log_types();
+    if !log_types.is_empty() {
+        let enabled: Vec<Value> = log_types.iter().map(|t| json!({ "Type": t })).collect();
+        cp["Logging"] = json!({"ClusterLogging": {"EnabledTypes": enabled}});
+    }
+    if let Some(key) = cfg
+        .secrets_encryption
+        .as_ref()
+        .and_then(|s| s.key_arn.as_deref())
+        .filter(|k| !k.is_empty())
+    {
+        cp["EncryptionConfig"] = json!([{
+            "Provider": {"KeyArn": key},
+            "Resources": ["secrets"],
+        }]);
+    }
+    if cfg.zonal_shift_config.as_ref().and_then(|z| z.enabled) == Some(true) {
+        cp["ZonalShiftConfig"] = json!({"Enabled": true});
+    }
+    if let Some(support) = cfg
+        .upgrade_policy
+        .as_ref()
+        .and_then(|u| u.support_type.as_deref())
+        .filter(|s| !s.is_empty())
+    {
+        cp["UpgradePolicy"] = json!({ "SupportType": support });
+    }
+    if let Some(tier) = cfg
+        .control_plane_scaling_config
+        .as_ref()
+        .and_then(|c| c.tier.as_deref())
+        .filter(|t| !t.is_empty())
+    {
+        cp["ControlPlaneScalingConfig"] = json!({ "Tier": tier });
+    }
 }
 
 fn all_ports_ingress(group: Value, source: Value, description: &str) -> Value {

@@ -20,7 +20,9 @@
 //! `AWS::EKS::Nodegroup`; with `iam.withOIDC` the cluster's IAM OIDC provider (in the cluster
 //! stack, where eksctl creates it through the API) and per `iam.serviceAccounts` entry eksctl's
 //! `eksctl-<cluster>-addon-iamserviceaccount-<namespace>-<name>` stack with the role (see
-//! `irsa.rs`).
+//! `irsa.rs`); the control plane's logging, Secrets encryption, service CIDR, zonal shift,
+//! upgrade policy, scaling tier and access configuration; per `accessConfig.accessEntries` entry
+//! eksctl's `eksctl-<cluster>-accessentry-<hash>` stack (see `access_entry.rs`).
 //!
 //! What it deliberately does not do: look anything up in AWS (an existing VPC's subnets must be
 //! listed with ids; the zones of a created VPC are the config's or a fixed default, never EC2's;
@@ -31,6 +33,7 @@
 //! AmazonLinux2023 (and AmazonLinux2 and Bottlerocket for unmanaged groups), SSH keys from local files, IPv6, fully private clusters and Outposts are refused rather than
 //! rendered wrongly; [`render_stacks`] reports every refusal of a config at once. No I/O.
 
+mod access_entry;
 mod bottlerocket;
 mod cluster;
 mod iam;
@@ -109,6 +112,10 @@ pub enum StackKind {
     ServiceAccount {
         namespace: String,
         name: String,
+    },
+    /// The EKS access entry of an IAM principal (`accessConfig.accessEntries`).
+    AccessEntry {
+        principal_arn: String,
     },
 }
 
@@ -189,7 +196,9 @@ impl RenderedStack {
     pub fn nodegroup_name(&self) -> Option<&str> {
         match &self.kind {
             StackKind::NodeGroup { name, .. } => Some(name),
-            StackKind::Cluster | StackKind::ServiceAccount { .. } => None,
+            StackKind::Cluster
+            | StackKind::ServiceAccount { .. }
+            | StackKind::AccessEntry { .. } => None,
         }
     }
 }
@@ -216,6 +225,16 @@ pub fn find_service_account_stack<'a>(
     stacks.iter().find(|s| {
         matches!(&s.kind, StackKind::ServiceAccount { namespace: n, name: a } if n == namespace && a == name)
     })
+}
+
+/// The access entry stack of the IAM principal `principal_arn` among rendered stacks.
+pub fn find_access_entry_stack<'a>(
+    stacks: &'a [RenderedStack],
+    principal_arn: &str,
+) -> Option<&'a RenderedStack> {
+    stacks.iter().find(
+        |s| matches!(&s.kind, StackKind::AccessEntry { principal_arn: p } if p == principal_arn),
+    )
 }
 
 /// Why a config cannot be rendered. Each names the field path in the ClusterConfig document.
@@ -287,8 +306,8 @@ impl RenderError {
 
 /// Renders the cluster stack followed by one stack per node group (`nodeGroups` then
 /// `managedNodeGroups`, in file order), then one stack per IRSA service account
-/// (`iam.serviceAccounts` in file order, but for those with `attachRoleARN`, which need no role);
-/// on failure, the first error of [`render_stacks`].
+/// (`iam.serviceAccounts` in file order, but for those with `attachRoleARN`, which need no role),
+/// then one stack per access entry (`accessConfig.accessEntries`, in file order); on failure, the first error of [`render_stacks`].
 pub fn render_cluster(cfg: &ClusterConfig) -> Result<Vec<RenderedStack>, RenderError> {
     render_stacks(cfg).map_err(|mut errors| errors.swap_remove(0))
 }
@@ -318,6 +337,7 @@ pub fn render_stacks(cfg: &ClusterConfig) -> Result<Vec<RenderedStack>, Vec<Rend
             keep(r);
         }
     }
+    out.extend(access_entry::render_all(cfg));
     if errors.is_empty() {
         Ok(out)
     } else {

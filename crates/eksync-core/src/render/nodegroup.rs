@@ -444,11 +444,7 @@ fn not_rendered(path: FieldPath, what: &'static str) -> RenderError {
 
 /// Nodes register through access entries unless the cluster uses only the aws-auth ConfigMap.
 pub(crate) fn uses_access_entries(cfg: &ClusterConfig) -> bool {
-    cfg.access_config
-        .as_ref()
-        .and_then(|a| a.get("authenticationMode"))
-        .and_then(Value::as_str)
-        != Some("CONFIG_MAP")
+    cfg.authentication_mode() != "CONFIG_MAP"
 }
 
 /// The security groups of the nodes (attached ids, shared, local), adding the local group and its

@@ -18,6 +18,7 @@ macro_rules! snap {
     };
 }
 
+mod access;
 mod irsa;
 mod vpc;
 
