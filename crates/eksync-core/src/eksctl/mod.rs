@@ -1107,27 +1107,10 @@ pub fn iamserviceaccount_stack_name(cluster: &str, namespace: &str, name: &str) 
 pub fn accessentry_stack_name(cluster: &str, principal_arn: &str) -> String {
     use sha1::{Digest, Sha1};
     let digest = Sha1::digest(principal_arn.as_bytes());
-    format!("eksctl-{cluster}-accessentry-{}", base32_nopad(&digest))
-}
-
-/// RFC 4648 base32 (standard alphabet) without padding.
-fn base32_nopad(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for &b in bytes {
-        buffer = (buffer << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
-        }
-        buffer &= (1 << bits) - 1;
-    }
-    if bits > 0 {
-        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
-    }
-    out
+    format!(
+        "eksctl-{cluster}-accessentry-{}",
+        data_encoding::BASE32_NOPAD.encode(&digest)
+    )
 }
 
 /// The namespace eksctl puts a service account in when `metadata.namespace` is not set.
