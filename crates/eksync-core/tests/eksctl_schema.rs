@@ -392,6 +392,18 @@ fn context_base(path: &str) -> Option<Value> {
         "vpc.cidr" | "availabilityZones" => Some(base_created_vpc()),
         "nodeGroups[0].ssh.sourceSecurityGroupIds"
         | "managedNodeGroups[0].ssh.sourceSecurityGroupIds" => Some(base_with_ssh()),
+        // A user's launch template decides the instance type.
+        "managedNodeGroups[0].launchTemplate.id"
+        | "managedNodeGroups[0].launchTemplate.version" => {
+            let mut doc = base();
+            let mng = doc["managedNodeGroups"][0].as_object_mut().expect("object");
+            mng.remove("instanceType");
+            mng.insert(
+                "launchTemplate".into(),
+                json!({"id": "lt-0123456789abcdef0"}),
+            );
+            Some(doc)
+        }
         "nodeGroups[0].bottlerocket.enableAdminContainer"
         | "nodeGroups[0].bottlerocket.settings" => {
             let mut doc = base();
@@ -802,22 +814,7 @@ const REFUSED_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         "07-",
         &[("nodeGroups[1].ssh.allow", "key from a local file")],
     ),
-    (
-        "14-",
-        &[("nodeGroups[0].amiFamily", "WindowsServer2019FullContainer")],
-    ),
-    (
-        "22-",
-        &[
-            (
-                "managedNodeGroups[0].launchTemplate",
-                "user-supplied launch template",
-            ),
-            ("managedNodeGroups[1].amiFamily", "AmazonLinux2"),
-            ("managedNodeGroups[1].ami", "custom AMI"),
-            ("managedNodeGroups[1].ssh.allow", "local file"),
-        ],
-    ),
+    ("22-", &[("managedNodeGroups[1].ssh.allow", "local file")]),
     (
         "24-",
         &[
@@ -829,14 +826,6 @@ const REFUSED_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("30-", &[("kubernetesNetworkConfig.ipFamily", "IPv6")]),
-    (
-        "32-",
-        &[
-            ("nodeGroups[0].amiFamily", "WindowsServer2019FullContainer"),
-            ("nodeGroups[1].amiFamily", "WindowsServer2022FullContainer"),
-            ("nodeGroups[1].overrideBootstrapCommand", "nodeadm"),
-        ],
-    ),
     ("35-outposts", &[("outpost", "AWS Outposts")]),
     ("36-", &[("outpost", "AWS Outposts")]),
     (
