@@ -400,6 +400,18 @@ fn context_base(path: &str) -> Option<Value> {
         "vpc.cidr" | "availabilityZones" => Some(base_created_vpc()),
         "nodeGroups[0].ssh.sourceSecurityGroupIds"
         | "managedNodeGroups[0].ssh.sourceSecurityGroupIds" => Some(base_with_ssh()),
+        // A user's launch template decides the instance type.
+        "managedNodeGroups[0].launchTemplate.id"
+        | "managedNodeGroups[0].launchTemplate.version" => {
+            let mut doc = base();
+            let mng = doc["managedNodeGroups"][0].as_object_mut().expect("object");
+            mng.remove("instanceType");
+            mng.insert(
+                "launchTemplate".into(),
+                json!({"id": "lt-0123456789abcdef0"}),
+            );
+            Some(doc)
+        }
         "nodeGroups[0].bottlerocket.enableAdminContainer"
         | "nodeGroups[0].bottlerocket.settings" => {
             let mut doc = base();
@@ -807,21 +819,6 @@ const INVALID_EXAMPLES: &[(&str, &str)] = &[("15-", "E-ami"), ("17-", "E-arn"), 
 /// collects all refusals of a config rather than stopping at the first).
 const REFUSED_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     (
-        "14-",
-        &[("nodeGroups[0].amiFamily", "WindowsServer2019FullContainer")],
-    ),
-    (
-        "22-",
-        &[
-            (
-                "managedNodeGroups[0].launchTemplate",
-                "user-supplied launch template",
-            ),
-            ("managedNodeGroups[1].amiFamily", "AmazonLinux2"),
-            ("managedNodeGroups[1].ami", "custom AMI"),
-        ],
-    ),
-    (
         "24-",
         &[
             (
@@ -829,14 +826,6 @@ const REFUSED_EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "does not look subnets up",
             ),
             ("nodeGroups[1].subnets[0]", "private-one"),
-        ],
-    ),
-    (
-        "32-",
-        &[
-            ("nodeGroups[0].amiFamily", "WindowsServer2019FullContainer"),
-            ("nodeGroups[1].amiFamily", "WindowsServer2022FullContainer"),
-            ("nodeGroups[1].overrideBootstrapCommand", "nodeadm"),
         ],
     ),
     ("35-outposts", &[("outpost", "AWS Outposts")]),

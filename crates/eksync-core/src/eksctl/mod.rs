@@ -1020,6 +1020,11 @@ impl ClusterConfig {
     }
 }
 
+/// Whether an `amiFamily` is one of eksctl's Windows Server families (`api.IsWindowsImage`).
+pub fn is_windows_family(family: &str) -> bool {
+    family.starts_with("WindowsServer")
+}
+
 /// eksctl's default VPC CIDR when it creates the VPC and `vpc.cidr` is not set.
 pub const DEFAULT_VPC_CIDR: &str = "192.168.0.0/16";
 

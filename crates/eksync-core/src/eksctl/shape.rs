@@ -1639,7 +1639,7 @@ pub static MANAGED_NODE_GROUP: Obj = Obj {
         Field {
             name: "overrideBootstrapCommand",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "placement",
@@ -1875,7 +1875,7 @@ pub static NODE_GROUP: Obj = Obj {
         Field {
             name: "containerRuntime",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "cpuCredits",

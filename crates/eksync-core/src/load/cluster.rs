@@ -320,6 +320,7 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
     check_arns(c, report);
     check_cluster_settings(c, report);
     check_access(c, report);
+    check_windows(c, report);
     for (i, ng) in c.node_groups.iter().enumerate() {
         let path = FieldPath::keys(&["nodeGroups"]).index(i).key("ami");
         check_ami(ng.ami.as_deref(), false, &path, report);
@@ -328,6 +329,46 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
         let path = FieldPath::keys(&["managedNodeGroups"]).index(i).key("ami");
         check_ami(ng.ami.as_deref(), true, &path, report);
     }
+}
+
+/// eksctl's notes on Windows node groups (`LogWindowsCompatibility`), as warnings at the first
+/// Windows group's `amiFamily`: Windows workloads need a Linux node group (CoreDNS and the VPC
+/// resource controller's webhook run on Linux), and the VPC resource controller's Windows IPAM,
+/// which eksctl turns on after creating the cluster (the `enable-windows-ipam` key of the
+/// kube-system/amazon-vpc-cni ConfigMap, `pkg/windows/ipam.go`) and eksync does not.
+fn check_windows(c: &ClusterConfig, report: &mut Report) {
+    let family = |f: &Option<String>| f.as_deref().unwrap_or_default().to_string();
+    let families: Vec<(FieldPath, String)> = c
+        .node_groups
+        .iter()
+        .enumerate()
+        .map(|(i, ng)| {
+            let p = FieldPath::keys(&["nodeGroups"]).index(i);
+            (p, family(&ng.ami_family))
+        })
+        .chain(c.managed_node_groups.iter().enumerate().map(|(i, ng)| {
+            let p = FieldPath::keys(&["managedNodeGroups"]).index(i);
+            (p, family(&ng.ami_family))
+        }))
+        .collect();
+    let Some((first, _)) = families.iter().find(|(_, f)| eksctl::is_windows_family(f)) else {
+        return;
+    };
+    let at = first.key("amiFamily");
+    if families.iter().all(|(_, f)| eksctl::is_windows_family(f)) {
+        report(
+            &at,
+            "W-windows",
+            "a Linux node group is required to support Windows workloads (CoreDNS and the VPC resource controller's webhook run on Linux nodes); add one to nodeGroups or managedNodeGroups".to_string(),
+            true,
+        );
+    }
+    report(
+        &at,
+        "W-windows",
+        "Windows pods get their IP addresses from the VPC resource controller, which needs `enable-windows-ipam: \"true\"` in the kube-system/amazon-vpc-cni ConfigMap: eksctl writes it after creating the cluster, eksync does not; add that ConfigMap to the repo".to_string(),
+        true,
+    );
 }
 
 /// eksctl's rule for node group names (`validateNodeGroupName` in `pkg/apis/eksctl.io/v1alpha5`):

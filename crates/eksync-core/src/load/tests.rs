@@ -629,3 +629,49 @@ fn log_retention_is_warned_about_with_what_eksctl_does_instead() {
     assert!(warnings[0].message.contains("PutRetentionPolicy"));
     assert!(warnings[0].message.contains("/aws/eks/one/cluster"));
 }
+
+/// eksctl's Windows notes (`LogWindowsCompatibility`, `pkg/windows/ipam.go`) as warnings at the
+/// first Windows group's `amiFamily`; no errors.
+#[test]
+fn windows_node_groups_draw_eksctls_notes_as_warnings() {
+    let windows_only = b"apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: one\n  region: us-west-2\nnodeGroups:\n  - name: linux\n    amiFamily: WindowsServer2022CoreContainer\n  - name: win\n    amiFamily: WindowsServer2019FullContainer\n";
+    let warnings = |text: &[u8]| -> Vec<(String, Option<usize>, String)> {
+        let loaded = load(&source(&[("cluster.yaml", text)]));
+        assert!(
+            loaded.diagnostics.iter().all(|d| !d.is_error()),
+            "{:#?}",
+            loaded.diagnostics
+        );
+        loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "W-windows")
+            .map(|d| {
+                let loc = d.location.clone().unwrap_or_else(|| Location::file(""));
+                (loc.field.unwrap_or_default(), loc.line, d.message.clone())
+            })
+            .collect()
+    };
+    let w = warnings(windows_only);
+    assert_eq!(w.len(), 2, "{w:#?}");
+    assert!(w
+        .iter()
+        .all(|(f, l, _)| f == "nodeGroups[0].amiFamily" && *l == Some(8)));
+    assert!(
+        w.iter()
+            .any(|x| x.2.contains("a Linux node group is required")),
+        "{w:#?}"
+    );
+    assert!(
+        w.iter().any(|x| x.2.contains("enable-windows-ipam")),
+        "{w:#?}"
+    );
+    // A managed Linux group beside them: only the IPAM note.
+    let mut with_linux = windows_only.to_vec();
+    with_linux.extend_from_slice(b"managedNodeGroups:\n  - name: mng\n");
+    let w = warnings(&with_linux);
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert!(w[0].2.contains("enable-windows-ipam"));
+    // No Windows group, no note.
+    assert!(warnings(CLUSTER).is_empty());
+}

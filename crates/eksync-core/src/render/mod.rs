@@ -14,9 +14,11 @@
 //! the VPC eksctl would create (subnets per zone, internet and NAT gateways, routes; see `vpc.rs`);
 //! per unmanaged group the instance role and profile, inline policies for `attachPolicy` and
 //! `withAddonPolicies`, the local security group and its control-plane rules, an access entry, the
-//! launch template (AL2023 `nodeadm` user data carrying labels and taints to the kubelet) and the
+//! launch template (AL2023 `nodeadm` user data carrying labels and taints to the kubelet; AL2,
+//! Bottlerocket and Windows bootstraps in `userdata.rs`, `bottlerocket.rs`, `windows.rs`) and the
 //! Auto Scaling group (with a Spot `MixedInstancesPolicy` where asked, and the cluster-autoscaler
-//! discovery and node-template tags); per managed group the role, a launch template and the
+//! discovery and node-template tags); per managed group the role, a launch template (with the
+//! custom AMI and `overrideBootstrapCommand` where given) or the user's `launchTemplate`, and the
 //! `AWS::EKS::Nodegroup`; with `iam.withOIDC` the cluster's IAM OIDC provider (in the cluster
 //! stack, where eksctl creates it through the API) and per `iam.serviceAccounts` entry eksctl's
 //! `eksctl-<cluster>-addon-iamserviceaccount-<namespace>-<name>` stack with the role (see
@@ -30,8 +32,10 @@
 //! parameters listed in [`RenderedStack::parameters`] for the executor to fill), install the
 //! default EKS add-ons eksctl adds after the cluster stack (vpc-cni, kube-proxy, coredns), or
 //! render fields listed by [`ClusterConfig::unrendered_fields`]. AMI families other than
-//! AmazonLinux2023 (and AmazonLinux2 and Bottlerocket for unmanaged groups), SSH keys from local files, IPv6, fully private clusters and Outposts are refused rather than
-//! rendered wrongly; [`render_stacks`] reports every refusal of a config at once. No I/O.
+//! AmazonLinux2023 (and for unmanaged groups AmazonLinux2, Bottlerocket and Windows Server
+//! 2019/2022; for managed groups AmazonLinux2 with a custom AMI), SSH keys from local files, IPv6,
+//! fully private clusters and Outposts are refused rather than rendered wrongly, and so is what
+//! eksctl's validation refuses around a user's launch template or a custom AMI; [`render_stacks`] reports every refusal of a config at once. No I/O.
 
 mod access_entry;
 mod bottlerocket;
@@ -43,6 +47,7 @@ mod nodegroup;
 mod placement;
 mod userdata;
 mod vpc;
+mod windows;
 
 #[cfg(test)]
 mod tests;
@@ -276,10 +281,11 @@ pub enum RenderError {
     NoInstanceTypes { path: FieldPath },
     #[error("{path}: {what} is not rendered yet")]
     NotRendered { path: FieldPath, what: &'static str },
-    #[error("{path}: {reason}")]
-    Invalid { path: FieldPath, reason: String },
     #[error("{path}: an IPv6 cluster {reason} (eksctl refuses this too)")]
     Ipv6 { path: FieldPath, reason: String },
+    /// A combination eksctl refuses too (its `validation.go`), said in its words where it can.
+    #[error("{path}: {reason}")]
+    InvalidNodeGroup { path: FieldPath, reason: String },
     #[error("{path}: an IRSA service account needs iam.withOIDC: true (the role trusts the cluster's IAM OIDC provider, which only withOIDC creates; eksctl refuses this too)")]
     NeedsOidc { path: FieldPath },
 }
@@ -299,7 +305,7 @@ impl RenderError {
             | RenderError::NotRendered { path, .. }
             | RenderError::NeedsOidc { path }
             | RenderError::Ipv6 { path, .. }
-            | RenderError::Invalid { path, .. } => path,
+            | RenderError::InvalidNodeGroup { path, .. } => path,
         }
     }
 }

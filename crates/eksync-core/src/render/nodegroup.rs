@@ -3,6 +3,9 @@
 //! for the node role, the local security group `SG` with its control-plane rules, the
 //! `NodeGroupLaunchTemplate` and the Auto Scaling group `NodeGroup` (its physical id is the ASG
 //! name). It also holds what managed groups share with it: labels, taint checks, autoscaler tags.
+//! Windows groups (`windows.rs`) differ as eksctl's do: the Windows AMI and PowerShell user data,
+//! the `/dev/sda1` root device, an `EC2_WINDOWS` access entry and `containerRuntime` (docker or
+//! containerd; Linux groups accept only containerd, which they run anyway).
 //!
 //! Cluster-autoscaler tags: the discovery tags (`k8s.io/cluster-autoscaler/enabled`,
 //! `k8s.io/cluster-autoscaler/<cluster>`) are added when `withAddonPolicies.autoScaler` is on (as
@@ -23,6 +26,7 @@ use std::collections::BTreeMap;
 use super::iam;
 use super::placement::{image_id, is_arm, is_gpu, metadata_options, root_volume, subnets};
 use super::userdata::{self, NodeBootstrap};
+use super::windows::{self, WindowsBootstrap};
 use super::{
     import_cluster, kubernetes_version, name_tag, outputs as out, ref_, sub, ParameterSource,
     RenderError, RenderedStack, Template,
@@ -58,20 +62,33 @@ pub(super) fn render(
             "preBootstrapCommands on Bottlerocket (it has no shell to run them; eksctl refuses them too)",
         ));
     }
+    let win = windows::is_windows(ng.ami_family.as_deref());
     let family = match ng.ami_family.as_deref() {
         Some(f @ (BOTTLEROCKET | AL2)) => f,
+        Some(f) if win => f,
         _ => AMI_FAMILY,
     };
     if ng.efa_enabled.unwrap_or(false) {
         errors.push(not_rendered(path.key("efaEnabled"), "efaEnabled"));
     }
     let al2 = ng.ami_family.as_deref() == Some(AL2);
-    if ng.override_bootstrap_command.is_some() && !al2 {
+    if ng.override_bootstrap_command.is_some() && !al2 && !win {
         errors.push(not_rendered(
             path.key("overrideBootstrapCommand"),
             "overrideBootstrapCommand (AmazonLinux2023 nodes bootstrap with nodeadm)",
         ));
     }
+    if win && ng.kubelet_extra_config.is_some() {
+        errors.push(RenderError::InvalidNodeGroup {
+            path: path.key("kubeletExtraConfig"),
+            reason: format!("kubeletExtraConfig is not supported for {family} node groups (eksctl refuses it too)"),
+        });
+    }
+    errors.extend(check_container_runtime(
+        ng.container_runtime.as_deref(),
+        win,
+        &path.key("containerRuntime"),
+    ));
     let taints = ng.taints.to_list();
     errors.extend(check_taints(&taints, &ng.taints, &path.key("taints")));
     let private = ng.private_networking.unwrap_or(false);
@@ -109,7 +126,7 @@ pub(super) fn render(
                     "ClusterName": cluster,
                     "PrincipalArn": role,
                     "Tags": name_tag("AccessEntry"),
-                    "Type": "EC2_LINUX",
+                    "Type": if win { "EC2_WINDOWS" } else { "EC2_LINUX" },
                 }}),
             );
             t.output(out::NODEGROUP_USES_ACCESS_ENTRY, json!(true), false);
@@ -191,7 +208,24 @@ pub(super) fn render(
         service_cidr,
     };
     let version = kubernetes_version(cfg);
-    let (image, user_data) = if bottlerocket {
+    let (image, user_data) = if win {
+        let image = match ng.ami.as_deref() {
+            None | Some("auto") | Some("auto-ssm") => Ok(windows::image_id(family, version)),
+            other => image_id(other, version, &instance_type, &path.key("ami")),
+        };
+        let boot = WindowsBootstrap {
+            cluster,
+            labels: &labels,
+            taints: &taints,
+            max_pods: ng.max_pods_per_node,
+            cluster_dns: ng.cluster_dns.as_deref(),
+            service_cidr,
+            container_runtime: ng.container_runtime.as_deref(),
+            pre_bootstrap_commands: &ng.pre_bootstrap_commands,
+            override_command: ng.override_bootstrap_command.as_deref(),
+        };
+        (image, Ok(windows::user_data(&boot)))
+    } else if bottlerocket {
         let image = match ng.ami.as_deref() {
             None | Some("auto") | Some("auto-ssm") => Ok(super::bottlerocket::image_id(
                 version,
@@ -244,8 +278,16 @@ pub(super) fn render(
     let mut data = json!({
         "BlockDeviceMappings": [{
             // Bottlerocket's data volume is the second device; its OS volume keeps the AMI's size.
+            // Windows AMIs boot from /dev/sda1 (eksctl's `rootDeviceForWindows`).
             "DeviceName": ng.volume_name.clone().unwrap_or_else(|| {
-                if bottlerocket { "/dev/xvdb" } else { "/dev/xvda" }.to_string()
+                if bottlerocket {
+                    "/dev/xvdb"
+                } else if win {
+                    "/dev/sda1"
+                } else {
+                    "/dev/xvda"
+                }
+                .to_string()
             }),
             "Ebs": ebs,
         }],
@@ -573,7 +615,8 @@ pub(crate) fn node_name(
     }
 }
 
-/// AmazonLinux2023, and for `unmanaged` groups also Bottlerocket and AmazonLinux2.
+/// AmazonLinux2023, and for `unmanaged` groups also Bottlerocket, AmazonLinux2 and the Windows
+/// families of `windows.rs`.
 pub(crate) fn check_ami_family(
     family: Option<&str>,
     path: &FieldPath,
@@ -582,11 +625,35 @@ pub(crate) fn check_ami_family(
     match family {
         None | Some(AMI_FAMILY) => Ok(()),
         Some(BOTTLEROCKET | AL2) if unmanaged => Ok(()),
+        f if unmanaged && windows::is_windows(f) => Ok(()),
         Some(f) => Err(RenderError::UnsupportedAmiFamily {
             path: path.key("amiFamily"),
             family: f.to_string(),
         }),
     }
+}
+
+/// `containerRuntime`: Windows nodes take `docker` or `containerd` (what `Start-EKSBootstrap.ps1`
+/// accepts); Linux nodes run containerd, so only `containerd` is accepted there (and changes nothing).
+fn check_container_runtime(
+    runtime: Option<&str>,
+    windows: bool,
+    path: &FieldPath,
+) -> Option<RenderError> {
+    let runtime = runtime?;
+    let ok = if windows {
+        ["docker", "containerd"].contains(&runtime)
+    } else {
+        runtime == "containerd"
+    };
+    (!ok).then(|| RenderError::InvalidNodeGroup {
+        path: path.clone(),
+        reason: if windows {
+            format!("container runtime {runtime:?} is not one of docker, containerd (what Start-EKSBootstrap.ps1 accepts)")
+        } else {
+            format!("container runtime {runtime:?}: Linux nodes run containerd; only Windows node groups choose their runtime")
+        },
+    })
 }
 
 /// Rejects taint effects Kubernetes does not know, each naming the taint's place in the file.

@@ -9,7 +9,8 @@
 //! eksctl writes the live cluster's endpoint, CA and service CIDR into the text. Here they are
 //! CloudFormation substitutions instead (`${ClusterEndpoint}` from the cluster stack's export, the
 //! CA and service CIDR from stack parameters), so the text is deterministic. It does not render
-//! other AMI families (Bottlerocket is `bottlerocket.rs`) or `kubeletExtraConfig`, nor
+//! other AMI families (Bottlerocket is `bottlerocket.rs`, Windows `windows.rs`, a managed group's
+//! custom AMI `managed.rs`) or `kubeletExtraConfig`, nor
 //! `overrideBootstrapCommand` on AmazonLinux2023.
 
 use serde_json::{json, Value};

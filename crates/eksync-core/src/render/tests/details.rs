@@ -442,7 +442,7 @@ fn what_is_not_rendered_is_refused_with_its_path() {
         (json!({"vpc": {"subnets": null}}), json!({}), "vpc.subnets"),
         (
             json!({}),
-            json!({"amiFamily": "WindowsServer2022FullContainer"}),
+            json!({"amiFamily": "WindowsServer2025FullContainer"}),
             "nodeGroups[0].amiFamily",
         ),
         (

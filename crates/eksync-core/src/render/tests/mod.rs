@@ -21,6 +21,7 @@ macro_rules! snap {
 mod access;
 mod irsa;
 mod vpc;
+mod windows;
 
 /// The reference scenario's ClusterConfig (`eks-test-jenkins`), as the example repo has it.
 const EXAMPLE: &str = include_str!("../../../../../examples-repo/cluster/cluster.yaml");
