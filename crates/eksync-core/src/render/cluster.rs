@@ -4,8 +4,9 @@
 //! when eksctl would create it (see `vpc.rs`), and the outputs (all exported as `<stack>::<Output>`
 //! except `CertificateAuthorityData`, `ClusterStackName` and `FeatureNATMode`, as eksctl does).
 //! An existing VPC (`vpc.id`) must list its subnets with ids: eksync does not look them up. It
-//! renders the IAM OIDC provider under `iam.withOIDC` (see `irsa.rs`). It
-//! does not render Fargate profiles, secrets encryption, logging, VPC endpoints (a fully private
+//! renders the IAM OIDC provider under `iam.withOIDC` (see `irsa.rs`) and, with `fargateProfiles`,
+//! the Fargate pod execution role (see `fargate.rs`; the profiles themselves are EKS API objects,
+//! not stack resources). It does not render secrets encryption, logging, VPC endpoints (a fully private
 //! cluster is refused) or IPv6.
 
 use serde_json::{json, Value};
@@ -374,6 +375,7 @@ pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, Vec<RenderErr
     if cfg.with_oidc() {
         super::irsa::add_oidc_provider(&mut t);
     }
+    super::fargate::add_pod_execution_role(&mut t, cfg);
 
     // Existing VPC outputs (a created VPC's are added with its resources).
     if let Network::Existing {

@@ -20,7 +20,9 @@
 //! `AWS::EKS::Nodegroup`; with `iam.withOIDC` the cluster's IAM OIDC provider (in the cluster
 //! stack, where eksctl creates it through the API) and per `iam.serviceAccounts` entry eksctl's
 //! `eksctl-<cluster>-addon-iamserviceaccount-<namespace>-<name>` stack with the role (see
-//! `irsa.rs`).
+//! `irsa.rs`); with `fargateProfiles` the Fargate pod execution role in the cluster stack, and the
+//! profiles themselves as desired EKS API objects ([`eks_objects`], see `fargate.rs`), like the
+//! `addons` (see `addons.rs`): eksctl creates both through EKS's API, not CloudFormation.
 //!
 //! What it deliberately does not do: look anything up in AWS (an existing VPC's subnets must be
 //! listed with ids; the zones of a created VPC are the config's or a fixed default, never EC2's;
@@ -31,8 +33,10 @@
 //! AmazonLinux2023 (and AmazonLinux2 and Bottlerocket for unmanaged groups), SSH keys from local files, IPv6, fully private clusters and Outposts are refused rather than
 //! rendered wrongly; [`render_stacks`] reports every refusal of a config at once. No I/O.
 
+mod addons;
 mod bottlerocket;
 mod cluster;
+mod fargate;
 mod iam;
 mod irsa;
 mod managed;
@@ -95,6 +99,8 @@ pub mod outputs {
     pub const OIDC_ISSUER: &str = "OIDCIssuer";
     /// The ARN of an IRSA service account's role (eksctl's `IAMServiceAccountRoleName`).
     pub const IAM_SERVICE_ACCOUNT_ROLE: &str = "Role1";
+    /// The role Fargate pods run with (`fargateProfiles`).
+    pub const FARGATE_POD_EXECUTION_ROLE_ARN: &str = "FargatePodExecutionRoleARN";
 }
 
 /// Which eksctl stack a rendering is.
@@ -279,6 +285,16 @@ impl RenderError {
     }
 }
 
+/// The EKS API objects of a cluster (eksctl creates them through EKS's API, not CloudFormation):
+/// its Fargate profiles, then its add-ons, then its Pod Identity associations, each in file
+/// order.
+pub fn eks_objects(cfg: &ClusterConfig) -> Vec<crate::awsdiff::DesiredEksObject> {
+    let mut out = fargate::profiles(cfg);
+    out.extend(addons::addons(cfg));
+    out.extend(addons::pod_identities(cfg));
+    out
+}
+
 /// Renders the cluster stack followed by one stack per node group (`nodeGroups` then
 /// `managedNodeGroups`, in file order), then one stack per IRSA service account
 /// (`iam.serviceAccounts` in file order, but for those with `attachRoleARN`, which need no role);
@@ -293,11 +309,17 @@ pub fn render_cluster(cfg: &ClusterConfig) -> Result<Vec<RenderedStack>, RenderE
 pub fn render_stacks(cfg: &ClusterConfig) -> Result<Vec<RenderedStack>, Vec<RenderError>> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
+    match cluster::render(cfg) {
+        Ok(s) => {
+            errors.extend(fargate::check(cfg, &s));
+            out.push(s);
+        }
+        Err(e) => errors.extend(e),
+    }
     let mut keep = |r: Result<RenderedStack, Vec<RenderError>>| match r {
         Ok(s) => out.push(s),
         Err(e) => errors.extend(e),
     };
-    keep(cluster::render(cfg));
     for (i, ng) in cfg.node_groups.iter().enumerate() {
         let path = FieldPath::keys(&["nodeGroups"]).index(i);
         keep(nodegroup::render(cfg, ng, &path));

@@ -18,6 +18,7 @@ macro_rules! snap {
     };
 }
 
+mod fargate;
 mod irsa;
 mod vpc;
 
