@@ -356,6 +356,7 @@ async fn a_failed_step_skips_the_steps_that_wait_for_it() {
         policies: Vec::new(),
         drift: Default::default(),
         notes: Vec::new(),
+        eks_objects: Vec::new(),
         steps: vec![
             PlannedStep {
                 id: 0,

@@ -482,3 +482,124 @@ async fn the_generated_iam_policy_allows_exactly_the_actions_called() {
     assert!(allowed.contains("iam:PassRole"));
     eprintln!("{} actions called, all allowed: {seen:?}", seen.len());
 }
+
+/// Fargate profiles, EKS API objects in the one graph (moto 5.2.5 serves CreateFargateProfile,
+/// DescribeFargateProfile and DeleteFargateProfile): planned as creates after the cluster stack,
+/// created one at a time and waited for until ACTIVE with the cluster stack's pod execution role
+/// and private subnets, settled on the next diff, and a selector change (immutable in EKS) is a
+/// delete then a create.
+#[tokio::test]
+async fn fargate_profiles_are_created_settle_and_a_selector_change_replaces_one() {
+    let (_guard, server) = moto().await;
+    let dir = tempfile::tempdir().unwrap();
+    let oob = support::scenario::out_of_band(&server.url);
+    let net = network(&oob).await;
+    let repo = repo(dir.path(), &net);
+    // Before the cluster stack stand-in is made from the rendering: it then holds the role.
+    let path = repo.join("cluster/cluster.yaml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(
+        "\nfargateProfiles:\n  - name: fp-default\n    selectors:\n      - namespace: default\n  - name: fp-dev\n    selectors:\n      - namespace: dev\n        labels: {env: dev}\n    tags: {team: dev}\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    cluster_stack(&oob, &repo, &net).await;
+    let repo_s = repo.to_str().unwrap();
+
+    let (code, plan) = eksync(server, &["diff", repo_s]);
+    assert_eq!(code, 2, "{plan:#}");
+    assert_eq!(item(&plan, "fp-default")["action"], "create", "{plan:#}");
+    assert_eq!(item(&plan, "fp-dev")["action"], "create");
+
+    let (code, run) = eksync(server, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    for name in ["fp-default", "fp-dev"] {
+        assert_eq!(
+            item(&run, name)["outcome"]["status"],
+            "done",
+            "{name}: {run:#}"
+        );
+    }
+    assert!(item(&run, "fp-default")["wave"].as_u64() < item(&run, "fp-dev")["wave"].as_u64());
+    let outputs = oob
+        .cloudformation
+        .describe_stacks()
+        .stack_name(CLUSTER_STACK)
+        .send()
+        .await
+        .unwrap()
+        .stacks()[0]
+        .outputs()
+        .to_vec();
+    let role = outputs
+        .iter()
+        .find(|o| o.output_key() == Some("FargatePodExecutionRoleARN"))
+        .and_then(|o| o.output_value())
+        .expect("the cluster stack has the role's output")
+        .to_string();
+    let describe = |name: &'static str| {
+        let eks = oob.eks.clone();
+        async move {
+            eks.describe_fargate_profile()
+                .cluster_name("eks-test-jenkins")
+                .fargate_profile_name(name)
+                .send()
+                .await
+                .expect("the profile exists")
+                .fargate_profile()
+                .cloned()
+                .expect("a profile")
+        }
+    };
+    let dev = describe("fp-dev").await;
+    assert_eq!(dev.status().map(|s| s.as_str()), Some("ACTIVE"));
+    assert_eq!(dev.pod_execution_role_arn(), Some(role.as_str()));
+    let mut subnets = dev.subnets().to_vec();
+    subnets.sort();
+    let mut want = net.subnets.clone();
+    want.sort();
+    assert_eq!(subnets, want, "the cluster's private subnets");
+    assert_eq!(dev.selectors()[0].namespace(), Some("dev"));
+    assert_eq!(
+        dev.selectors()[0].labels().and_then(|l| l.get("env")),
+        Some(&"dev".to_string())
+    );
+    assert_eq!(
+        dev.tags().and_then(|t| t.get("team")),
+        Some(&"dev".to_string())
+    );
+
+    let (code, plan) = eksync(server, &["diff", repo_s]);
+    assert_eq!(code, 0, "a second run reports no changes: {plan:#}");
+
+    // A selector change: EKS cannot change a profile, so it is deleted and created again.
+    edit(
+        &repo,
+        "cluster/cluster.yaml",
+        "labels: {env: dev}",
+        "labels: {env: test}",
+    );
+    let (code, plan) = eksync(server, &["diff", repo_s]);
+    assert_eq!(code, 2, "{plan:#}");
+    let fp = item(&plan, "fp-dev");
+    assert_eq!(fp["action"], "update", "{plan:#}");
+    let details = fp["details"].to_string();
+    assert!(
+        details.contains("delete and recreate: immutable field(s) selectors change"),
+        "{details}"
+    );
+    assert_eq!(item(&plan, "fp-default")["action"], "no-change");
+    let (code, run) = eksync(server, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 2, "{run:#}");
+    let summary = item(&run, "fp-dev")["outcome"].to_string();
+    assert!(
+        summary.contains("deleted") && summary.contains("ACTIVE"),
+        "{summary}"
+    );
+    let dev = describe("fp-dev").await;
+    assert_eq!(
+        dev.selectors()[0].labels().and_then(|l| l.get("env")),
+        Some(&"test".to_string())
+    );
+    let (code, plan) = eksync(server, &["diff", repo_s]);
+    assert_eq!(code, 0, "{plan:#}");
+}

@@ -1,16 +1,16 @@
-//! The AWS half of the executor: reads live AWS for the desired stacks and policies, asks
-//! `awsdiff` what differs, previews stack changes through change sets, and runs the AWS steps of
-//! graph nodes. Mapping steps and drift onto graph nodes is the only logic here.
+//! The AWS half of the executor: reads live AWS for the desired stacks, policies and EKS objects
+//! (Fargate profiles, add-ons, Pod Identity associations), asks `awsdiff` what differs, previews stack changes through change sets,
+//! and runs the AWS steps of graph nodes. Mapping steps and drift onto graph nodes is the only logic here.
 
 use std::collections::BTreeMap;
 
 use super::run::StepReport;
 use super::{Action, ExecError, ExecOptions, LivePlan, Outcome};
-use crate::adapters::aws::{AwsAdapter, StepOutcome};
+use crate::adapters::aws::{AwsAdapter, AwsError, StepOutcome};
 use crate::core::analysis::Analysis;
 use crate::core::awsdiff::{
-    self, AwsPlan, AwsStep, Disposition, Drift, DriftMode, DriftTarget, LiveAws, PlanOptions,
-    PolicyAction, StackAction,
+    self, AwsPlan, AwsStep, Disposition, Drift, DriftMode, DriftTarget, EksAction, EksKind,
+    LiveAws, PlanOptions, PolicyAction, StackAction,
 };
 use crate::core::desired::{self, DesiredAws};
 use crate::core::reconcile::{deferral, Detail, DriftNote};
@@ -39,7 +39,38 @@ fn step_owner(d: &DesiredAws, step: &AwsStep) -> Option<String> {
         AwsStep::SetAsgLimits { asg, .. } | AwsStep::SetAsgTags { asg, .. } => {
             d.stack_nodes.get(&asg.stack).cloned()
         }
+        AwsStep::CreateFargateProfile { cluster, profile } => Some(awsdiff::eks_node_id(
+            EksKind::FargateProfile,
+            cluster,
+            &profile.name,
+        )),
+        AwsStep::DeleteFargateProfile { cluster, name, .. } => {
+            Some(awsdiff::eks_node_id(EksKind::FargateProfile, cluster, name))
+        }
+        AwsStep::CreateAddon { cluster, addon } | AwsStep::UpdateAddon { cluster, addon } => {
+            Some(awsdiff::eks_node_id(EksKind::Addon, cluster, &addon.name))
+        }
+        AwsStep::CreatePodIdentityAssociation {
+            cluster,
+            association,
+        }
+        | AwsStep::UpdatePodIdentityAssociation {
+            cluster,
+            association,
+            ..
+        } => Some(awsdiff::eks_node_id(
+            EksKind::PodIdentityAssociation,
+            cluster,
+            &association.name(),
+        )),
     }
+}
+
+/// Reads live AWS: stacks, policies and what drift needs, then the EKS objects Git names.
+async fn read_all(adapter: &AwsAdapter, d: &DesiredAws) -> Result<LiveAws, AwsError> {
+    let mut live = adapter.read_live(&d.stacks, &d.policies).await?;
+    adapter.read_eks_objects(&d.eks_objects, &mut live).await?;
+    Ok(live)
 }
 
 fn drift_owner(d: &DesiredAws, drift: &Drift) -> Option<String> {
@@ -69,7 +100,7 @@ pub(super) async fn plan(
     p: &mut LivePlan,
 ) -> Result<(), ExecError> {
     let d = desired::desired_aws(a)?;
-    let live = adapter.read_live(&d.stacks, &d.policies).await?;
+    let live = read_all(adapter, &d).await?;
     let options = PlanOptions {
         repo_mode: if opts.detect_only {
             DriftMode::DetectOnly
@@ -78,7 +109,9 @@ pub(super) async fn plan(
         },
     };
     let mut aws_plan = awsdiff::plan(&d.stacks, &d.policies, &live, options, now)?;
+    awsdiff::plan_eks(&d.eks_objects, &live, options.repo_mode, &mut aws_plan);
     fill_stacks(p, &d, &aws_plan);
+    fill_eks(p, &aws_plan);
     fill_policies(p, &d, &aws_plan);
     fill_drift(p, &d, &aws_plan);
     for name in &d.observed {
@@ -131,6 +164,43 @@ fn fill_stacks(p: &mut LivePlan, d: &DesiredAws, aws_plan: &AwsPlan) {
                 .cloned()
                 .map(Detail::Map),
         );
+    }
+}
+
+/// EKS object verdicts onto their items: a replacement is an update whose details say which
+/// fields EKS cannot change in place.
+fn fill_eks(p: &mut LivePlan, aws_plan: &AwsPlan) {
+    for o in &aws_plan.eks_objects {
+        let Some(i) = node_index(p, &o.node_id()) else {
+            continue;
+        };
+        let item = &mut p.items[i];
+        item.action = match &o.action {
+            EksAction::Create => Action::Create,
+            EksAction::NoChange => Action::NoChange,
+            EksAction::Update if o.mode == DriftMode::DetectOnly => Action::DriftOnly,
+            EksAction::Update => Action::Update,
+            EksAction::Replace { reason } => {
+                if o.changes.is_empty() {
+                    item.details.push(Detail::Warning(reason.clone()));
+                } else {
+                    item.details.push(Detail::Recreate(
+                        o.changes.iter().map(|c| c.key.clone()).collect(),
+                    ));
+                }
+                if o.mode == DriftMode::DetectOnly {
+                    Action::DriftOnly
+                } else {
+                    Action::Update
+                }
+            }
+            EksAction::Blocked(why) => {
+                item.details.push(Detail::StackBlocked(why.clone()));
+                Action::Blocked
+            }
+        };
+        item.details
+            .extend(o.changes.iter().cloned().map(Detail::Map));
     }
 }
 
@@ -252,6 +322,20 @@ fn summarize(o: &StepOutcome) -> String {
             min_size,
             max_size,
         } => format!("Auto Scaling group {asg}: min {min_size:?}, max {max_size:?} put back"),
+        StepOutcome::FargateProfileCreated { cluster, name } => {
+            format!("Fargate profile {name} of cluster {cluster}: ACTIVE")
+        }
+        StepOutcome::FargateProfileDeleted { cluster, name } => {
+            format!("Fargate profile {name} of cluster {cluster}: deleted (to be created again)")
+        }
+        StepOutcome::PodIdentityPut {
+            cluster,
+            name,
+            role,
+        } => format!("Pod Identity association {name} of cluster {cluster}: role {role}"),
+        StepOutcome::AddonActive { cluster, name } => {
+            format!("add-on {name} of cluster {cluster}: ACTIVE")
+        }
         StepOutcome::AsgTagsSet { asg, keys } => {
             format!(
                 "Auto Scaling group {asg}: tags {} put back",
@@ -297,16 +381,13 @@ pub(super) async fn run_node(p: &LivePlan, adapter: &AwsAdapter, node: usize) ->
     let wrote = !done.is_empty() || failure.is_some();
     let reread = if wrote {
         let began = std::time::Instant::now();
-        let read = adapter
-            .read_live(&state.desired.stacks, &state.desired.policies)
-            .await
-            .map_err(|e| {
-                format!(
-                    "reading live AWS after {}: {}",
-                    p.items[node].name,
-                    error_chain(&e)
-                )
-            });
+        let read = read_all(adapter, &state.desired).await.map_err(|e| {
+            format!(
+                "reading live AWS after {}: {}",
+                p.items[node].name,
+                error_chain(&e)
+            )
+        });
         Some((began, read))
     } else {
         None

@@ -1,6 +1,7 @@
 //! Turns an [`Analysis`] (model + rendered stacks) into what the AWS comparison takes:
-//! [`DesiredStack`]s with parameters, dependencies and ownership rules, and [`DesiredRolePolicy`]s
-//! whose role flows from a node group stack. Pure; reading live AWS and deciding steps is
+//! [`DesiredStack`]s with parameters, dependencies and ownership rules, [`DesiredRolePolicy`]s
+//! whose role flows from a node group stack, and the EKS API objects (Fargate profiles) of each
+//! cluster. Pure; reading live AWS and deciding steps is
 //! `awsdiff`'s and the adapter's job.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +32,9 @@ pub struct DesiredAws {
     pub policy_nodes: BTreeMap<String, String>,
     /// Stacks eksync reads but never changes.
     pub observed: BTreeSet<String>,
+    /// EKS API objects (Fargate profiles), in cluster then file order; each is the graph node
+    /// [`awsdiff::DesiredEksObject::node_id`].
+    pub eks_objects: Vec<awsdiff::DesiredEksObject>,
 }
 
 /// Builds the desired AWS state: per cluster, `awsdiff::desired` maps rendered stacks and role
@@ -55,6 +59,8 @@ pub fn desired_aws(a: &Analysis) -> Result<DesiredAws, DesiredError> {
                 .iter()
                 .map(|s| awsdiff::desired::desired_stack(s, DriftMode::Correct)),
         );
+        out.eks_objects
+            .extend(crate::render::eks_objects(&c.config));
     }
     for p in &a.model.role_policies {
         let cluster = p.cluster.as_deref().or(single).unwrap_or_default();

@@ -660,6 +660,7 @@ fn aws_plan(
                 },
                 steps,
                 notes,
+                eks_objects: Vec::new(),
             };
             (plan, previews)
         })

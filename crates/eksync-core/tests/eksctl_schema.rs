@@ -4,8 +4,8 @@
 //! - every example loads with no unknown-field error, and the two that are themselves invalid get an
 //!   error that says why;
 //! - every leaf field path of the schema, set on a valid config, loads and either draws a warning
-//!   that names it (or the ignored object holding it) or changes the rendered stacks; and a warning
-//!   never names a field that does change them;
+//!   that names it (or the ignored object holding it) or changes the rendered stacks or EKS API
+//!   objects (Fargate profiles); and a warning never names a field that does change them;
 //! - a typo planted under each object of the schema is an error at its path and line;
 //! - two typos in one document are two errors.
 
@@ -388,6 +388,14 @@ fn base_with_irsa() -> Value {
     doc
 }
 
+/// The base config with one Fargate profile, so that the role fields of `iam` (used only with
+/// profiles) and each field of a profile are judged by what the profile renders to.
+fn base_with_fargate() -> Value {
+    let mut doc = base();
+    doc["fargateProfiles"] = json!([{"name": "fp", "selectors": [{"namespace": "default"}]}]);
+    doc
+}
+
 /// Fields that act only in a context the base config lacks, with a base that has it: the VPC's
 /// shape only matters when the cluster stack creates the VPC (with an existing `vpc.id` eksctl
 /// only checks it against the VPC), SSH sources only when SSH is allowed, Bottlerocket settings
@@ -395,6 +403,23 @@ fn base_with_irsa() -> Value {
 fn context_base(path: &str) -> Option<Value> {
     if path.starts_with("iam.serviceAccounts") {
         return Some(base_with_irsa());
+    }
+    if path.starts_with("fargateProfiles") || path.starts_with("iam.fargatePodExecutionRole") {
+        return Some(base_with_fargate());
+    }
+    if path.starts_with("iam.podIdentityAssociations") {
+        let mut doc = base();
+        doc["iam"] = json!({"podIdentityAssociations": [{
+            "namespace": "default",
+            "serviceAccountName": "s3-reader",
+            "roleARN": "arn:aws:iam::111122223333:role/role-1"
+        }]});
+        return Some(doc);
+    }
+    if path.starts_with("addons[0]") {
+        let mut doc = base();
+        doc["addons"] = json!([{"name": "vpc-cni"}]);
+        return Some(doc);
     }
     match path {
         "vpc.cidr" | "availabilityZones" => Some(base_created_vpc()),
@@ -476,19 +501,24 @@ fn set(doc: &Value, path: &[Step], value: Value) -> Value {
     value
 }
 
+/// The stacks and the EKS API objects (Fargate profiles) a config renders to.
+type Rendered = (
+    Vec<render::RenderedStack>,
+    Vec<eksync_core::awsdiff::DesiredEksObject>,
+);
+
 struct Outcome {
     diagnostics: Vec<Diagnostic>,
-    rendered: Option<Result<Vec<render::RenderedStack>, render::RenderError>>,
+    rendered: Option<Result<Rendered, render::RenderError>>,
 }
 
 fn load_value(doc: &Value) -> Outcome {
     let text = serde_json::to_string_pretty(doc).expect("JSON");
     let loaded = load::load(&source("cluster.json", &text));
-    let rendered = loaded
-        .model
-        .clusters
-        .first()
-        .map(|c| render::render_cluster(&c.config));
+    let rendered =
+        loaded.model.clusters.first().map(|c| {
+            render::render_cluster(&c.config).map(|s| (s, render::eks_objects(&c.config)))
+        });
     Outcome {
         diagnostics: loaded.diagnostics,
         rendered,

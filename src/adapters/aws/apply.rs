@@ -1,7 +1,7 @@
 //! Performs plan steps: stack create/update through change sets (execute, wait with exponential
 //! backoff and jitter, detect rollback and report the failing resource from the stack events; "no
 //! changes" is success), and direct drift corrections (PutRolePolicy, UpdateAutoScalingGroup min/max,
-//! CreateOrUpdateTags). It runs one step when asked: ordering steps, skipping dependents and
+//! CreateOrUpdateTags), and EKS API object steps (Fargate profiles, in `eks.rs`). It runs one step when asked: ordering steps, skipping dependents and
 //! cancelling are the executor's (one scheduler, in the core). It deliberately does not plan,
 //! delete stacks, or touch desired capacity.
 
@@ -68,6 +68,18 @@ pub enum StepOutcome {
     },
     /// Corrected Auto Scaling group tags.
     AsgTagsSet { asg: String, keys: Vec<String> },
+    /// A Fargate profile was created and is ACTIVE.
+    FargateProfileCreated { cluster: String, name: String },
+    /// A Fargate profile was deleted (to be created again).
+    FargateProfileDeleted { cluster: String, name: String },
+    /// An add-on was created or updated and is ACTIVE.
+    AddonActive { cluster: String, name: String },
+    /// A Pod Identity association was created or given its role.
+    PodIdentityPut {
+        cluster: String,
+        name: String,
+        role: String,
+    },
 }
 
 fn stack_status_class(status: &str) -> Option<bool> {
@@ -125,6 +137,26 @@ impl AwsAdapter {
                 min_size,
                 max_size,
             } => self.set_asg_limits(asg, *min_size, *max_size).await,
+            AwsStep::CreateFargateProfile { cluster, profile } => {
+                self.create_fargate_profile(cluster, profile).await
+            }
+            AwsStep::DeleteFargateProfile { cluster, name, .. } => {
+                self.delete_fargate_profile(cluster, name).await
+            }
+            AwsStep::CreateAddon { cluster, addon } => self.put_addon(cluster, addon, true).await,
+            AwsStep::CreatePodIdentityAssociation {
+                cluster,
+                association,
+            } => self.put_pod_identity(cluster, association, None).await,
+            AwsStep::UpdatePodIdentityAssociation {
+                cluster,
+                association_id,
+                association,
+            } => {
+                self.put_pod_identity(cluster, association, Some(association_id))
+                    .await
+            }
+            AwsStep::UpdateAddon { cluster, addon } => self.put_addon(cluster, addon, false).await,
             AwsStep::SetAsgTags { asg, tags } => {
                 let list = tags
                     .iter()

@@ -1,8 +1,9 @@
 //! The AWS adapter: the only module where AWS SDK types appear. It reads live state into the core's
 //! [`LiveAws`](crate::core::awsdiff::LiveAws), previews stack changes through change sets, and performs
 //! [`AwsStep`](crate::core::awsdiff::AwsStep)s: stack create/update through change sets (waiting with
-//! backoff, reporting the failing resource of a rollback), and direct drift corrections
-//! (PutRolePolicy, Auto Scaling group min/max and tags).
+//! backoff, reporting the failing resource of a rollback), direct drift corrections
+//! (PutRolePolicy, Auto Scaling group min/max and tags), and EKS API objects (Fargate profiles:
+//! create and wait until ACTIVE, delete and wait until gone; `eks`).
 //!
 //! Every call carries `User-Agent: eksync/<version> ...`, is retried by the SDK's standard strategy
 //! (exponential backoff with jitter on throttling and 5xx), and is counted by service and operation
@@ -17,6 +18,7 @@
 mod apply;
 mod changeset;
 mod client;
+mod eks;
 mod read;
 
 pub use apply::StepOutcome;

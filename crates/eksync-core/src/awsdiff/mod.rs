@@ -14,6 +14,8 @@
 //! - a table of properties known to force replacement, used when the endpoint gives no replacement
 //!   detail in a change set ([`replacement`]);
 //! - the plan: ordered steps as data ([`plan`]), and its Markdown preview ([`summary`]);
+//! - EKS API objects eksctl creates without CloudFormation (Fargate profiles): desired vs live,
+//!   create or delete-then-create where EKS cannot change a field, as steps ([`eks`]);
 //! - the mapping from rendered stacks and `IAMRolePolicy` documents to its inputs ([`desired`]).
 //!
 //! It deliberately does not do I/O, async, or read the clock (time is passed in), and it never sees
@@ -35,6 +37,7 @@
 pub mod desired;
 pub mod diff;
 pub mod drift;
+pub mod eks;
 pub mod normalize;
 pub mod plan;
 pub mod replacement;
@@ -47,6 +50,11 @@ pub use diff::{
     diff_parameters, diff_tags, diff_template, MapChange, TemplateChange, TemplateDiff,
 };
 pub use drift::{detect_drift, Disposition, Drift, DriftReport, DriftTarget};
+pub use eks::{
+    eks_node_id, plan_eks, AddonRequest, AddonSpec, DesiredEksObject, EksAction, EksKind,
+    EksObjectPlan, EksObjectSpec, FargateProfileSpec, FargateSelector, LiveAddon,
+    LiveFargateProfile, LivePodIdentity, PodIdentityRequest, PodIdentitySpec, ADDONS_NEEDING_NODES,
+};
 pub use normalize::{normalize_json, normalize_policy_text, policies_equal};
 pub use plan::{
     live_reads_needed, plan, AsgTarget, AwsPlan, AwsStep, PlanOptions, PlannedStep, PolicyAction,

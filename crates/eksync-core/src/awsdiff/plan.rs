@@ -99,6 +99,39 @@ pub enum AwsStep {
         asg: AsgTarget,
         tags: BTreeMap<String, String>,
     },
+    /// `CreateFargateProfile`, then wait until it is ACTIVE.
+    CreateFargateProfile {
+        cluster: String,
+        profile: super::eks::FargateProfileSpec,
+    },
+    /// `CreateAddon`, then wait until it is ACTIVE.
+    CreateAddon {
+        cluster: String,
+        addon: super::eks::AddonSpec,
+    },
+    /// `UpdateAddon`, then wait until it is ACTIVE again.
+    UpdateAddon {
+        cluster: String,
+        addon: super::eks::AddonSpec,
+    },
+    /// `CreatePodIdentityAssociation` (no wait: it has no status).
+    CreatePodIdentityAssociation {
+        cluster: String,
+        association: super::eks::PodIdentitySpec,
+    },
+    /// `UpdatePodIdentityAssociation` of association `association_id`: its role.
+    UpdatePodIdentityAssociation {
+        cluster: String,
+        association_id: String,
+        association: super::eks::PodIdentitySpec,
+    },
+    /// `DeleteFargateProfile`, then wait until it is gone: the first half of a replacement
+    /// (`reason` says why).
+    DeleteFargateProfile {
+        cluster: String,
+        name: String,
+        reason: String,
+    },
 }
 
 /// A step with its place in the order.
@@ -147,6 +180,9 @@ pub struct AwsPlan {
     pub steps: Vec<PlannedStep>,
     /// Notes such as deferred corrections.
     pub notes: Vec<String>,
+    /// Verdicts on EKS API objects ([`super::eks::plan_eks`]).
+    #[serde(default)]
+    pub eks_objects: Vec<super::eks::EksObjectPlan>,
 }
 
 impl AwsPlan {
@@ -160,6 +196,10 @@ impl AwsPlan {
                 .iter()
                 .any(|p| p.action != PolicyAction::NoChange)
             || !self.drift.drift.is_empty()
+            || self
+                .eks_objects
+                .iter()
+                .any(|o| o.action != super::eks::EksAction::NoChange)
     }
 }
 
@@ -281,22 +321,7 @@ fn order_stacks<'a>(
 fn resolved_parameters(d: &DesiredStack, live: &LiveAws) -> BTreeMap<String, Option<String>> {
     d.parameters
         .iter()
-        .map(|(k, v)| {
-            let value = match v {
-                ParamValue::Literal(s) => Some(s.clone()),
-                ParamValue::Secret(s) => Some(s.expose().to_string()),
-                ParamValue::StackOutput { stack, output } => live
-                    .stacks
-                    .get(stack)
-                    .and_then(|s| s.outputs.get(output))
-                    .cloned(),
-                ParamValue::EksServiceCidr { cluster } => live
-                    .eks_clusters
-                    .get(cluster)
-                    .and_then(|c| c.service_ipv4_cidr.clone()),
-            };
-            (k.clone(), value)
-        })
+        .map(|(k, v)| (k.clone(), live.resolve(v)))
         .collect()
 }
 
@@ -598,6 +623,7 @@ pub fn plan(
         drift,
         steps,
         notes,
+        eks_objects: Vec::new(),
     })
 }
 

@@ -6,6 +6,7 @@
 //! nor whole policy documents (values are clipped to 60 characters).
 
 use super::drift::{Disposition, Drift, DriftTarget};
+use super::eks::EksAction;
 use super::plan::{AwsPlan, AwsStep, StackAction};
 use super::replacement::{ChangeSetPreview, ReplacementSource};
 use super::types::{DriftMode, Owner, RoleSource};
@@ -189,6 +190,26 @@ pub fn render_markdown(plan: &AwsPlan, previews: &[ChangeSetPreview]) -> String 
             let _ = writeln!(out, "- `{}` on {name}: {}", p.policy_name, p.action);
         }
     }
+    if !plan.eks_objects.is_empty() {
+        out.push_str("\n### EKS objects\n\n");
+        for o in &plan.eks_objects {
+            let action = match &o.action {
+                EksAction::Create => "create".to_string(),
+                EksAction::NoChange => "no change".to_string(),
+                EksAction::Update => "update".to_string(),
+                EksAction::Replace { reason } => format!("replace: {reason}"),
+                EksAction::Blocked(why) => format!("blocked: {why}"),
+            };
+            let _ = writeln!(
+                out,
+                "- {} `{}` of cluster {}: {}",
+                o.kind.node_kind(),
+                text::md_cell(&o.name),
+                text::md_cell(&o.cluster),
+                text::md_cell(&action)
+            );
+        }
+    }
     if !plan.drift.drift.is_empty() || !plan.drift.not_owned.is_empty() {
         out.push_str("\n### Drift\n\n| resource | property | expected | live | owner | eksync |\n|---|---|---|---|---|---|\n");
         for d in plan.drift.drift.iter().chain(&plan.drift.not_owned) {
@@ -230,6 +251,37 @@ pub fn render_markdown(plan: &AwsPlan, previews: &[ChangeSetPreview]) -> String 
                     "set tags {} on ASG {}",
                     tags.keys().cloned().collect::<Vec<_>>().join(", "),
                     asg.name
+                ),
+                AwsStep::CreateFargateProfile { cluster, profile } => format!(
+                    "create Fargate profile `{}` of cluster {cluster}",
+                    text::md_cell(&profile.name)
+                ),
+                AwsStep::CreateAddon { cluster, addon } => format!(
+                    "create add-on `{}` of cluster {cluster}",
+                    text::md_cell(&addon.name)
+                ),
+                AwsStep::UpdateAddon { cluster, addon } => format!(
+                    "update add-on `{}` of cluster {cluster}",
+                    text::md_cell(&addon.name)
+                ),
+                AwsStep::CreatePodIdentityAssociation {
+                    cluster,
+                    association,
+                } => format!(
+                    "create Pod Identity association of `{}` in cluster {cluster}",
+                    text::md_cell(&association.name())
+                ),
+                AwsStep::UpdatePodIdentityAssociation {
+                    cluster,
+                    association,
+                    ..
+                } => format!(
+                    "update the role of Pod Identity association `{}` in cluster {cluster}",
+                    text::md_cell(&association.name())
+                ),
+                AwsStep::DeleteFargateProfile { cluster, name, .. } => format!(
+                    "delete Fargate profile `{}` of cluster {cluster} (to create it again)",
+                    text::md_cell(name)
                 ),
             };
             let after = if s.after.is_empty() {
@@ -308,6 +360,7 @@ mod tests {
                 PlannedStep { id: 2, after: vec![0], step: AwsStep::SetAsgLimits { asg, min_size: None, max_size: Some(5) } },
             ],
             notes: vec!["eksctl-c-nodegroup-spot: correction of MinSize deferred until after the stack update; re-checked on the next reconcile".into()],
+            eks_objects: vec![],
         };
         let preview = ChangeSetPreview {
             stack: "eksctl-c-nodegroup-spot".into(),

@@ -257,6 +257,15 @@ pub struct LiveAws {
     pub eks_clusters: BTreeMap<String, LiveEksCluster>,
     /// Keyed by cluster, then node group.
     pub eks_nodegroups: BTreeMap<String, BTreeMap<String, LiveNodegroup>>,
+    /// Fargate profiles Git names, keyed by cluster, then profile (a missing one does not exist).
+    #[serde(default)]
+    pub eks_fargate_profiles: BTreeMap<String, BTreeMap<String, super::eks::LiveFargateProfile>>,
+    /// Add-ons Git names, keyed by cluster, then add-on.
+    #[serde(default)]
+    pub eks_addons: BTreeMap<String, BTreeMap<String, super::eks::LiveAddon>>,
+    /// Pod Identity associations Git names, keyed by cluster, then `<namespace>/<account>`.
+    #[serde(default)]
+    pub eks_pod_identities: BTreeMap<String, BTreeMap<String, super::eks::LivePodIdentity>>,
 }
 
 impl LiveAws {
@@ -276,6 +285,51 @@ impl LiveAws {
     /// The live managed node group, if it was read.
     pub fn nodegroup(&self, cluster: &str, name: &str) -> Option<&LiveNodegroup> {
         self.eks_nodegroups.get(cluster).and_then(|m| m.get(name))
+    }
+
+    /// The live Fargate profile, if it was read and exists.
+    pub fn fargate_profile(
+        &self,
+        cluster: &str,
+        name: &str,
+    ) -> Option<&super::eks::LiveFargateProfile> {
+        self.eks_fargate_profiles
+            .get(cluster)
+            .and_then(|m| m.get(name))
+    }
+
+    /// The live add-on, if it was read and exists.
+    pub fn addon(&self, cluster: &str, name: &str) -> Option<&super::eks::LiveAddon> {
+        self.eks_addons.get(cluster).and_then(|m| m.get(name))
+    }
+
+    /// The live Pod Identity association of a service account, if it was read and exists.
+    pub fn pod_identity(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        service_account: &str,
+    ) -> Option<&super::eks::LivePodIdentity> {
+        self.eks_pod_identities
+            .get(cluster)
+            .and_then(|m| m.get(&format!("{namespace}/{service_account}")))
+    }
+
+    /// A value as this snapshot knows it: `None` while it is known only after apply.
+    pub fn resolve(&self, value: &ParamValue) -> Option<String> {
+        match value {
+            ParamValue::Literal(s) => Some(s.clone()),
+            ParamValue::Secret(s) => Some(s.expose().to_string()),
+            ParamValue::StackOutput { stack, output } => self
+                .stacks
+                .get(stack)
+                .and_then(|s| s.outputs.get(output))
+                .cloned(),
+            ParamValue::EksServiceCidr { cluster } => self
+                .eks_clusters
+                .get(cluster)
+                .and_then(|c| c.service_ipv4_cidr.clone()),
+        }
     }
 
     /// Resolves a role source to a name, if the live snapshot knows it.

@@ -45,8 +45,8 @@ pub struct ClusterConfig {
     pub access_config: Option<AccessConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc: Option<ClusterVpc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub addons: Option<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addons: Vec<Addon>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addons_config: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,8 +55,8 @@ pub struct ClusterConfig {
     pub node_groups: Vec<NodeGroup>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managed_node_groups: Vec<ManagedNodeGroup>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fargate_profiles: Option<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fargate_profiles: Vec<FargateProfile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub availability_zones: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,8 +139,8 @@ pub struct ClusterIam {
     pub with_oidc: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub service_accounts: Vec<IamServiceAccount>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod_identity_associations: Option<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pod_identity_associations: Vec<PodIdentityAssociation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vpc_resource_controller_policy: Option<bool>,
 }
@@ -1025,6 +1025,136 @@ pub fn is_windows_family(family: &str) -> bool {
     family.starts_with("WindowsServer")
 }
 
+/// One entry of `iam.podIdentityAssociations`: eksctl creates it through EKS's
+/// `CreatePodIdentityAssociation`. eksync acts on entries that name their role (`roleARN`); the
+/// fields of a role eksctl would create are kept raw and warned about.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodIdentityAssociation {
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub service_account_name: String,
+    #[serde(default, rename = "roleARN", skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_service_account: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_session_tags: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_policy: Option<Value>,
+    #[serde(
+        default,
+        rename = "permissionPolicyARNs",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub permission_policy_arns: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_policy_name: Option<Value>,
+    #[serde(
+        default,
+        rename = "permissionsBoundaryARN",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub permissions_boundary_arn: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<Value>,
+    #[serde(
+        default,
+        rename = "targetRoleARN",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub target_role_arn: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub well_known_policies: Option<Value>,
+}
+
+/// One entry of `addons` (eksctl's `Addon`): eksctl creates it through EKS's `CreateAddon`. The
+/// IAM fields (a role eksctl would create for it) are kept raw: eksync warns about them.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Addon {
+    pub name: String,
+    /// A version, or `latest` (eksctl looks it up; eksync leaves the version to EKS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_values: Option<String>,
+    /// `NONE`, `OVERWRITE` or `PRESERVE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolve_conflicts: Option<String>,
+    #[serde(
+        default,
+        rename = "serviceAccountRoleARN",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub service_account_role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach_policy: Option<Value>,
+    #[serde(
+        default,
+        rename = "attachPolicyARNs",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attach_policy_arns: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub well_known_policies: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_identity_associations: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_default_pod_identity_associations: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owners: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publishers: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub types: Option<Value>,
+}
+
+/// One entry of `fargateProfiles` (eksctl's `FargateProfile`): eksctl creates it through EKS's
+/// `CreateFargateProfile`, not CloudFormation.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FargateProfile {
+    pub name: String,
+    #[serde(
+        default,
+        rename = "podExecutionRoleARN",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pod_execution_role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub selectors: Vec<FargateProfileSelector>,
+    /// Subnet ids; empty: the cluster's private subnets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// Output only in eksctl (what `eksctl get fargateprofile` prints); ignored here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Value>,
+}
+
+/// Which pods a Fargate profile runs: a namespace and, optionally, labels they all carry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FargateProfileSelector {
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
 /// eksctl's default VPC CIDR when it creates the VPC and `vpc.cidr` is not set.
 pub const DEFAULT_VPC_CIDR: &str = "192.168.0.0/16";
 
@@ -1032,6 +1162,14 @@ pub const DEFAULT_VPC_CIDR: &str = "192.168.0.0/16";
 pub const DEFAULT_NAT_GATEWAY: &str = "Single";
 
 impl ClusterConfig {
+    /// `iam.podIdentityAssociations` (empty without `iam`).
+    pub fn service_pod_identity(&self) -> &[PodIdentityAssociation] {
+        self.iam
+            .as_ref()
+            .map(|i| i.pod_identity_associations.as_slice())
+            .unwrap_or_default()
+    }
+
     /// Whether eksctl creates the VPC for this cluster: it names neither an existing VPC
     /// (`vpc.id`) nor existing subnets (`vpc.subnets`).
     pub fn creates_vpc(&self) -> bool {
@@ -1157,18 +1295,9 @@ impl ClusterConfig {
             .is_some_and(|f| f.eq_ignore_ascii_case("ipv6"))
     }
 
-    /// The names of the `addons` entries, in order (entries without a name are skipped: the
-    /// typed checks report them).
+    /// The names of the `addons` entries, in order.
     pub fn addon_names(&self) -> Vec<&str> {
-        self.addons
-            .as_ref()
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.get("name").and_then(Value::as_str))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.addons.iter().map(|a| a.name.as_str()).collect()
     }
 
     pub fn with_oidc(&self) -> bool {

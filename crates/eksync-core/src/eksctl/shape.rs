@@ -321,12 +321,12 @@ pub static ADDON: Obj = Obj {
         Field {
             name: "attachPolicy",
             shape: Shape::Any,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "attachPolicyARNs",
             shape: Shape::ArrayOfScalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "configurationValues",
@@ -341,27 +341,27 @@ pub static ADDON: Obj = Obj {
         Field {
             name: "namespaceConfig",
             shape: Shape::Object(&ADDON_NAMESPACE_CONFIG),
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "owners",
             shape: Shape::ArrayOfScalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "permissionsBoundary",
             shape: Shape::Scalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "podIdentityAssociations",
             shape: Shape::ArrayOf(&POD_IDENTITY_ASSOCIATION),
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "publishers",
             shape: Shape::ArrayOfScalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "resolveConflicts",
@@ -381,12 +381,12 @@ pub static ADDON: Obj = Obj {
         Field {
             name: "types",
             shape: Shape::ArrayOfScalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "useDefaultPodIdentityAssociations",
             shape: Shape::Scalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "version",
@@ -396,7 +396,7 @@ pub static ADDON: Obj = Obj {
         Field {
             name: "wellKnownPolicies",
             shape: Shape::Object(&WELL_KNOWN_POLICIES),
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
     ],
 };
@@ -652,7 +652,7 @@ pub static CLUSTER_CONFIG: Obj = Obj {
         Field {
             name: "addons",
             shape: Shape::ArrayOf(&ADDON),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "addonsConfig",
@@ -692,7 +692,7 @@ pub static CLUSTER_CONFIG: Obj = Obj {
         Field {
             name: "fargateProfiles",
             shape: Shape::ArrayOf(&FARGATE_PROFILE),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "gitops",
@@ -829,17 +829,17 @@ pub static CLUSTER_IAM: Obj = Obj {
         Field {
             name: "fargatePodExecutionRoleARN",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "fargatePodExecutionRolePermissionsBoundary",
             shape: Shape::Scalar,
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "podIdentityAssociations",
             shape: Shape::ArrayOf(&POD_IDENTITY_ASSOCIATION),
-            usage: Usage::Ignored,
+            usage: Usage::Rendered,
         },
         Field {
             name: "serviceAccounts",
@@ -1184,7 +1184,7 @@ pub static FARGATE_PROFILE: Obj = Obj {
         Field {
             name: "status",
             shape: Shape::Scalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "subnets",
@@ -2482,12 +2482,12 @@ pub static POD_IDENTITY_ASSOCIATION: Obj = Obj {
         Field {
             name: "createServiceAccount",
             shape: Shape::Scalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "disableSessionTags",
             shape: Shape::Scalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "namespace",
@@ -2497,27 +2497,27 @@ pub static POD_IDENTITY_ASSOCIATION: Obj = Obj {
         Field {
             name: "permissionPolicy",
             shape: Shape::Any,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "permissionPolicyARNs",
             shape: Shape::ArrayOfScalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "permissionPolicyName",
             shape: Shape::Scalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "permissionsBoundaryARN",
             shape: Shape::Scalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "policy",
             shape: Shape::Scalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "roleARN",
@@ -2527,7 +2527,7 @@ pub static POD_IDENTITY_ASSOCIATION: Obj = Obj {
         Field {
             name: "roleName",
             shape: Shape::Scalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "serviceAccountName",
@@ -2542,12 +2542,12 @@ pub static POD_IDENTITY_ASSOCIATION: Obj = Obj {
         Field {
             name: "targetRoleARN",
             shape: Shape::Scalar,
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
         Field {
             name: "wellKnownPolicies",
             shape: Shape::Object(&WELL_KNOWN_POLICIES),
-            usage: Usage::Rendered,
+            usage: Usage::Ignored,
         },
     ],
 };
@@ -2865,7 +2865,7 @@ mod tests {
     fn ignored_objects_are_named_once() {
         let v = json!({
             "metadata": {"name": "c", "region": "eu-west-1", "forceUpdateVersion": true},
-            "addons": [{"name": "vpc-cni"}],
+            "addons": [{"name": "vpc-cni", "wellKnownPolicies": {"ebsCSIController": true}}],
             "managedNodeGroups": [{"name": "m", "maxPodsPerNode": 20, "nodeRepairConfig": {"enabled": true}}]
         });
         let paths: Vec<String> = ignored_fields(&v, &CLUSTER_CONFIG)
@@ -2876,7 +2876,7 @@ mod tests {
             paths,
             [
                 "metadata.forceUpdateVersion",
-                "addons",
+                "addons[0].wellKnownPolicies",
                 "managedNodeGroups[0].maxPodsPerNode",
                 "managedNodeGroups[0].nodeRepairConfig"
             ]

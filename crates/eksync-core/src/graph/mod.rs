@@ -1,4 +1,8 @@
-//! The one dependency graph over AWS stacks, IAM inline policies and Kubernetes objects. Every edge
+//! The one dependency graph over AWS stacks, IAM inline policies, EKS API objects (Fargate profiles:
+//! after their cluster stack, one at a time per cluster, before the workloads they select; add-ons:
+//! after the cluster stack, and after the node groups when their pods need nodes; Pod Identity
+//! associations: after the cluster stack) and
+//! Kubernetes objects. Every edge
 //! says, in words a person can check, why its target waits for its source. Building the graph also
 //! finds what only the whole picture shows: references to things that do not exist, workloads no
 //! node group can host, and cycles (printed with each edge's reason).
@@ -57,6 +61,12 @@ pub enum NodeRef {
     },
     RolePolicy(usize),
     Object(usize),
+    /// An EKS API object of cluster `cluster` (a Fargate profile), by kind and name.
+    EksObject {
+        cluster: usize,
+        kind: crate::awsdiff::EksKind,
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -157,6 +167,12 @@ struct Builder<'a> {
     sa_stack: HashMap<(&'a str, &'a str, &'a str), usize>,
     /// Access entry stacks by (cluster, principal ARN), in file order.
     ae_stack: Vec<(&'a str, &'a str, usize)>,
+    /// Fargate profiles by cluster, in file order: (node, selectors).
+    fargate: HashMap<&'a str, Vec<(usize, Vec<crate::awsdiff::FargateSelector>)>>,
+    /// EKS add-ons by cluster, in file order: (node, add-on name).
+    addons: HashMap<&'a str, Vec<(usize, String)>>,
+    /// Pod Identity associations by cluster: (node, `<namespace>/<service account>`).
+    pod_identities: HashMap<&'a str, Vec<(usize, String)>>,
     objects: HashMap<(Option<&'a str>, &'a ObjectKey), usize>,
     policies: HashMap<&'a str, usize>,
     /// RBAC bindings by the ServiceAccount they grant to: (cluster, namespace, name) -> objects.
@@ -212,6 +228,9 @@ pub fn build(model: &Model, loc: &dyn Locator) -> (Graph, Vec<Diagnostic>) {
         ng_stack: HashMap::new(),
         sa_stack: HashMap::new(),
         ae_stack: Vec::new(),
+        fargate: HashMap::new(),
+        addons: HashMap::new(),
+        pod_identities: HashMap::new(),
         objects: HashMap::new(),
         policies: HashMap::new(),
         grants: HashMap::new(),
@@ -345,6 +364,47 @@ fn add_nodes(b: &mut Builder) {
             });
         }
     }
+    for (ci, c) in model.clusters.iter().enumerate() {
+        let name = c.name();
+        for o in crate::render::eks_objects(&c.config) {
+            // A repeated name is one object (the loader reports the duplicate).
+            let id = o.node_id();
+            if b.nodes.iter().any(|n| n.id == id) {
+                continue;
+            }
+            match &o.spec {
+                crate::awsdiff::EksObjectSpec::FargateProfile(f) => b
+                    .fargate
+                    .entry(name)
+                    .or_default()
+                    .push((b.nodes.len(), f.selectors.clone())),
+                crate::awsdiff::EksObjectSpec::Addon(a) => b
+                    .addons
+                    .entry(name)
+                    .or_default()
+                    .push((b.nodes.len(), a.name.clone())),
+                crate::awsdiff::EksObjectSpec::PodIdentityAssociation(p) => b
+                    .pod_identities
+                    .entry(name)
+                    .or_default()
+                    .push((b.nodes.len(), p.name())),
+            }
+            b.nodes.push(Node {
+                id,
+                system: System::Aws,
+                kind: o.kind().node_kind().into(),
+                name: o.name().to_string(),
+                namespace: None,
+                cluster: Some(name.to_string()),
+                origin: Some(c.origin.clone()),
+                what: NodeRef::EksObject {
+                    cluster: ci,
+                    kind: o.kind(),
+                    name: o.name().to_string(),
+                },
+            });
+        }
+    }
     for (pi, p) in model.role_policies.iter().enumerate() {
         let cluster = policy_cluster(model, p.cluster.as_deref());
         b.policies.insert(p.name.as_str(), b.nodes.len());
@@ -462,6 +522,73 @@ fn aws_edges(b: &mut Builder) {
                     c.name()
                 ),
             );
+        }
+    }
+    for c in &model.clusters {
+        let cs = b.cluster_stack[c.name()];
+        let profiles: Vec<usize> = b
+            .fargate
+            .get(c.name())
+            .map(|v| v.iter().map(|(n, _)| *n).collect())
+            .unwrap_or_default();
+        let addons = b.addons.get(c.name()).cloned().unwrap_or_default();
+        let groups: Vec<(usize, &str)> = c
+            .config
+            .node_groups()
+            .into_iter()
+            .map(|ng| (b.ng_stack[&(c.name(), ng.name)], ng.name))
+            .collect();
+        for (node, addon) in addons {
+            b.edge(
+                cs,
+                node,
+                format!("add-on {addon} is installed in cluster {}", c.name()),
+            );
+            if crate::awsdiff::ADDONS_NEEDING_NODES.contains(&addon.as_str()) {
+                for (ng, ng_name) in &groups {
+                    b.edge(
+                        *ng,
+                        node,
+                        format!(
+                            "add-on {addon} runs pods: EKS reports it ACTIVE only once nodes (node group {ng_name}) can run them"
+                        ),
+                    );
+                }
+            }
+        }
+        for (node, sa) in b.pod_identities.get(c.name()).cloned().unwrap_or_default() {
+            b.edge(
+                cs,
+                node,
+                format!(
+                    "the Pod Identity association of service account {sa} is made in cluster {}",
+                    c.name()
+                ),
+            );
+        }
+        let mut previous: Option<usize> = None;
+        for node in profiles {
+            let name = b.nodes[node].name.clone();
+            b.edge(
+                cs,
+                node,
+                format!(
+                    "Fargate profile {name} is created in cluster {} with the cluster stack's pod execution role and private subnets",
+                    c.name()
+                ),
+            );
+            if let Some(prev) = previous {
+                let prev_name = b.nodes[prev].name.clone();
+                b.edge(
+                    prev,
+                    node,
+                    format!(
+                        "EKS creates or deletes one Fargate profile of cluster {} at a time ({prev_name} first)",
+                        c.name()
+                    ),
+                );
+            }
+            previous = Some(node);
         }
     }
     for (pi, p) in model.role_policies.iter().enumerate() {
@@ -637,6 +764,7 @@ fn object_edges(b: &mut Builder, i: usize) {
         if let Some(spec) = kube::get(&o.body, spec_path) {
             workload_edges(b, i, me, spec, spec_path);
         }
+        fargate_edges(b, i, me, spec_path);
     }
     if o.key.kind == "HorizontalPodAutoscaler" {
         if let (Some(kind), Some(name)) = (
@@ -654,6 +782,56 @@ fn object_edges(b: &mut Builder, i: usize) {
         }
     }
     depends_on(b, i, me);
+}
+
+/// Pods that a Fargate profile selects (its namespace, and its labels among the pod template's)
+/// run on Fargate only if the profile exists when they are created: the workload waits for it.
+/// DaemonSets never run on Fargate.
+fn fargate_edges(b: &mut Builder, i: usize, me: usize, spec_path: &[&str]) {
+    let model = b.model;
+    let o = &model.objects[i];
+    let (Some(cluster), Some(ns)) = (o.cluster.as_deref(), o.key.namespace.as_deref()) else {
+        return;
+    };
+    if o.key.kind == "DaemonSet" {
+        return;
+    }
+    // The pod template's metadata sits beside its spec (a Pod's is the object's own).
+    let meta_path: Vec<&str> = spec_path
+        .split_last()
+        .map(|(_, rest)| rest.to_vec())
+        .unwrap_or_default();
+    let labels = kube::get(&o.body, &meta_path)
+        .and_then(|m| m.get("metadata"))
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object);
+    let matches = |s: &crate::awsdiff::FargateSelector| {
+        s.namespace == ns
+            && s.labels.iter().all(|(k, v)| {
+                labels
+                    .and_then(|l| l.get(k))
+                    .and_then(Value::as_str)
+                    .is_some_and(|x| x == v)
+            })
+    };
+    let hits: Vec<usize> = b
+        .fargate
+        .get(cluster)
+        .into_iter()
+        .flatten()
+        .filter(|(_, sels)| sels.iter().any(matches))
+        .map(|(n, _)| *n)
+        .collect();
+    for n in hits {
+        let name = b.nodes[n].name.clone();
+        b.edge(
+            n,
+            me,
+            format!(
+                "Fargate profile {name} selects its pods (namespace {ns}); pods created before the profile exists do not run on Fargate"
+            ),
+        );
+    }
 }
 
 /// A workload an HPA in the repo scales: `spec.replicas` in its manifest is never applied (the
@@ -1209,5 +1387,101 @@ accessConfig:
             );
             assert!(a.order.wave_of[cluster_stack] < a.order.wave_of[i]);
         }
+    }
+}
+
+#[cfg(test)]
+mod fargate_tests {
+    use crate::analysis::analyze;
+    use crate::load::{Source, SourceFile};
+
+    fn source(files: &[(&str, &str)]) -> Source {
+        Source {
+            files: files
+                .iter()
+                .map(|(p, t)| SourceFile {
+                    path: p.to_string(),
+                    bytes: t.as_bytes().to_vec(),
+                })
+                .collect(),
+            ..Source::default()
+        }
+    }
+
+    fn workload(name: &str, ns: &str, kind: &str, labels: &str) -> String {
+        format!("apiVersion: apps/v1\nkind: {kind}\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}{labels}}}}}\n    spec:\n      containers: [{{name: c, image: nginx}}]\n")
+    }
+
+    /// Example 16's profiles: after the cluster stack, one at a time, before the workloads they
+    /// select (by namespace and labels; never a DaemonSet).
+    #[test]
+    fn fargate_profiles_are_nodes_with_edges_and_reasons() {
+        // eksctl's examples/16-fargate-profile.yaml.
+        let cluster = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: cluster-16, region: ap-northeast-1}\nnodeGroups:\n  - {name: ng-1, instanceType: m5.large, desiredCapacity: 1}\nfargateProfiles:\n  - name: fp-default\n    selectors: [{namespace: default}, {namespace: kube-system}]\n  - name: fp-dev\n    selectors: [{namespace: dev, labels: {env: dev, checks: passed}}]\n    tags: {env: dev, name: fp-dev}\n";
+        let docs = [
+            workload("web", "default", "Deployment", ""),
+            workload("dev-ok", "dev", "Deployment", ", env: dev, checks: passed"),
+            workload("dev-no", "dev", "Deployment", ", env: dev"),
+            workload("agent", "default", "DaemonSet", ""),
+        ]
+        .join("---\n");
+        let a = analyze(&source(&[
+            ("cluster/cluster.yaml", cluster),
+            ("k8s/apps.yaml", &docs),
+        ]));
+        assert!(!a.has_errors(), "{:#?}", a.diagnostics);
+        let node = |name: &str| {
+            a.graph
+                .nodes
+                .iter()
+                .position(|n| n.name == name)
+                .unwrap_or_else(|| panic!("no node {name}"))
+        };
+        let reason = |from: &str, to: &str| {
+            a.graph
+                .edges
+                .iter()
+                .find(|e| e.from == node(from) && e.to == node(to))
+                .map(|e| e.reason.clone())
+        };
+        let fp = &a.graph.nodes[node("fp-dev")];
+        assert_eq!(fp.id, "aws/cluster-16/fargate-profile/fp-dev");
+        assert_eq!(fp.kind, "FargateProfile");
+        assert!(reason("eksctl-cluster-16-cluster", "fp-default")
+            .is_some_and(|r| r.contains("pod execution role and private subnets")));
+        assert!(reason("fp-default", "fp-dev").is_some_and(|r| r.contains("one Fargate profile")));
+        assert!(reason("fp-default", "web").is_some_and(|r| r.contains("namespace default")));
+        assert!(reason("fp-dev", "dev-ok").is_some());
+        assert_eq!(reason("fp-dev", "dev-no"), None, "a label is missing");
+        assert_eq!(
+            reason("fp-default", "agent"),
+            None,
+            "DaemonSets do not run on Fargate"
+        );
+    }
+
+    /// Add-ons: after the cluster stack; those whose pods must run before EKS reports them
+    /// ACTIVE (coredns) also after every node group.
+    #[test]
+    fn addons_wait_for_the_cluster_and_node_groups_when_their_pods_need_nodes() {
+        let cluster = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c, region: us-west-2}\nmanagedNodeGroups:\n  - {name: mng1}\naddons:\n  - {name: vpc-cni}\n  - {name: coredns, version: latest}\n";
+        let a = analyze(&source(&[("cluster/cluster.yaml", cluster)]));
+        assert!(!a.has_errors(), "{:#?}", a.diagnostics);
+        let node = |name: &str| a.graph.nodes.iter().position(|n| n.name == name);
+        let edge = |from: &str, to: &str| {
+            a.graph
+                .edges
+                .iter()
+                .find(|e| Some(e.from) == node(from) && Some(e.to) == node(to))
+                .map(|e| e.reason.clone())
+        };
+        assert_eq!(
+            a.graph.nodes[node("coredns").unwrap_or_default()].id,
+            "aws/c/addon/coredns"
+        );
+        assert!(edge("eksctl-c-cluster", "vpc-cni").is_some());
+        assert_eq!(edge("eksctl-c-nodegroup-mng1", "vpc-cni"), None);
+        assert!(edge("eksctl-c-nodegroup-mng1", "coredns")
+            .is_some_and(|r| r.contains("only once nodes (node group mng1)")));
     }
 }

@@ -118,6 +118,18 @@ pub(super) fn load(d: RawDoc, ctx: &mut Ctx) -> Option<Cluster> {
             at,
         );
     }
+    // A Pod Identity association whose role eksync would have to create.
+    for (i, pia) in config.service_pod_identity().iter().enumerate() {
+        if pia.role_arn.is_none() {
+            let path = FieldPath::keys(&["iam", "podIdentityAssociations"]).index(i);
+            let at = ctx.origin_loc(&origin, &base.join(&path));
+            ctx.warn(
+                "W-eksctl-unrendered",
+                format!("`{path}` has no roleARN: the IAM role eksctl would create for it is not rendered yet, so the association is ignored"),
+                at,
+            );
+        }
+    }
     // Node group names are unique across nodeGroups and managedNodeGroups (each is a stack).
     let mut first_by_name: HashMap<&str, FieldPath> = HashMap::new();
     for ng in config.node_groups() {
@@ -321,6 +333,9 @@ pub fn validate(c: &ClusterConfig, report: &mut Report) {
     check_cluster_settings(c, report);
     check_access(c, report);
     check_windows(c, report);
+    check_fargate(c, report);
+    check_addons(c, report);
+    check_pod_identity(c, report);
     for (i, ng) in c.node_groups.iter().enumerate() {
         let path = FieldPath::keys(&["nodeGroups"]).index(i).key("ami");
         check_ami(ng.ami.as_deref(), false, &path, report);
@@ -420,6 +435,31 @@ fn check_arns(c: &ClusterConfig, report: &mut Report) {
                 arns.push((p.key(f), v));
             }
         }
+        for (i, pia) in iam.pod_identity_associations.iter().enumerate() {
+            if let Some(v) = &pia.role_arn {
+                arns.push((p.key("podIdentityAssociations").index(i).key("roleARN"), v));
+            }
+        }
+        for (i, a) in c.addons.iter().enumerate() {
+            if let Some(v) = &a.service_account_role_arn {
+                arns.push((
+                    FieldPath::keys(&["addons"])
+                        .index(i)
+                        .key("serviceAccountRoleARN"),
+                    v,
+                ));
+            }
+        }
+        for (i, fp) in c.fargate_profiles.iter().enumerate() {
+            if let Some(v) = &fp.pod_execution_role_arn {
+                arns.push((
+                    FieldPath::keys(&["fargateProfiles"])
+                        .index(i)
+                        .key("podExecutionRoleARN"),
+                    v,
+                ));
+            }
+        }
         for (i, sa) in iam.service_accounts.iter().enumerate() {
             let p = p.key("serviceAccounts").index(i);
             for (j, a) in sa.attach_policy_arns.iter().enumerate() {
@@ -461,6 +501,156 @@ fn check_arns(c: &ClusterConfig, report: &mut Report) {
                 "E-arn",
                 format!("`{v}` is not a valid ARN: expected arn:partition:service:region:account-id:resource"),
             );
+        }
+    }
+}
+
+/// Fargate profiles as EKS and eksctl accept them: a name that is unique, EKS-valid and not in
+/// eksctl's reserved `eks-` prefix, one to five selectors, each with a namespace and at most five
+/// labels (EKS's limits).
+fn check_fargate(c: &ClusterConfig, report: &mut Report) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, fp) in c.fargate_profiles.iter().enumerate() {
+        let p = FieldPath::keys(&["fargateProfiles"]).index(i);
+        // EKS: `^[0-9A-Za-z][A-Za-z0-9\-_]*`, at most 100 characters.
+        let valid = fp
+            .name
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphanumeric)
+            && fp
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && fp.name.len() <= 100;
+        if !valid {
+            err(
+                report,
+                &p.key("name"),
+                "E-name",
+                format!(
+                    "invalid Fargate profile name `{}`: it must start with a letter or digit and hold only letters, digits, '-' and '_' (at most 100 characters)",
+                    fp.name
+                ),
+            );
+        } else if fp.name.starts_with("eks-") {
+            err(
+                report,
+                &p.key("name"),
+                "E-name",
+                format!(
+                    "Fargate profile name `{}` starts with `eks-`, which EKS and eksctl reserve",
+                    fp.name
+                ),
+            );
+        }
+        if !seen.insert(fp.name.as_str()) {
+            err(
+                report,
+                &p.key("name"),
+                "E-duplicate",
+                format!("Fargate profile `{}` is defined twice", fp.name),
+            );
+        }
+        if fp.selectors.is_empty() || fp.selectors.len() > 5 {
+            err(
+                report,
+                &p.key("selectors"),
+                "E-fargate",
+                format!(
+                    "a Fargate profile needs 1 to 5 selectors, `{}` has {}",
+                    fp.name,
+                    fp.selectors.len()
+                ),
+            );
+        }
+        for (j, sel) in fp.selectors.iter().enumerate() {
+            let sp = p.key("selectors").index(j);
+            if sel.namespace.is_empty() {
+                err(
+                    report,
+                    &sp.key("namespace"),
+                    "E-fargate",
+                    "a Fargate profile selector needs a namespace".into(),
+                );
+            }
+            if sel.labels.len() > 5 {
+                err(
+                    report,
+                    &sp.key("labels"),
+                    "E-fargate",
+                    format!(
+                        "a Fargate profile selector takes at most 5 labels, this one has {}",
+                        sel.labels.len()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Pod Identity associations: a namespace and a service account name, once per pair.
+fn check_pod_identity(c: &ClusterConfig, report: &mut Report) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, a) in c.service_pod_identity().iter().enumerate() {
+        let p = FieldPath::keys(&["iam", "podIdentityAssociations"]).index(i);
+        for (f, v) in [
+            ("namespace", &a.namespace),
+            ("serviceAccountName", &a.service_account_name),
+        ] {
+            if v.is_empty() {
+                err(
+                    report,
+                    &p.key(f),
+                    "E-pod-identity",
+                    format!("a Pod Identity association needs {f}"),
+                );
+            }
+        }
+        if !seen.insert((a.namespace.as_str(), a.service_account_name.as_str())) {
+            err(
+                report,
+                &p,
+                "E-duplicate",
+                format!(
+                    "service account {}/{} has two Pod Identity associations",
+                    a.namespace, a.service_account_name
+                ),
+            );
+        }
+    }
+}
+
+/// Add-ons as EKS takes them: a name, once per cluster, and `resolveConflicts` one of EKS's
+/// values.
+fn check_addons(c: &ClusterConfig, report: &mut Report) {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, a) in c.addons.iter().enumerate() {
+        let p = FieldPath::keys(&["addons"]).index(i);
+        if a.name.is_empty() {
+            err(
+                report,
+                &p.key("name"),
+                "E-name",
+                "an add-on needs a name".into(),
+            );
+        } else if !seen.insert(a.name.as_str()) {
+            err(
+                report,
+                &p.key("name"),
+                "E-duplicate",
+                format!("add-on `{}` is listed twice", a.name),
+            );
+        }
+        if let Some(r) = &a.resolve_conflicts {
+            if !["none", "overwrite", "preserve"].contains(&r.to_ascii_lowercase().as_str()) {
+                err(
+                    report,
+                    &p.key("resolveConflicts"),
+                    "E-addon",
+                    format!("`{r}` is not one of none, overwrite, preserve"),
+                );
+            }
         }
     }
 }

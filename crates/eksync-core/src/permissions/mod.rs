@@ -11,7 +11,9 @@
 //! the RBAC objects the repo holds, by `resourceNames`.
 //!
 //! AWS: the CloudFormation, IAM, Auto Scaling and EKS actions the AWS adapter calls for the
-//! repo's stacks and policies, with `Resource` scoped to the stacks, roles, groups and cluster.
+//! repo's stacks, policies, Fargate profiles, add-ons and Pod Identity associations (and
+//! `iam:PassRole` for the roles EKS is given), with `Resource` scoped to the stacks, roles,
+//! groups, cluster, profiles, add-ons and associations.
 //! CloudFormation creates the stacks' resources with a service role ([`Options::cfn_role`]), so
 //! the agent itself holds only `iam:PassRole` for that role, not the rights to create VPCs or
 //! instances.
@@ -558,6 +560,122 @@ fn iam_statements(a: &Analysis, opts: &Options) -> Vec<Statement> {
                 None,
                 &format!("ClusterConfig {cluster}"),
             );
+        }
+        for fp in &cfg.fargate_profiles {
+            let by = format!("Fargate profile {}", fp.name);
+            // CreateFargateProfile is authorized on the cluster; the profile's ARN ends in an id.
+            add(
+                "ManageFargateProfiles",
+                &["eks:CreateFargateProfile"],
+                vec![format!("arn:{p}:eks:{region}:{ACCOUNT}:cluster/{cluster}")],
+                None,
+                &by,
+            );
+            add(
+                "ManageFargateProfiles",
+                &[
+                    "eks:DescribeFargateProfile",
+                    "eks:DeleteFargateProfile",
+                    "eks:TagResource",
+                ],
+                vec![format!(
+                    "arn:{p}:eks:{region}:{ACCOUNT}:fargateprofile/{cluster}/{}/*",
+                    fp.name
+                )],
+                None,
+                &by,
+            );
+            // The pod execution role is passed to EKS: the given one, or the cluster stack's.
+            let role = fp
+                .pod_execution_role_arn
+                .clone()
+                .or_else(|| {
+                    cfg.iam
+                        .as_ref()
+                        .and_then(|i| i.fargate_pod_execution_role_arn.clone())
+                })
+                .unwrap_or_else(|| {
+                    format!(
+                        "arn:{p}:iam::{ACCOUNT}:role/{}-FargatePodExecutionRole-*",
+                        eksctl::cluster_stack_name(cluster)
+                    )
+                });
+            add(
+                "PassThePodExecutionRoleToEks",
+                &["iam:PassRole"],
+                vec![role],
+                None,
+                &by,
+            );
+        }
+        for pia in cfg.service_pod_identity() {
+            let Some(role) = &pia.role_arn else { continue };
+            let by = format!(
+                "Pod Identity association {}/{}",
+                pia.namespace, pia.service_account_name
+            );
+            // Create and list are authorized on the cluster; an association's ARN ends in an id.
+            add(
+                "ManagePodIdentityAssociations",
+                &[
+                    "eks:CreatePodIdentityAssociation",
+                    "eks:ListPodIdentityAssociations",
+                ],
+                vec![format!("arn:{p}:eks:{region}:{ACCOUNT}:cluster/{cluster}")],
+                None,
+                &by,
+            );
+            add(
+                "ManagePodIdentityAssociations",
+                &[
+                    "eks:DescribePodIdentityAssociation",
+                    "eks:UpdatePodIdentityAssociation",
+                    "eks:TagResource",
+                ],
+                vec![format!(
+                    "arn:{p}:eks:{region}:{ACCOUNT}:podidentityassociation/{cluster}/*"
+                )],
+                None,
+                &by,
+            );
+            // EKS reads the role and is handed it.
+            add(
+                "PassThePodIdentityRolesToEks",
+                &["iam:GetRole", "iam:PassRole"],
+                vec![role.clone()],
+                None,
+                &by,
+            );
+        }
+        for addon in &cfg.addons {
+            let by = format!("add-on {}", addon.name);
+            // CreateAddon is authorized on the cluster; the add-on's ARN ends in an id.
+            add(
+                "ManageAddons",
+                &["eks:CreateAddon"],
+                vec![format!("arn:{p}:eks:{region}:{ACCOUNT}:cluster/{cluster}")],
+                None,
+                &by,
+            );
+            add(
+                "ManageAddons",
+                &["eks:DescribeAddon", "eks:UpdateAddon", "eks:TagResource"],
+                vec![format!(
+                    "arn:{p}:eks:{region}:{ACCOUNT}:addon/{cluster}/{}/*",
+                    addon.name
+                )],
+                None,
+                &by,
+            );
+            if let Some(role) = &addon.service_account_role_arn {
+                add(
+                    "PassTheAddonRolesToEks",
+                    &["iam:PassRole"],
+                    vec![role.clone()],
+                    None,
+                    &by,
+                );
+            }
         }
         for ng in cfg.node_groups() {
             let stack = eksctl::nodegroup_stack_name(cluster, ng.name);

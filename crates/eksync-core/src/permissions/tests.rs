@@ -308,3 +308,112 @@ fn the_agent_gets_its_own_objects_by_name_and_only_with_agent() {
     assert!(verbs(&p, ns, "leases", &[]).is_empty());
     assert!(verbs(&p, ns, "syncs", &["examples-repo"]).is_empty());
 }
+
+#[test]
+fn fargate_profiles_need_their_eks_actions_and_pass_the_pod_execution_role() {
+    let cfg = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c, region: us-west-2}\nfargateProfiles:\n  - name: fp\n    selectors: [{namespace: default}]\n";
+    let a = analyze(&repo(&[("cluster/cluster.yaml", cfg)]));
+    assert!(!a.has_errors(), "{:?}", a.diagnostics);
+    let p = permissions(&a, &opts());
+    let fargate = p
+        .iam
+        .iter()
+        .find(|s| s.sid == "ManageFargateProfiles")
+        .expect("a Fargate statement");
+    assert_eq!(
+        fargate.actions,
+        BTreeSet::from(
+            [
+                "eks:CreateFargateProfile",
+                "eks:DeleteFargateProfile",
+                "eks:DescribeFargateProfile",
+                "eks:TagResource"
+            ]
+            .map(String::from)
+        )
+    );
+    assert!(fargate
+        .resources
+        .contains("arn:aws:eks:us-west-2:${aws:PrincipalAccount}:fargateprofile/c/fp/*"));
+    let pass = p
+        .iam
+        .iter()
+        .find(|s| s.sid == "PassThePodExecutionRoleToEks")
+        .expect("PassRole for the pod execution role");
+    assert_eq!(
+        pass.resources,
+        BTreeSet::from([
+            "arn:aws:iam::${aws:PrincipalAccount}:role/eksctl-c-cluster-FargatePodExecutionRole-*"
+                .to_string()
+        ])
+    );
+    // Without profiles, none of it.
+    let a = analyze(&repo(&[(
+        "cluster/cluster.yaml",
+        cfg.split("fargateProfiles").next().unwrap_or_default(),
+    )]));
+    let p = permissions(&a, &opts());
+    assert!(p.iam.iter().all(|s| s.sid != "ManageFargateProfiles"));
+}
+
+#[test]
+fn addons_need_their_eks_actions_and_pass_their_role() {
+    let cfg = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c, region: us-west-2}\naddons:\n  - name: vpc-cni\n    serviceAccountRoleARN: arn:aws:iam::111122223333:role/cni\n";
+    let a = analyze(&repo(&[("cluster/cluster.yaml", cfg)]));
+    assert!(!a.has_errors(), "{:?}", a.diagnostics);
+    let p = permissions(&a, &opts());
+    let addons = p
+        .iam
+        .iter()
+        .find(|s| s.sid == "ManageAddons")
+        .expect("an add-on statement");
+    assert_eq!(
+        addons.actions,
+        BTreeSet::from(
+            [
+                "eks:CreateAddon",
+                "eks:DescribeAddon",
+                "eks:TagResource",
+                "eks:UpdateAddon"
+            ]
+            .map(String::from)
+        )
+    );
+    assert!(addons
+        .resources
+        .contains("arn:aws:eks:us-west-2:${aws:PrincipalAccount}:addon/c/vpc-cni/*"));
+    let pass = p
+        .iam
+        .iter()
+        .find(|s| s.sid == "PassTheAddonRolesToEks")
+        .expect("PassRole for the add-on's role");
+    assert_eq!(
+        pass.resources,
+        BTreeSet::from(["arn:aws:iam::111122223333:role/cni".to_string()])
+    );
+}
+
+#[test]
+fn pod_identity_associations_need_their_eks_actions_and_pass_their_role() {
+    let cfg = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: c, region: us-west-2}\niam:\n  podIdentityAssociations:\n    - {namespace: default, serviceAccountName: s3-reader, roleARN: \"arn:aws:iam::111122223333:role/role-1\"}\n    - {namespace: dev, serviceAccountName: nginx, roleName: made-by-eksctl}\n";
+    let a = analyze(&repo(&[("cluster/cluster.yaml", cfg)]));
+    assert!(!a.has_errors(), "{:?}", a.diagnostics);
+    let p = permissions(&a, &opts());
+    let s = p
+        .iam
+        .iter()
+        .find(|s| s.sid == "ManagePodIdentityAssociations")
+        .expect("a Pod Identity statement");
+    assert!(s.actions.contains("eks:CreatePodIdentityAssociation"));
+    assert!(s.actions.contains("eks:UpdatePodIdentityAssociation"));
+    let pass = p
+        .iam
+        .iter()
+        .find(|s| s.sid == "PassThePodIdentityRolesToEks")
+        .expect("PassRole for the association's role");
+    assert_eq!(
+        pass.resources,
+        BTreeSet::from(["arn:aws:iam::111122223333:role/role-1".to_string()]),
+        "only the given role: the other entry is not acted on"
+    );
+}

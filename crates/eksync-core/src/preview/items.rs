@@ -172,6 +172,25 @@ fn item(a: &Analysis, ctx: &PrepareContext, i: usize) -> Option<Item> {
                 complete: c1 && c2,
             }
         }
+        NodeRef::EksObject {
+            cluster,
+            kind,
+            name,
+        } => {
+            let c = a.model.clusters.get(*cluster)?;
+            let o = crate::render::eks_objects(&c.config)
+                .into_iter()
+                .find(|o| o.kind() == *kind && o.name() == *name)?;
+            let (value, complete) = o.preview();
+            Item {
+                node: i,
+                group: String::new(),
+                kind: n.kind.clone(),
+                value,
+                format: Format::Json,
+                complete,
+            }
+        }
         NodeRef::Object(oi) => {
             let o = a.model.objects.get(*oi)?;
             let cfg = cluster_cfg(a, o.cluster.as_deref());

@@ -9,7 +9,9 @@
 //! `EncryptionConfig` (`secretsEncryption.keyARN`, resources `secrets`; eksctl adds no KMS policy
 //! to the service role: the key's policy must allow it), `KubernetesNetworkConfig`
 //! (`serviceIPv4CIDR`), `ZonalShiftConfig`, `UpgradePolicy`, `ControlPlaneScalingConfig` and
-//! `AccessConfig`. It does not render Fargate profiles, the log retention (eksctl sets it through
+//! `AccessConfig`. With `fargateProfiles` it renders
+//! the Fargate pod execution role (see `fargate.rs`; the profiles themselves are EKS API objects,
+//! not stack resources). It does not render the log retention (eksctl sets it through
 //! the CloudWatch Logs API, not a template) or VPC endpoints (a fully private cluster is refused).
 //! An IPv6 cluster (`kubernetesNetworkConfig.ipFamily: IPv6`) gets eksctl's IPv6 VPC (see
 //! `vpc.rs`) and is checked as eksctl checks it; its unmanaged node groups are refused.
@@ -430,6 +432,7 @@ pub(super) fn render(cfg: &ClusterConfig) -> Result<RenderedStack, Vec<RenderErr
     if cfg.with_oidc() {
         super::irsa::add_oidc_provider(&mut t);
     }
+    super::fargate::add_pod_execution_role(&mut t, cfg);
 
     // Existing VPC outputs (a created VPC's are added with its resources).
     if let Network::Existing {

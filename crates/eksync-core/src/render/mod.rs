@@ -24,7 +24,10 @@
 //! `eksctl-<cluster>-addon-iamserviceaccount-<namespace>-<name>` stack with the role (see
 //! `irsa.rs`); the control plane's logging, Secrets encryption, service CIDR, zonal shift,
 //! upgrade policy, scaling tier and access configuration; per `accessConfig.accessEntries` entry
-//! eksctl's `eksctl-<cluster>-accessentry-<hash>` stack (see `access_entry.rs`).
+//! eksctl's `eksctl-<cluster>-accessentry-<hash>` stack (see `access_entry.rs`); with
+//! `fargateProfiles` the Fargate pod execution role in the cluster stack, and the
+//! profiles themselves as desired EKS API objects ([`eks_objects`], see `fargate.rs`), like the
+//! `addons` (see `addons.rs`): eksctl creates both through EKS's API, not CloudFormation.
 //!
 //! What it deliberately does not do: look anything up in AWS (an existing VPC's subnets must be
 //! listed with ids; the zones of a created VPC are the config's or a fixed default, never EC2's;
@@ -38,8 +41,10 @@
 //! eksctl's validation refuses around a user's launch template or a custom AMI; [`render_stacks`] reports every refusal of a config at once. No I/O.
 
 mod access_entry;
+mod addons;
 mod bottlerocket;
 mod cluster;
+mod fargate;
 mod iam;
 mod irsa;
 mod managed;
@@ -103,6 +108,8 @@ pub mod outputs {
     pub const OIDC_ISSUER: &str = "OIDCIssuer";
     /// The ARN of an IRSA service account's role (eksctl's `IAMServiceAccountRoleName`).
     pub const IAM_SERVICE_ACCOUNT_ROLE: &str = "Role1";
+    /// The role Fargate pods run with (`fargateProfiles`).
+    pub const FARGATE_POD_EXECUTION_ROLE_ARN: &str = "FargatePodExecutionRoleARN";
 }
 
 /// Which eksctl stack a rendering is.
@@ -310,6 +317,16 @@ impl RenderError {
     }
 }
 
+/// The EKS API objects of a cluster (eksctl creates them through EKS's API, not CloudFormation):
+/// its Fargate profiles, then its add-ons, then its Pod Identity associations, each in file
+/// order.
+pub fn eks_objects(cfg: &ClusterConfig) -> Vec<crate::awsdiff::DesiredEksObject> {
+    let mut out = fargate::profiles(cfg);
+    out.extend(addons::addons(cfg));
+    out.extend(addons::pod_identities(cfg));
+    out
+}
+
 /// Renders the cluster stack followed by one stack per node group (`nodeGroups` then
 /// `managedNodeGroups`, in file order), then one stack per IRSA service account
 /// (`iam.serviceAccounts` in file order, but for those with `attachRoleARN`, which need no role),
@@ -324,11 +341,17 @@ pub fn render_cluster(cfg: &ClusterConfig) -> Result<Vec<RenderedStack>, RenderE
 pub fn render_stacks(cfg: &ClusterConfig) -> Result<Vec<RenderedStack>, Vec<RenderError>> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
+    match cluster::render(cfg) {
+        Ok(s) => {
+            errors.extend(fargate::check(cfg, &s));
+            out.push(s);
+        }
+        Err(e) => errors.extend(e),
+    }
     let mut keep = |r: Result<RenderedStack, Vec<RenderError>>| match r {
         Ok(s) => out.push(s),
         Err(e) => errors.extend(e),
     };
-    keep(cluster::render(cfg));
     for (i, ng) in cfg.node_groups.iter().enumerate() {
         let path = FieldPath::keys(&["nodeGroups"]).index(i);
         keep(nodegroup::render(cfg, ng, &path));

@@ -19,6 +19,7 @@ macro_rules! snap {
 }
 
 mod access;
+mod fargate;
 mod irsa;
 mod vpc;
 mod windows;
