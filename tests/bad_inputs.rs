@@ -255,6 +255,21 @@ fn cases() -> Vec<Case> {
                 "unknown field `instanceTyp` in `managedNodeGroups[0]`",
             ),
         ]),
+        // Access entries: eksctl's checks, each at its field, both reported.
+        case(
+            "eksctl-access-entries-invalid",
+            "E-arn",
+            CL,
+            10,
+            7,
+            &["`not-an-arn` is not a valid ARN"],
+        )
+        .also(&[(
+            "E-access",
+            16,
+            13,
+            "namespaces cannot be listed when accessScope.type is cluster",
+        )]),
         // IRSA: each service account without the OIDC provider is its own error.
         case(
             "eksctl-irsa-without-oidc",
