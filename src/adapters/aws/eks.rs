@@ -301,30 +301,50 @@ impl AwsAdapter {
         }
         tracing::info!(cluster, addon = %addon.name, create, "put add-on");
         let what = format!("add-on {} of cluster {cluster}", addon.name);
+        self.wait_active(
+            &what,
+            |s| s.ends_with("_FAILED"),
+            || async {
+                Ok(self
+                    .describe_addon(cluster, &addon.name)
+                    .await?
+                    .map(|a| a.status))
+            },
+        )
+        .await?;
+        Ok(StepOutcome::AddonActive {
+            cluster: cluster.to_string(),
+            name: addon.name.clone(),
+        })
+    }
+
+    /// Polls `status` with backoff (up to the wait deadline) until it says ACTIVE; a status
+    /// `failed` accepts is an error naming `what`, as is the deadline. `None`: not visible yet.
+    async fn wait_active<F, Fut>(
+        &self,
+        what: &str,
+        failed: impl Fn(&str) -> bool,
+        status: F,
+    ) -> Result<(), AwsError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<String>, AwsError>>,
+    {
         let mut backoff = Backoff::new(self.settings.wait);
         loop {
-            match self
-                .describe_addon(cluster, &addon.name)
-                .await?
-                .map(|a| a.status)
-            {
-                Some(s) if s == "ACTIVE" => {
-                    return Ok(StepOutcome::AddonActive {
-                        cluster: cluster.to_string(),
-                        name: addon.name.clone(),
-                    })
-                }
-                Some(s) if s.ends_with("_FAILED") => {
+            match status().await? {
+                Some(s) if s == "ACTIVE" => return Ok(()),
+                Some(s) if failed(&s) => {
                     return Err(AwsError::Resolve {
-                        what,
+                        what: what.to_string(),
                         reason: format!("EKS reports {s}"),
                     })
                 }
-                status => {
+                s => {
                     backoff
                         .wait(&format!(
                             "{what} ({})",
-                            status.as_deref().unwrap_or("not visible yet")
+                            s.as_deref().unwrap_or("not visible yet")
                         ))
                         .await?
                 }
@@ -459,35 +479,21 @@ impl AwsAdapter {
             .map_err(|e| call_error("eks", "CreateFargateProfile", e))?;
         tracing::info!(cluster, profile = %profile.name, "created Fargate profile");
         let what = format!("Fargate profile {} of cluster {cluster}", profile.name);
-        let mut backoff = Backoff::new(self.settings.wait);
-        loop {
-            match self
-                .describe_fargate_profile(cluster, &profile.name)
-                .await?
-                .map(|p| p.status)
-            {
-                Some(s) if s == "ACTIVE" => {
-                    return Ok(StepOutcome::FargateProfileCreated {
-                        cluster: cluster.to_string(),
-                        name: profile.name.clone(),
-                    })
-                }
-                Some(s) if s == "CREATE_FAILED" => {
-                    return Err(AwsError::Resolve {
-                        what,
-                        reason: "EKS reports CREATE_FAILED".into(),
-                    })
-                }
-                status => {
-                    backoff
-                        .wait(&format!(
-                            "{what} ({})",
-                            status.as_deref().unwrap_or("not visible yet")
-                        ))
-                        .await?
-                }
-            }
-        }
+        self.wait_active(
+            &what,
+            |s| s == "CREATE_FAILED",
+            || async {
+                Ok(self
+                    .describe_fargate_profile(cluster, &profile.name)
+                    .await?
+                    .map(|p| p.status))
+            },
+        )
+        .await?;
+        Ok(StepOutcome::FargateProfileCreated {
+            cluster: cluster.to_string(),
+            name: profile.name.clone(),
+        })
     }
 
     /// Deletes a Fargate profile and waits until it is gone (one already gone is done).
