@@ -251,6 +251,47 @@ fn tagged(id: &str, mut props: Value, extra_tags: Vec<Value>) -> Value {
     json!({ "Properties": props })
 }
 
+/// The VPC itself (eksctl's `VPC`, DNS support and host names on), the same in both kinds.
+fn add_vpc(t: &mut Template, vpc: &CreatedVpc) {
+    t.resource(
+        VPC,
+        "AWS::EC2::VPC",
+        tagged(
+            VPC,
+            json!({"CidrBlock": vpc.cidr, "EnableDnsHostnames": true, "EnableDnsSupport": true}),
+            Vec::new(),
+        ),
+    );
+}
+
+/// The internet gateway and its attachment to the VPC.
+fn add_internet_gateway(t: &mut Template) {
+    t.resource(
+        IGW,
+        "AWS::EC2::InternetGateway",
+        tagged(IGW, json!({}), Vec::new()),
+    );
+    t.resource(
+        GATEWAY_ATTACHMENT,
+        "AWS::EC2::VPCGatewayAttachment",
+        json!({"Properties": {"InternetGatewayId": ref_(IGW), "VpcId": ref_(VPC)}}),
+    );
+}
+
+/// The exported `SubnetsPrivate` and `SubnetsPublic` outputs, in zone order.
+fn add_subnet_outputs(t: &mut Template, vpc: &CreatedVpc) {
+    t.output(
+        out::SUBNETS_PRIVATE,
+        json!({"Fn::Join": [",", vpc.private_subnet_refs()]}),
+        true,
+    );
+    t.output(
+        out::SUBNETS_PUBLIC,
+        json!({"Fn::Join": [",", vpc.public_subnet_refs()]}),
+        true,
+    );
+}
+
 /// eksctl's `calculateDesiredMask`: the host bits of each of `partitions` equal subnets of a VPC
 /// with this prefix length (`Fn::Cidr`'s third argument), rounded down.
 fn subnet_host_bits(prefix: u32, partitions: usize) -> u32 {
@@ -278,15 +319,7 @@ fn add_ipv6_resources(t: &mut Template, vpc: &CreatedVpc) {
     let ipv6_blocks = json!({"Fn::Cidr": [
         {"Fn::Select": [0, get_att(VPC, "Ipv6CidrBlocks")]}, partitions, 64
     ]});
-    t.resource(
-        VPC,
-        "AWS::EC2::VPC",
-        tagged(
-            VPC,
-            json!({"CidrBlock": vpc.cidr, "EnableDnsHostnames": true, "EnableDnsSupport": true}),
-            Vec::new(),
-        ),
-    );
+    add_vpc(t, vpc);
     t.resource(
         CIDR_BLOCK,
         "AWS::EC2::VPCCidrBlock",
@@ -326,16 +359,7 @@ fn add_ipv6_resources(t: &mut Template, vpc: &CreatedVpc) {
             json!({"Properties": {"RouteTableId": ref_(&rt), "SubnetId": ref_(&id)}}),
         );
     }
-    t.resource(
-        IGW,
-        "AWS::EC2::InternetGateway",
-        tagged(IGW, json!({}), Vec::new()),
-    );
-    t.resource(
-        GATEWAY_ATTACHMENT,
-        "AWS::EC2::VPCGatewayAttachment",
-        json!({"Properties": {"InternetGatewayId": ref_(IGW), "VpcId": vpc_ref}}),
-    );
+    add_internet_gateway(t);
     if let Some(first) = vpc.zones.first() {
         t.resource(
             NAT,
@@ -417,16 +441,7 @@ fn add_ipv6_resources(t: &mut Template, vpc: &CreatedVpc) {
         );
     }
     t.output(out::VPC, ref_(VPC), true);
-    t.output(
-        out::SUBNETS_PRIVATE,
-        json!({"Fn::Join": [",", vpc.private_subnet_refs()]}),
-        true,
-    );
-    t.output(
-        out::SUBNETS_PUBLIC,
-        json!({"Fn::Join": [",", vpc.public_subnet_refs()]}),
-        true,
-    );
+    add_subnet_outputs(t, vpc);
 }
 
 /// Adds the VPC, its subnets, gateways and routes, and the VPC and subnet outputs.
@@ -435,25 +450,8 @@ pub(crate) fn add_resources(t: &mut Template, vpc: &CreatedVpc) {
         return add_ipv6_resources(t, vpc);
     }
     let vpc_ref = ref_(VPC);
-    t.resource(
-        VPC,
-        "AWS::EC2::VPC",
-        tagged(
-            VPC,
-            json!({"CidrBlock": vpc.cidr, "EnableDnsHostnames": true, "EnableDnsSupport": true}),
-            Vec::new(),
-        ),
-    );
-    t.resource(
-        IGW,
-        "AWS::EC2::InternetGateway",
-        tagged(IGW, json!({}), Vec::new()),
-    );
-    t.resource(
-        GATEWAY_ATTACHMENT,
-        "AWS::EC2::VPCGatewayAttachment",
-        json!({"Properties": {"InternetGatewayId": ref_(IGW), "VpcId": vpc_ref}}),
-    );
+    add_vpc(t, vpc);
+    add_internet_gateway(t);
     t.resource(
         PUBLIC_ROUTE_TABLE,
         "AWS::EC2::RouteTable",
@@ -566,16 +564,7 @@ pub(crate) fn add_resources(t: &mut Template, vpc: &CreatedVpc) {
         Nat::Disable => "Disable",
     };
     t.output(out::FEATURE_NAT_MODE, json!(nat), false);
-    t.output(
-        out::SUBNETS_PRIVATE,
-        json!({"Fn::Join": [",", vpc.private_subnet_refs()]}),
-        true,
-    );
-    t.output(
-        out::SUBNETS_PUBLIC,
-        json!({"Fn::Join": [",", vpc.public_subnet_refs()]}),
-        true,
-    );
+    add_subnet_outputs(t, vpc);
 }
 
 #[cfg(test)]
