@@ -64,7 +64,14 @@ pub(super) fn render(
             .unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.to_string())]
     };
 
-    let mut t = Template::new("EKS Managed Nodes (SSH access: false) [created by eksctl]");
+    // eksctl's description says whether SSH is allowed (after its defaults: a named key allows it).
+    let ssh_access = ng
+        .ssh
+        .as_ref()
+        .is_some_and(crate::eksctl::NodeGroupSsh::allowed);
+    let mut t = Template::new(format!(
+        "EKS Managed Nodes (SSH access: {ssh_access}) [created by eksctl]"
+    ));
     t.with_partition_mappings();
     let node_iam = iam::add_node_iam(&mut t, &ng.iam.clone().unwrap_or_default(), true, path)
         .map_err(|e| errors.push(e))

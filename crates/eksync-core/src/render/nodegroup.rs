@@ -97,8 +97,10 @@ pub(super) fn render(
     let with_local = sgs.with_local.unwrap_or(true);
     let sizes = Sizes::resolve(ng.desired_capacity, ng.min_size, ng.max_size);
 
+    // eksctl's description says whether SSH is allowed (after its defaults: a named key allows it).
+    let ssh_access = ng.ssh.as_ref().is_some_and(NodeGroupSsh::allowed);
     let mut t = Template::new(format!(
-        "EKS nodes (AMI family: {family}, SSH access: false, private networking: {private}) [created and managed by eksctl]"
+        "EKS nodes (AMI family: {family}, SSH access: {ssh_access}, private networking: {private}) [created and managed by eksctl]"
     ));
     t.with_partition_mappings();
     t.output(out::FEATURE_PRIVATE_NETWORKING, json!(private), false);

@@ -659,6 +659,14 @@ fn ssh_allow_opens_port_22_like_eksctl() {
         let stacks =
             render_cluster(&variant(cidr.clone(), json!({ "ssh": ssh }))).expect("renders");
         assert_eq!(opened(&stacks), open, "{ssh}");
+        // eksctl's template description says the same.
+        let description = stacks[1].template["Description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            description.contains(&format!("SSH access: {open}")),
+            "{description}"
+        );
     }
 }
 
