@@ -1313,3 +1313,51 @@ async fn the_api_server_unreachable_for_10s_mid_run() {
         ),
     );
 }
+
+/// An apply the API server carried out but whose answer never came back (the connection lost on
+/// the way back, every retry too): the run reports the object failed, and the object, which now
+/// exists, stays in the inventory that the write-ahead recorded, so a later prune can still find
+/// it. Before the fix, the final inventory was rebuilt from the pre-run one plus what was known
+/// written, and the object dropped out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_whose_answer_is_lost_stays_in_the_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = small_repo(
+        dir.path(),
+        &[
+            ("ns.yaml", NS),
+            ("settings.yaml", &config_map("settings", "")),
+            ("other.yaml", &config_map("other", "")),
+        ],
+    );
+    let repo_s = repo.to_str().unwrap();
+    let kube = TestServer::start().await.unwrap();
+    let kubeconfig = kube.write_kubeconfig(dir.path()).unwrap();
+    kube.faults().add(FaultRule::new(
+        "apply",
+        "/configmaps/settings",
+        FaultAction::DropAnswer,
+        FaultTimes::Always,
+    ));
+    let (code, out) = eksync(None, &kubeconfig, &["apply", repo_s, "--yes"]);
+    assert_eq!(code, 1, "{out:#}");
+    assert_eq!(
+        item(&out, "settings")["outcome"]["status"],
+        "failed",
+        "{out:#}"
+    );
+    assert_eq!(item(&out, "other")["outcome"]["status"], "done", "{out:#}");
+    let cms: Api<ConfigMap> = Api::namespaced(kube.client().unwrap(), "shop");
+    assert!(
+        cms.get_opt("settings").await.unwrap().is_some(),
+        "the server carried the apply out"
+    );
+    let recorded = inventory(&kube, "repo").await;
+    for want in [
+        "configmaps/shop/settings",
+        "configmaps/shop/other",
+        "namespaces/_/shop",
+    ] {
+        assert!(recorded.contains(want), "{want} not in {recorded:?}");
+    }
+}

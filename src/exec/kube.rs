@@ -871,9 +871,13 @@ async fn write_final(
             .flatten()
             .map(|e| e.with_applied(fingerprint))
     });
-    let previous = state
-        .inventory
-        .iter()
+    // The write-ahead record (else the inventory the run started from) stays: it holds every
+    // object this run may have created, including one whose apply the server carried out but
+    // whose answer was lost. An entry for an object that does not exist costs nothing (prune
+    // candidates are live objects).
+    let previous = recorded
+        .or(state.inventory.as_ref())
+        .into_iter()
         .flat_map(|i| i.entries.iter().cloned())
         .filter(|e| !pruned.iter().any(|gone| gone.key() == e.key()));
     // Fresh entries first: their fingerprints replace the recorded ones. The revision is the

@@ -43,6 +43,9 @@ pub enum FaultAction {
     Hang(Duration),
     /// Close the connection without an answer.
     Drop,
+    /// Carry the request out, then close the connection without an answer: the server changed
+    /// state but the client never hears so (a connection lost on the way back).
+    DropAnswer,
 }
 
 /// How often a rule fires.

@@ -144,8 +144,13 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
         }
     }
 
+    let mut drop_answer = false;
     if let Some(action) = shared.faults.check(verb, &areq.path) {
         let fault = match action {
+            FaultAction::DropAnswer => {
+                drop_answer = true;
+                None
+            }
             FaultAction::Hang(d) => {
                 tokio::time::sleep(d).await;
                 None
@@ -181,10 +186,7 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
                 entry.status = 0;
                 entry.faulted = true;
                 shared.log.push(entry);
-                let stream = futures::stream::once(async {
-                    Err::<Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected drop"))
-                });
-                return Response::new(AxumBody::from_stream(stream));
+                return dropped();
             }
         };
         if let Some(r) = fault {
@@ -265,8 +267,24 @@ async fn handle(AxState(shared): AxState<Arc<Shared>>, req: Request) -> Response
     let (resp, changed) = dispatch(&shared, &route, verb, &areq);
     entry.status = resp.status;
     entry.changed = changed;
+    if drop_answer {
+        entry.faulted = true;
+        shared.log.push(entry);
+        return dropped();
+    }
     shared.log.push(entry);
     to_http(resp)
+}
+
+/// A response whose body fails at once: the client sees the connection reset, no answer.
+fn dropped() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected drop",
+        ))
+    });
+    Response::new(AxumBody::from_stream(stream))
 }
 
 fn dispatch(
