@@ -1316,9 +1316,9 @@ async fn the_api_server_unreachable_for_10s_mid_run() {
 
 /// An apply the API server carried out but whose answer never came back (the connection lost on
 /// the way back, every retry too): the run reports the object failed, and the object, which now
-/// exists, stays in the inventory that the write-ahead recorded, so a later prune can still find
-/// it. Before the fix, the final inventory was rebuilt from the pre-run one plus what was known
-/// written, and the object dropped out.
+/// exists, stays in the inventory (an apply without an answer counts as possibly written), so a
+/// later prune can still find it. Before the fix only a known write was recorded, and the object
+/// dropped out of the write-ahead record at the end of the run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_apply_whose_answer_is_lost_stays_in_the_inventory() {
     let dir = tempfile::tempdir().unwrap();

@@ -663,8 +663,11 @@ pub(super) async fn run_node(
     let applied = match kube.apply(&body, write).await {
         Ok(applied) => applied,
         Err(e) => {
+            // No answer: the server may have carried the apply out (the answer lost on the way
+            // back), so the object counts as possibly written and stays in the inventory.
+            let maybe_written = matches!(e, KubeError::Transport { .. });
             let reason = format!("apply: {}", with_hint(o, &e));
-            return report(Outcome::Failed { reason }, false);
+            return report(Outcome::Failed { reason }, maybe_written);
         }
     };
     // A kind that is ready once applied costs no read.
@@ -871,13 +874,9 @@ async fn write_final(
             .flatten()
             .map(|e| e.with_applied(fingerprint))
     });
-    // The write-ahead record (else the inventory the run started from) stays: it holds every
-    // object this run may have created, including one whose apply the server carried out but
-    // whose answer was lost. An entry for an object that does not exist costs nothing (prune
-    // candidates are live objects).
-    let previous = recorded
-        .or(state.inventory.as_ref())
-        .into_iter()
+    let previous = state
+        .inventory
+        .iter()
         .flat_map(|i| i.entries.iter().cloned())
         .filter(|e| !pruned.iter().any(|gone| gone.key() == e.key()));
     // Fresh entries first: their fingerprints replace the recorded ones. The revision is the
