@@ -276,38 +276,44 @@ pub fn build(model: &Model, loc: &dyn Locator) -> (Graph, Vec<Diagnostic>) {
     (graph, b.diags)
 }
 
+/// The graph node of one of a cluster's CloudFormation stacks.
+fn stack_node(cluster: &str, stack: String, c: &crate::model::Cluster, what: NodeRef) -> Node {
+    Node {
+        id: stack_id(cluster, &stack),
+        system: System::Aws,
+        kind: "Stack".into(),
+        name: stack,
+        namespace: None,
+        cluster: Some(cluster.to_string()),
+        origin: Some(c.origin.clone()),
+        what,
+    }
+}
+
 fn add_nodes(b: &mut Builder) {
     let model = b.model;
     for (ci, c) in model.clusters.iter().enumerate() {
         let name = c.name();
         let stack = eksctl::cluster_stack_name(name);
         b.cluster_stack.insert(name, b.nodes.len());
-        b.nodes.push(Node {
-            id: stack_id(name, &stack),
-            system: System::Aws,
-            kind: "Stack".into(),
-            name: stack,
-            namespace: None,
-            cluster: Some(name.to_string()),
-            origin: Some(c.origin.clone()),
-            what: NodeRef::ClusterStack { cluster: ci },
-        });
+        b.nodes.push(stack_node(
+            name,
+            stack,
+            c,
+            NodeRef::ClusterStack { cluster: ci },
+        ));
         for ng in c.config.node_groups() {
             let stack = eksctl::nodegroup_stack_name(name, ng.name);
             b.ng_stack.insert((name, ng.name), b.nodes.len());
-            b.nodes.push(Node {
-                id: stack_id(name, &stack),
-                system: System::Aws,
-                kind: "Stack".into(),
-                name: stack,
-                namespace: None,
-                cluster: Some(name.to_string()),
-                origin: Some(c.origin.clone()),
-                what: NodeRef::NodeGroupStack {
+            b.nodes.push(stack_node(
+                name,
+                stack,
+                c,
+                NodeRef::NodeGroupStack {
                     cluster: ci,
                     nodegroup: ng.name.to_string(),
                 },
-            });
+            ));
         }
         // eksctl creates no stack for an entry that names an existing role (`attachRoleARN`).
         for sa in c
@@ -323,20 +329,16 @@ fn add_nodes(b: &mut Builder) {
                 continue;
             }
             b.sa_stack.insert((name, ns, sa_name), b.nodes.len());
-            b.nodes.push(Node {
-                id: stack_id(name, &stack),
-                system: System::Aws,
-                kind: "Stack".into(),
-                name: stack,
-                namespace: None,
-                cluster: Some(name.to_string()),
-                origin: Some(c.origin.clone()),
-                what: NodeRef::ServiceAccountStack {
+            b.nodes.push(stack_node(
+                name,
+                stack,
+                c,
+                NodeRef::ServiceAccountStack {
                     cluster: ci,
                     namespace: ns.to_string(),
                     name: sa_name.to_string(),
                 },
-            });
+            ));
         }
         for entry in c.config.access_entries() {
             let principal = entry.principal_arn.as_str();
@@ -349,19 +351,15 @@ fn add_nodes(b: &mut Builder) {
             }
             let stack = eksctl::accessentry_stack_name(name, principal);
             b.ae_stack.push((name, principal, b.nodes.len()));
-            b.nodes.push(Node {
-                id: stack_id(name, &stack),
-                system: System::Aws,
-                kind: "Stack".into(),
-                name: stack,
-                namespace: None,
-                cluster: Some(name.to_string()),
-                origin: Some(c.origin.clone()),
-                what: NodeRef::AccessEntryStack {
+            b.nodes.push(stack_node(
+                name,
+                stack,
+                c,
+                NodeRef::AccessEntryStack {
                     cluster: ci,
                     principal_arn: principal.to_string(),
                 },
-            });
+            ));
         }
     }
     for (ci, c) in model.clusters.iter().enumerate() {
